@@ -1,0 +1,108 @@
+/* dispatch.c - choosing the kernel variant (configuration, the library's only global state). */
+#include "internal.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(FEDNL_HAVE_OPENBLAS_THREADS)
+#include <cblas.h>
+#endif
+#if !defined(_WIN32)
+#include <pthread.h>
+#endif
+
+/* 0 until resolved, then a fednl_kernel_variant other than AUTO. */
+static atomic_int active_variant;
+
+static int avx2_available(void) {
+#if defined(FEDNL_HAVE_AVX2_BUILD) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+static int best_variant(void) { return avx2_available() ? FEDNL_KERNEL_AVX2 : FEDNL_KERNEL_REFERENCE; }
+
+/* Reads FEDNL_KERNEL. Returns the variant, or minus a fednl_status (with a message) for a value we do not know
+ * or cannot run. */
+static int variant_from_environment(void) {
+    const char *value = getenv("FEDNL_KERNEL");
+    if (value == NULL || value[0] == '\0' || strcmp(value, "auto") == 0) return best_variant();
+    if (strcmp(value, "reference") == 0) return FEDNL_KERNEL_REFERENCE;
+    if (strcmp(value, "avx2") == 0) {
+        if (avx2_available()) return FEDNL_KERNEL_AVX2;
+        return -fednl_fail(FEDNL_ERR_UNSUPPORTED, "FEDNL_KERNEL=avx2, but this CPU or build has no AVX2+FMA");
+    }
+    return -fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "FEDNL_KERNEL='%s' is not one of auto, reference, avx2", value);
+}
+
+const fednl_vector_kernels *fednl_active_kernels(void) {
+    int variant = atomic_load_explicit(&active_variant, memory_order_relaxed);
+    if (variant == 0) {
+        /* An unusable FEDNL_KERNEL falls back to the best variant here; fednl_set_kernel_variant(AUTO)
+         * reports it as an error, which is what the managed layer calls at load time. */
+        variant = variant_from_environment();
+        if (variant < 0) variant = best_variant();
+        int expected = 0;
+        atomic_compare_exchange_strong(&active_variant, &expected, variant);
+        variant = atomic_load(&active_variant);
+    }
+#if defined(FEDNL_HAVE_AVX2_BUILD)
+    if (variant == FEDNL_KERNEL_AVX2) return &fednl_vector_kernels_avx2;
+#endif
+    return &fednl_vector_kernels_reference;
+}
+
+FEDNL_API int32_t fednl_set_kernel_variant(int32_t variant) {
+    switch (variant) {
+    case FEDNL_KERNEL_AUTO: {
+        int resolved = variant_from_environment();
+        if (resolved < 0) return -resolved;
+        atomic_store(&active_variant, resolved);
+        return FEDNL_OK;
+    }
+    case FEDNL_KERNEL_REFERENCE:
+        atomic_store(&active_variant, FEDNL_KERNEL_REFERENCE);
+        return FEDNL_OK;
+    case FEDNL_KERNEL_AVX2:
+        if (!avx2_available())
+            return fednl_fail(FEDNL_ERR_UNSUPPORTED, "the AVX2 kernels need a CPU with AVX2+FMA and an x86-64 build");
+        atomic_store(&active_variant, FEDNL_KERNEL_AVX2);
+        return FEDNL_OK;
+    default:
+        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "kernel variant %d is not a fednl_kernel_variant", (int)variant);
+    }
+}
+
+#if defined(FEDNL_HAVE_OPENBLAS_THREADS) && !defined(_WIN32)
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static void blas_single_thread(void) { openblas_set_num_threads(1); }
+#endif
+
+void fednl_blas_init(void) {
+#if defined(FEDNL_HAVE_OPENBLAS_THREADS) && !defined(_WIN32)
+    pthread_once(&blas_once, blas_single_thread);
+#elif defined(FEDNL_HAVE_OPENBLAS_THREADS)
+    openblas_set_num_threads(1);
+#endif
+}
+
+FEDNL_API int32_t fednl_abi_version(void) { return FEDNL_ABI_VERSION; }
+
+FEDNL_API int32_t fednl_get_build_info(fednl_build_info *info) {
+    if (info == NULL) return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "fednl_get_build_info: info is null");
+    fednl_blas_init();
+    const fednl_vector_kernels *kernels = fednl_active_kernels();
+    info->abi_version = FEDNL_ABI_VERSION;
+    info->active_variant = kernels == &fednl_vector_kernels_reference ? FEDNL_KERNEL_REFERENCE : FEDNL_KERNEL_AVX2;
+    info->avx2_available = avx2_available();
+#if defined(FEDNL_HAVE_OPENBLAS_THREADS)
+    info->blas_threads = openblas_get_num_threads();
+#else
+    info->blas_threads = 1;
+#endif
+    return FEDNL_OK;
+}

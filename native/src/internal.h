@@ -1,0 +1,63 @@
+/* internal.h - declarations shared by the kernel's translation units; not part of the public interface. */
+#ifndef FEDNL_INTERNAL_H
+#define FEDNL_INTERNAL_H
+
+#include "fednl.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Records a formatted message as the calling thread's last error and returns status. */
+int32_t fednl_fail(int32_t status, const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Vector primitives that exist in a reference and an AVX2 form. All sums over index lists are
+ * over distinct indices (CSR rows are strictly ascending), so the AVX2 scatters never collide. */
+typedef struct fednl_vector_kernels {
+    /* sum_k val[k] * x[idx[k]] */
+    double (*sparse_dot)(int64_t nnz, const int32_t *idx, const double *val, const double *x);
+    /* y[idx[k]] += alpha * val[k] */
+    void (*sparse_axpy)(int64_t nnz, double alpha, const int32_t *idx, const double *val, double *y);
+    /* packed += alpha * v v^T for the sparse vector v = (idx, val), upper triangle only */
+    void (*sparse_rank1_packed)(int64_t dim, int64_t nnz, double alpha, const int32_t *idx, const double *val,
+                                double *packed);
+    /* sum of squares of the full symmetric matrix behind a packed upper triangle */
+    double (*packed_sum_squares)(int64_t dim, const double *packed);
+} fednl_vector_kernels;
+
+extern const fednl_vector_kernels fednl_vector_kernels_reference;
+#if defined(FEDNL_HAVE_AVX2_BUILD)
+extern const fednl_vector_kernels fednl_vector_kernels_avx2;
+#endif
+
+/* The variant selected by fednl_set_kernel_variant / FEDNL_KERNEL / the CPU. */
+const fednl_vector_kernels *fednl_active_kernels(void);
+
+/* Makes OpenBLAS run single-threaded inside our kernels (idempotent, thread-safe). */
+void fednl_blas_init(void);
+
+/* Offset of row i's diagonal entry in a packed upper triangle of order dim. */
+static inline int64_t fednl_packed_row_offset(int64_t dim, int64_t i) { return i * dim - i * (i - 1) / 2; }
+
+/* packed[fednl_packed_row_base(dim, i) + j] is entry (i, j) for j >= i. */
+static inline int64_t fednl_packed_row_base(int64_t dim, int64_t i) { return i * dim - i * (i + 1) / 2; }
+
+/* log(1 + exp(-z)) without overflow or loss of precision for large |z|. */
+static inline double fednl_log1p_exp_neg(double z) {
+    return z > 0.0 ? log1p(exp(-z)) : -z + log1p(exp(z));
+}
+
+/* sigma(-z) = 1 / (1 + exp(z)), stable for both signs. */
+static inline double fednl_sigmoid_neg(double z) {
+    if (z >= 0.0) {
+        double e = exp(-z);
+        return e / (1.0 + e);
+    }
+    return 1.0 / (1.0 + exp(z));
+}
+
+#endif /* FEDNL_INTERNAL_H */

@@ -1,0 +1,53 @@
+/* test_main.c - runs one named native test case; CTest registers each case once per kernel variant
+ * (FEDNL_KERNEL=reference / avx2). Exit 0 passed, 1 failed, 77 skipped with a printed reason. */
+#include "test_util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TEST_CASES(X)                                                                                        \
+    X(csr_check_accepts_valid)                                                                               \
+    X(csr_check_names_bad_row)                                                                               \
+    X(logreg_sparse_matches_dense_reference)                                                                 \
+    X(logreg_sparse_handles_empty_rows_and_clients)                                                          \
+    X(logreg_gradient_matches_finite_differences)                                                            \
+    X(logreg_hessian_matches_finite_differences)                                                             \
+    X(logreg_dense_matches_sparse)                                                                           \
+    X(logreg_loss_is_stable_for_large_margins)                                                               \
+    X(logreg_rejects_bad_arguments)                                                                          \
+    X(packed_solve_small_residual)                                                                           \
+    X(packed_solve_reports_not_positive_definite)                                                            \
+    X(packed_solve_checks_workspace)                                                                         \
+    X(packed_norm_matches_reference)                                                                         \
+    X(last_error_truncates_and_reports_length)                                                               \
+    X(kernel_variant_selection)
+
+#define DECLARE(name) void test_##name(void);
+TEST_CASES(DECLARE)
+
+typedef struct test_case { const char *name; void (*run)(void); } test_case;
+#define ENTRY(name) {#name, test_##name},
+static const test_case cases[] = {TEST_CASES(ENTRY)};
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s TEST_CASE\n", argv[0]);
+        return 2;
+    }
+    /* The variant comes from FEDNL_KERNEL; a CPU that cannot run it skips, saying so. */
+    if (fednl_set_kernel_variant(FEDNL_KERNEL_AUTO) != FEDNL_OK) {
+        char message[FEDNL_ERROR_CAPACITY];
+        fednl_last_error(message, sizeof message);
+        printf("SKIPPED: %s\n", message);
+        return 77;
+    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (strcmp(cases[i].name, argv[1]) == 0) {
+            cases[i].run();
+            if (test_failures == 0) printf("ok %s\n", argv[1]);
+            return test_failures == 0 ? 0 : 1;
+        }
+    }
+    fprintf(stderr, "unknown test case '%s'\n", argv[1]);
+    return 2;
+}
