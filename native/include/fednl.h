@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 /** Version of this interface. Bumped whenever a function, struct or enum here changes. */
-#define FEDNL_ABI_VERSION 1
+#define FEDNL_ABI_VERSION 2
 
 /** Longest message fednl_last_error() can report, terminating zero included. */
 #define FEDNL_ERROR_CAPACITY 512
@@ -140,6 +140,82 @@ FEDNL_API int32_t fednl_packed_solve(int64_t dim, const double *packed, double s
 
 /** Frobenius norm of the full symmetric matrix behind a packed upper triangle (off-diagonal entries count twice). */
 FEDNL_API int32_t fednl_packed_frobenius_norm(int64_t dim, const double *packed, double *norm);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Compressors. They act on the packed upper triangle of a symmetric matrix (D entries) and write the
+ * compressed matrix as (index, value) pairs with indices ascending, except the two dense kinds
+ * (identical, natural), which write all D values in packed order and no indices.
+ * ------------------------------------------------------------------------------------------------------- */
+
+/** Which compressor. */
+typedef enum fednl_compressor_kind {
+    /** All D entries, unchanged (omega = 0). */
+    FEDNL_COMPRESSOR_IDENTICAL = 0,
+    /** The K entries of largest weighted magnitude (off-diagonal weight sqrt(2), as in the Frobenius norm). */
+    FEDNL_COMPRESSOR_TOPK = 1,
+    /** At most K: the TopK set, less its smallest entries while the residual stays within (1 - K/D)|M|^2, the
+     * boundary entry kept at random so that the residual equals (1 - K/D)|M|^2 in expectation. */
+    FEDNL_COMPRESSOR_TOPLEK = 2,
+    /** K entries uniformly without replacement, scaled by D/K (unbiased, omega = D/K - 1). */
+    FEDNL_COMPRESSOR_RANDK = 3,
+    /** K consecutive packed entries from a uniform start, wrapping, scaled by D/K (omega = D/K - 1). */
+    FEDNL_COMPRESSOR_RANDSEQK = 4,
+    /** Every entry stochastically rounded to a neighbouring power of two, unbiased (omega = 1/8). */
+    FEDNL_COMPRESSOR_NATURAL = 5
+} fednl_compressor_kind;
+
+/** A compressor and its randomness for one call. */
+typedef struct fednl_compressor {
+    /** fednl_compressor_kind. */
+    int32_t kind;
+    /** Reserved, 0. */
+    int32_t reserved;
+    /** Budget K for topk, toplek, randk and randseqk (1 <= K; K > D means D). Ignored by the dense kinds. */
+    int64_t k;
+    /** Seed of this call's random stream. The same seed gives the same output, so a receiver that knows it
+     * can regenerate randk and randseqk indices without receiving them. */
+    uint64_t seed;
+} fednl_compressor;
+
+/** Workspace, in 8-byte words, that fednl_compress, fednl_compress_indices and fednl_shift_step need. */
+FEDNL_API int64_t fednl_compress_workspace(const fednl_compressor *compressor, int64_t dim);
+
+/** Number of entries fednl_compress writes at most: D for the dense kinds, min(K, D) otherwise. */
+FEDNL_API int64_t fednl_compress_capacity(const fednl_compressor *compressor, int64_t dim);
+
+/**
+ * Compresses the packed symmetric matrix m (D entries). Writes *count entries: indices (ascending) and values
+ * for the sparse kinds; values only (all D, packed order) for identical and natural. indices may be null for
+ * the dense kinds. Buffers hold fednl_compress_capacity entries; work holds fednl_compress_workspace words.
+ */
+FEDNL_API int32_t fednl_compress(const fednl_compressor *compressor, int64_t dim, const double *m, int32_t *indices,
+                                 double *values, int64_t *count, uint64_t *work, int64_t work_len);
+
+/**
+ * The indices randk or randseqk picks for this seed (count = min(K, D)), ascending, without the values:
+ * what a receiver regenerates instead of receiving them. randseqk also reports the window's start.
+ */
+FEDNL_API int32_t fednl_compress_indices(const fednl_compressor *compressor, int64_t dim, int32_t *indices,
+                                         int64_t *count, int64_t *start, uint64_t *work, int64_t work_len);
+
+/**
+ * One client's Hessian-shift step of FedNL: given hessian = the client's Hessian at the model (packed; used
+ * as scratch and overwritten with M), computes M = hessian - shift, *difference_norm = |M|_F, the compressed
+ * S = C(M) into (indices, values, *count) as fednl_compress does, and updates shift += alpha * S.
+ */
+FEDNL_API int32_t fednl_shift_step(const fednl_compressor *compressor, int64_t dim, double *hessian, double *shift,
+                                   double alpha, double *difference_norm, int32_t *indices, double *values,
+                                   int64_t *count, uint64_t *work, int64_t work_len);
+
+/**
+ * packed += scale * S for a compressed S as fednl_compress writes it (indices null: dense, count = D).
+ * The server folds each client's S into its Hessian estimate with this, in client order.
+ */
+FEDNL_API int32_t fednl_packed_add_compressed(int64_t dim, double *packed, double scale, const int32_t *indices,
+                                              const double *values, int64_t count);
+
+/** y = (packed + shift I) x for a packed symmetric matrix (OpenBLAS dspmv). */
+FEDNL_API int32_t fednl_packed_multiply(int64_t dim, const double *packed, double shift, const double *x, double *y);
 
 #ifdef __cplusplus
 }

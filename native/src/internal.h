@@ -46,6 +46,17 @@ static inline int64_t fednl_packed_row_offset(int64_t dim, int64_t i) { return i
 /* packed[fednl_packed_row_base(dim, i) + j] is entry (i, j) for j >= i. */
 static inline int64_t fednl_packed_row_base(int64_t dim, int64_t i) { return i * dim - i * (i + 1) / 2; }
 
+/* Index of the lowest set bit of a non-zero word. */
+static inline int fednl_lowest_bit(uint64_t bits) {
+#if defined(_MSC_VER)
+    unsigned long index;
+    _BitScanForward64(&index, bits);
+    return (int)index;
+#else
+    return __builtin_ctzll(bits);
+#endif
+}
+
 /* log(1 + exp(-z)) without overflow or loss of precision for large |z|. */
 static inline double fednl_log1p_exp_neg(double z) {
     return z > 0.0 ? log1p(exp(-z)) : -z + log1p(exp(z));

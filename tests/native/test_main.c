@@ -20,7 +20,16 @@
     X(packed_solve_checks_workspace)                                                                         \
     X(packed_norm_matches_reference)                                                                         \
     X(last_error_truncates_and_reports_length)                                                               \
-    X(kernel_variant_selection)
+    X(kernel_variant_selection)                                                                              \
+    X(compress_identical_is_exact)                                                                           \
+    X(compress_topk_keeps_largest_and_contracts)                                                             \
+    X(compress_toplek_meets_bound_in_expectation)                                                            \
+    X(compress_random_kinds_are_unbiased)                                                                    \
+    X(compress_randseqk_wraps)                                                                               \
+    X(compress_natural_rounds_to_powers_of_two)                                                              \
+    X(compress_indices_regenerate)                                                                           \
+    X(shift_step_matches_compress)                                                                           \
+    X(compress_rejects_bad_arguments)
 
 #define DECLARE(name) void test_##name(void);
 TEST_CASES(DECLARE)

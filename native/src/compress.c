@@ -1,0 +1,134 @@
+/* compress.c - the public compressor entry points: argument checks, workspace sizes, dispatch by kind, and
+ * the fused client step M = Hessian - shift, |M|, S = C(M), shift += alpha S. */
+#include "compressors/compressor.h"
+
+#include <string.h>
+
+static int64_t packed_length(int64_t dim) { return dim * (dim + 1) / 2; }
+
+static int is_dense_kind(int32_t kind) { return kind == FEDNL_COMPRESSOR_IDENTICAL || kind == FEDNL_COMPRESSOR_NATURAL; }
+
+static int64_t budget(const fednl_compressor *c, int64_t dim) {
+    return c->k < packed_length(dim) ? c->k : packed_length(dim);
+}
+
+static int32_t check_compressor(const fednl_compressor *c, int64_t dim, const char *function) {
+    if (c == NULL) return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "%s: compressor is null", function);
+    if (dim < 1 || dim > 65535)
+        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "%s: dim must be in [1, 65535], got %lld", function, (long long)dim);
+    if (c->kind < FEDNL_COMPRESSOR_IDENTICAL || c->kind > FEDNL_COMPRESSOR_NATURAL)
+        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "%s: compressor kind %d is not a fednl_compressor_kind", function,
+                          (int)c->kind);
+    if (!is_dense_kind(c->kind) && c->k < 1)
+        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "%s: K must be >= 1, got %lld", function, (long long)c->k);
+    return FEDNL_OK;
+}
+
+FEDNL_API int64_t fednl_compress_workspace(const fednl_compressor *c, int64_t dim) {
+    if (check_compressor(c, dim, "compress_workspace") != FEDNL_OK) return -1;
+    switch (c->kind) {
+    case FEDNL_COMPRESSOR_TOPK: return packed_length(dim);
+    case FEDNL_COMPRESSOR_TOPLEK: return packed_length(dim) + budget(c, dim);
+    case FEDNL_COMPRESSOR_RANDK: return (packed_length(dim) + 63) / 64;
+    default: return 0;
+    }
+}
+
+FEDNL_API int64_t fednl_compress_capacity(const fednl_compressor *c, int64_t dim) {
+    if (check_compressor(c, dim, "compress_capacity") != FEDNL_OK) return -1;
+    return is_dense_kind(c->kind) ? packed_length(dim) : budget(c, dim);
+}
+
+/* Compresses after the arguments were checked. */
+static int64_t compress_checked(const fednl_compressor *c, int64_t dim, const double *m, int32_t *indices,
+                                double *values, uint64_t *work) {
+    int64_t total = packed_length(dim), k = budget(c, dim), count = 0, start = 0;
+    fednl_random rng = fednl_random_seed(c->seed);
+    double scale = (double)total / (double)k;
+    switch (c->kind) {
+    case FEDNL_COMPRESSOR_IDENTICAL:
+        memcpy(values, m, (size_t)total * sizeof *values);
+        return total;
+    case FEDNL_COMPRESSOR_NATURAL:
+        fednl_natural(total, m, &rng, values);
+        return total;
+    case FEDNL_COMPRESSOR_TOPK:
+        return fednl_topk(dim, k, m, indices, values, (double *)work);
+    case FEDNL_COMPRESSOR_TOPLEK:
+        return fednl_toplek(dim, k, m, &rng, indices, values, (double *)work);
+    case FEDNL_COMPRESSOR_RANDK:
+        count = fednl_randk_indices(total, k, &rng, indices, work);
+        break;
+    case FEDNL_COMPRESSOR_RANDSEQK:
+        count = fednl_randseqk_indices(total, k, &rng, indices, &start);
+        break;
+    }
+    for (int64_t t = 0; t < count; t++) values[t] = scale * m[indices[t]];
+    return count;
+}
+
+static int32_t check_buffers(const fednl_compressor *c, int64_t dim, const int32_t *indices, const double *values,
+                             const int64_t *count, const uint64_t *work, int64_t work_len, const char *function) {
+    if (values == NULL || count == NULL || (!is_dense_kind(c->kind) && indices == NULL))
+        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "%s: an output buffer is null", function);
+    int64_t needed = fednl_compress_workspace(c, dim);
+    if (needed > 0 && (work == NULL || work_len < needed))
+        return fednl_fail(FEDNL_ERR_WORKSPACE_TOO_SMALL, "%s: workspace of %lld words, need %lld", function,
+                          (long long)work_len, (long long)needed);
+    return FEDNL_OK;
+}
+
+FEDNL_API int32_t fednl_compress(const fednl_compressor *c, int64_t dim, const double *m, int32_t *indices,
+                                 double *values, int64_t *count, uint64_t *work, int64_t work_len) {
+    int32_t status = check_compressor(c, dim, "compress");
+    if (status != FEDNL_OK) return status;
+    if (m == NULL) return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "compress: m is null");
+    status = check_buffers(c, dim, indices, values, count, work, work_len, "compress");
+    if (status != FEDNL_OK) return status;
+    *count = compress_checked(c, dim, m, indices, values, work);
+    return FEDNL_OK;
+}
+
+FEDNL_API int32_t fednl_compress_indices(const fednl_compressor *c, int64_t dim, int32_t *indices, int64_t *count,
+                                         int64_t *start, uint64_t *work, int64_t work_len) {
+    int32_t status = check_compressor(c, dim, "compress_indices");
+    if (status != FEDNL_OK) return status;
+    if (c->kind != FEDNL_COMPRESSOR_RANDK && c->kind != FEDNL_COMPRESSOR_RANDSEQK)
+        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "compress_indices: only randk and randseqk regenerate indices");
+    if (indices == NULL || count == NULL || start == NULL)
+        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "compress_indices: an output buffer is null");
+    int64_t needed = fednl_compress_workspace(c, dim);
+    if (needed > 0 && (work == NULL || work_len < needed))
+        return fednl_fail(FEDNL_ERR_WORKSPACE_TOO_SMALL, "compress_indices: workspace of %lld words, need %lld",
+                          (long long)work_len, (long long)needed);
+    fednl_random rng = fednl_random_seed(c->seed);
+    *start = -1;
+    if (c->kind == FEDNL_COMPRESSOR_RANDK)
+        *count = fednl_randk_indices(packed_length(dim), budget(c, dim), &rng, indices, work);
+    else
+        *count = fednl_randseqk_indices(packed_length(dim), budget(c, dim), &rng, indices, start);
+    return FEDNL_OK;
+}
+
+FEDNL_API int32_t fednl_shift_step(const fednl_compressor *c, int64_t dim, double *hessian, double *shift, double alpha,
+                                   double *difference_norm, int32_t *indices, double *values, int64_t *count,
+                                   uint64_t *work, int64_t work_len) {
+    int32_t status = check_compressor(c, dim, "shift_step");
+    if (status != FEDNL_OK) return status;
+    if (hessian == NULL || shift == NULL || difference_norm == NULL)
+        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "shift_step: hessian, shift or difference_norm is null");
+    if (!isfinite(alpha)) return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "shift_step: alpha is not finite");
+    status = check_buffers(c, dim, indices, values, count, work, work_len, "shift_step");
+    if (status != FEDNL_OK) return status;
+
+    int64_t total = packed_length(dim);
+    for (int64_t e = 0; e < total; e++) hessian[e] -= shift[e];
+    *difference_norm = sqrt(fednl_active_kernels()->packed_sum_squares(dim, hessian));
+    int64_t n = compress_checked(c, dim, hessian, indices, values, work);
+    *count = n;
+    if (is_dense_kind(c->kind))
+        for (int64_t e = 0; e < total; e++) shift[e] += alpha * values[e];
+    else
+        for (int64_t t = 0; t < n; t++) shift[indices[t]] += alpha * values[t];
+    return FEDNL_OK;
+}

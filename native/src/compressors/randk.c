@@ -1,0 +1,28 @@
+/* randk.c - RandK index selection: K of `total` positions uniformly without replacement (Floyd's algorithm),
+ * marked in a bitmap so they come out ascending without a sort; O(K + total/64). */
+#include "compressor.h"
+
+#include <string.h>
+
+int64_t fednl_randk_indices(int64_t total, int64_t k, fednl_random *rng, int32_t *indices, uint64_t *bitmap) {
+    int64_t words = (total + 63) / 64;
+    memset(bitmap, 0, (size_t)words * sizeof *bitmap);
+    for (int64_t j = total - k; j < total; j++) {
+        int64_t t = (int64_t)fednl_random_below(rng, (uint64_t)j + 1);
+        uint64_t bit = 1ull << (t & 63);
+        if (bitmap[t >> 6] & bit) {
+            bitmap[j >> 6] |= 1ull << (j & 63);
+        } else {
+            bitmap[t >> 6] |= bit;
+        }
+    }
+    int64_t count = 0;
+    for (int64_t w = 0; w < words; w++) {
+        uint64_t bits = bitmap[w];
+        while (bits != 0) {
+            indices[count++] = (int32_t)(w * 64 + fednl_lowest_bit(bits));
+            bits &= bits - 1;
+        }
+    }
+    return count;
+}

@@ -1,0 +1,286 @@
+/* test_compressors.c - compressor contracts: exactness, counts, ordering, contraction bounds, unbiasedness
+ * and variance over many seeded draws (deterministic: the seeds are fixed). */
+#include "test_util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void test_compress_identical_is_exact(void);
+void test_compress_topk_keeps_largest_and_contracts(void);
+void test_compress_toplek_meets_bound_in_expectation(void);
+void test_compress_random_kinds_are_unbiased(void);
+void test_compress_randseqk_wraps(void);
+void test_compress_natural_rounds_to_powers_of_two(void);
+void test_compress_indices_regenerate(void);
+void test_shift_step_matches_compress(void);
+void test_compress_rejects_bad_arguments(void);
+
+typedef struct compressed {
+    int64_t dim, total, capacity, count, work_len;
+    int32_t *indices;
+    double *values;
+    uint64_t *work;
+} compressed;
+
+static compressed make_compressed(const fednl_compressor *c, int64_t dim) {
+    compressed r;
+    r.dim = dim;
+    r.total = dim * (dim + 1) / 2;
+    r.capacity = fednl_compress_capacity(c, dim);
+    r.work_len = fednl_compress_workspace(c, dim);
+    r.indices = malloc((size_t)(r.capacity + 1) * sizeof *r.indices);
+    r.values = malloc((size_t)(r.capacity + 1) * sizeof *r.values);
+    r.work = malloc((size_t)(r.work_len + 1) * sizeof *r.work);
+    r.count = -1;
+    return r;
+}
+
+static void free_compressed(compressed *r) {
+    free(r->indices);
+    free(r->values);
+    free(r->work);
+}
+
+/* The compressed matrix as a dense packed array. */
+static void expand(const fednl_compressor *c, const compressed *r, double *out) {
+    memset(out, 0, (size_t)r->total * sizeof *out);
+    int dense = c->kind == FEDNL_COMPRESSOR_IDENTICAL || c->kind == FEDNL_COMPRESSOR_NATURAL;
+    for (int64_t t = 0; t < r->count; t++) out[dense ? t : r->indices[t]] = r->values[t];
+}
+
+/* Frobenius norm squared of the symmetric matrix behind a packed array. */
+static double norm2(int64_t dim, const double *p) {
+    double s = 0;
+    for (int64_t i = 0, e = 0; i < dim; i++)
+        for (int64_t j = i; j < dim; j++, e++) s += (i == j ? 1.0 : 2.0) * p[e] * p[e];
+    return s;
+}
+
+static double *random_packed(int64_t dim, uint64_t seed) {
+    int64_t total = dim * (dim + 1) / 2;
+    double *m = malloc((size_t)total * sizeof *m);
+    test_rng rng = {seed};
+    for (int64_t e = 0; e < total; e++) m[e] = test_normal(&rng) * (test_uniform(&rng) < 0.2 ? 10.0 : 1.0);
+    return m;
+}
+
+void test_compress_identical_is_exact(void) {
+    fednl_compressor c = {FEDNL_COMPRESSOR_IDENTICAL, 0, 0, 1};
+    double *m = random_packed(13, 1);
+    compressed r = make_compressed(&c, 13);
+    CHECK_STATUS(fednl_compress(&c, 13, m, NULL, r.values, &r.count, NULL, 0), FEDNL_OK);
+    CHECK(r.count == r.total);
+    CHECK(memcmp(r.values, m, (size_t)r.total * sizeof(double)) == 0);
+    free_compressed(&r);
+    free(m);
+}
+
+void test_compress_topk_keeps_largest_and_contracts(void) {
+    const int64_t dims[] = {1, 2, 5, 30, 77};
+    for (size_t n = 0; n < sizeof dims / sizeof dims[0]; n++) {
+        int64_t dim = dims[n], total = dim * (dim + 1) / 2;
+        double *m = random_packed(dim, 10 + n), *out = malloc((size_t)total * sizeof(double));
+        for (int64_t k = 1; k <= total; k = k * 3 + 1) {
+            fednl_compressor c = {FEDNL_COMPRESSOR_TOPK, 0, k, 5};
+            compressed r = make_compressed(&c, dim);
+            CHECK_STATUS(fednl_compress(&c, dim, m, r.indices, r.values, &r.count, r.work, r.work_len), FEDNL_OK);
+            CHECK(r.count == k);
+            for (int64_t t = 1; t < r.count; t++) CHECK(r.indices[t] > r.indices[t - 1]);
+            /* every kept weight >= every dropped weight */
+            expand(&c, &r, out);
+            double smallest_kept = INFINITY, largest_dropped = 0;
+            for (int64_t i = 0, e = 0; i < dim; i++)
+                for (int64_t j = i; j < dim; j++, e++) {
+                    double w = (i == j ? 1.0 : 2.0) * m[e] * m[e];
+                    if (out[e] != 0.0) smallest_kept = fmin(smallest_kept, w);
+                    else largest_dropped = fmax(largest_dropped, w);
+                    if (out[e] != 0.0) CHECK(out[e] == m[e]);
+                }
+            CHECK(smallest_kept >= largest_dropped);
+            for (int64_t e = 0; e < total; e++) out[e] -= m[e];
+            CHECK(norm2(dim, out) <= (1.0 - (double)k / (double)total) * norm2(dim, m) * (1 + 1e-12));
+            free_compressed(&r);
+        }
+        free(m);
+        free(out);
+    }
+}
+
+void test_compress_toplek_meets_bound_in_expectation(void) {
+    int64_t dim = 40, total = dim * (dim + 1) / 2, k = 8 * dim;
+    double *m = random_packed(dim, 21), *out = malloc((size_t)total * sizeof(double));
+    double delta = (double)k / (double)total, bound = (1.0 - delta) * norm2(dim, m), mean_residual = 0;
+    const int draws = 4000;
+    int fewer = 0;
+    for (int s = 0; s < draws; s++) {
+        fednl_compressor c = {FEDNL_COMPRESSOR_TOPLEK, 0, k, (uint64_t)s};
+        compressed r = make_compressed(&c, dim);
+        CHECK_STATUS(fednl_compress(&c, dim, m, r.indices, r.values, &r.count, r.work, r.work_len), FEDNL_OK);
+        CHECK(r.count <= k);
+        fewer += r.count < k;
+        for (int64_t t = 1; t < r.count; t++) CHECK(r.indices[t] > r.indices[t - 1]);
+        expand(&c, &r, out);
+        for (int64_t e = 0; e < total; e++) out[e] -= m[e];
+        mean_residual += norm2(dim, out) / draws;
+        free_compressed(&r);
+    }
+    CHECK(fewer == draws); /* mass is concentrated: TopLEK sends fewer than K here */
+    /* two outcomes only (boundary kept or not), so the mean converges fast; 1e-3 relative is generous */
+    CHECK_CLOSE(mean_residual, bound, 1e-3 * bound);
+    free(m);
+    free(out);
+}
+
+/* Unbiased: the mean of many draws approaches M; variance: E|C(M) - M|^2 <= omega |M|^2 (+ sampling slack). */
+static void check_unbiased(int32_t kind, int64_t dim, int64_t k, double omega, double exact_variance_factor) {
+    int64_t total = dim * (dim + 1) / 2;
+    double *m = random_packed(dim, 31 + (uint64_t)kind), *out = malloc((size_t)total * sizeof(double));
+    double *mean = calloc((size_t)total, sizeof(double));
+    double variance = 0, mnorm = norm2(dim, m);
+    const int draws = 20000;
+    for (int s = 0; s < draws; s++) {
+        fednl_compressor c = {kind, 0, k, (uint64_t)s * 7919u};
+        compressed r = make_compressed(&c, dim);
+        CHECK_STATUS(fednl_compress(&c, dim, m, r.indices, r.values, &r.count, r.work, r.work_len), FEDNL_OK);
+        if (kind != FEDNL_COMPRESSOR_NATURAL) CHECK(r.count == (k < total ? k : total));
+        expand(&c, &r, out);
+        for (int64_t e = 0; e < total; e++) {
+            mean[e] += out[e] / draws;
+            out[e] -= m[e];
+        }
+        variance += norm2(dim, out) / draws;
+        free_compressed(&r);
+    }
+    /* each entry's mean is within 6 standard errors (per-entry variance <= omega-ish * m_e^2 * scale) */
+    double scale = kind == FEDNL_COMPRESSOR_NATURAL ? 0.125 : (double)total / (double)k - 1.0;
+    for (int64_t e = 0; e < total; e++) {
+        double sd = sqrt(scale * m[e] * m[e] / draws) + 1e-12;
+        CHECK_CLOSE(mean[e], m[e], 6.0 * sd);
+    }
+    CHECK(variance <= omega * mnorm * 1.03);
+    if (exact_variance_factor > 0) CHECK_CLOSE(variance, exact_variance_factor * mnorm, 0.03 * exact_variance_factor * mnorm);
+    free(m);
+    free(out);
+    free(mean);
+}
+
+void test_compress_random_kinds_are_unbiased(void) {
+    int64_t dim = 12, total = dim * (dim + 1) / 2, k = 20;
+    double omega = (double)total / (double)k - 1.0;
+    check_unbiased(FEDNL_COMPRESSOR_RANDK, dim, k, omega, omega);
+    check_unbiased(FEDNL_COMPRESSOR_RANDSEQK, dim, k, omega, omega);
+    check_unbiased(FEDNL_COMPRESSOR_NATURAL, dim, 0, 0.125, 0.0);
+}
+
+void test_compress_randseqk_wraps(void) {
+    int64_t dim = 6, total = 21, k = 8;
+    double m[21];
+    for (int e = 0; e < 21; e++) m[e] = e + 1;
+    int saw_wrap = 0;
+    for (uint64_t s = 0; s < 200; s++) {
+        fednl_compressor c = {FEDNL_COMPRESSOR_RANDSEQK, 0, k, s};
+        compressed r = make_compressed(&c, dim);
+        int64_t start = -1, count = 0;
+        CHECK_STATUS(fednl_compress(&c, dim, m, r.indices, r.values, &r.count, r.work, r.work_len), FEDNL_OK);
+        CHECK_STATUS(fednl_compress_indices(&c, dim, r.indices, &count, &start, r.work, r.work_len), FEDNL_OK);
+        CHECK(r.count == k && count == k && start >= 0 && start < total);
+        /* the window is start, start+1, ... modulo D */
+        int in_window[21] = {0};
+        for (int64_t t = 0; t < k; t++) in_window[(start + t) % total] = 1;
+        for (int64_t t = 0; t < count; t++) CHECK(in_window[r.indices[t]]);
+        for (int64_t t = 1; t < count; t++) CHECK(r.indices[t] > r.indices[t - 1]);
+        for (int64_t t = 0; t < r.count; t++) CHECK_CLOSE(r.values[t], m[r.indices[t]] * (double)total / (double)k, 1e-12);
+        saw_wrap |= start + k > total;
+        free_compressed(&r);
+    }
+    CHECK(saw_wrap);
+}
+
+void test_compress_natural_rounds_to_powers_of_two(void) {
+    double m[6] = {0.0, 1.0, -3.0, 0.75, 1e-300, -0.5};
+    double values[6];
+    int64_t count;
+    fednl_compressor c = {FEDNL_COMPRESSOR_NATURAL, 0, 0, 3};
+    CHECK_STATUS(fednl_compress(&c, 3, m, NULL, values, &count, NULL, 0), FEDNL_OK);
+    CHECK(count == 6);
+    CHECK(values[0] == 0.0 && values[1] == 1.0 && values[5] == -0.5);
+    CHECK(values[2] == -2.0 || values[2] == -4.0);
+    CHECK(values[3] == 0.5 || values[3] == 1.0);
+    int exponent;
+    CHECK(frexp(values[4], &exponent) == 0.5);
+}
+
+void test_compress_indices_regenerate(void) {
+    int64_t dim = 25, k = 60;
+    double *m = random_packed(dim, 3);
+    for (int kind = FEDNL_COMPRESSOR_RANDK; kind <= FEDNL_COMPRESSOR_RANDSEQK; kind++) {
+        fednl_compressor c = {kind, 0, k, 42};
+        compressed a = make_compressed(&c, dim), b = make_compressed(&c, dim);
+        int64_t start;
+        CHECK_STATUS(fednl_compress(&c, dim, m, a.indices, a.values, &a.count, a.work, a.work_len), FEDNL_OK);
+        CHECK_STATUS(fednl_compress_indices(&c, dim, b.indices, &b.count, &start, b.work, b.work_len), FEDNL_OK);
+        CHECK(a.count == b.count && memcmp(a.indices, b.indices, (size_t)a.count * sizeof(int32_t)) == 0);
+        c.seed = 43;
+        CHECK_STATUS(fednl_compress_indices(&c, dim, b.indices, &b.count, &start, b.work, b.work_len), FEDNL_OK);
+        CHECK(memcmp(a.indices, b.indices, (size_t)a.count * sizeof(int32_t)) != 0);
+        free_compressed(&a);
+        free_compressed(&b);
+    }
+    free(m);
+}
+
+void test_shift_step_matches_compress(void) {
+    int64_t dim = 20, total = dim * (dim + 1) / 2;
+    for (int kind = FEDNL_COMPRESSOR_IDENTICAL; kind <= FEDNL_COMPRESSOR_NATURAL; kind++) {
+        fednl_compressor c = {kind, 0, 3 * dim, 77};
+        double *hessian = random_packed(dim, 50), *shift = random_packed(dim, 51);
+        double *diff = malloc((size_t)total * sizeof(double)), *expected_shift = malloc((size_t)total * sizeof(double));
+        double *s = malloc((size_t)total * sizeof(double)), alpha = 0.375, norm = -1;
+        for (int64_t e = 0; e < total; e++) diff[e] = hessian[e] - shift[e];
+        compressed a = make_compressed(&c, dim), b = make_compressed(&c, dim);
+        CHECK_STATUS(fednl_compress(&c, dim, diff, a.indices, a.values, &a.count, a.work, a.work_len), FEDNL_OK);
+        expand(&c, &a, s);
+        for (int64_t e = 0; e < total; e++) expected_shift[e] = shift[e] + alpha * s[e];
+        CHECK_STATUS(fednl_shift_step(&c, dim, hessian, shift, alpha, &norm, b.indices, b.values, &b.count, b.work, b.work_len),
+                     FEDNL_OK);
+        CHECK(b.count == a.count);
+        CHECK(memcmp(b.values, a.values, (size_t)a.count * sizeof(double)) == 0);
+        CHECK_CLOSE(norm, sqrt(norm2(dim, diff)), 1e-12 * sqrt(norm2(dim, diff)));
+        for (int64_t e = 0; e < total; e++) CHECK(shift[e] == expected_shift[e]);
+        /* the server's fold of the same S */
+        double *server = calloc((size_t)total, sizeof(double));
+        int dense = kind == FEDNL_COMPRESSOR_IDENTICAL || kind == FEDNL_COMPRESSOR_NATURAL;
+        CHECK_STATUS(fednl_packed_add_compressed(dim, server, alpha, dense ? NULL : b.indices, b.values, b.count), FEDNL_OK);
+        for (int64_t e = 0; e < total; e++) CHECK(server[e] == alpha * s[e]);
+        free(server);
+        free_compressed(&a);
+        free_compressed(&b);
+        free(hessian);
+        free(shift);
+        free(diff);
+        free(expected_shift);
+        free(s);
+    }
+}
+
+void test_compress_rejects_bad_arguments(void) {
+    double m[3] = {1, 2, 3}, values[3];
+    int32_t indices[3];
+    int64_t count;
+    uint64_t work[8];
+    fednl_compressor c = {FEDNL_COMPRESSOR_TOPK, 0, 0, 1};
+    CHECK_STATUS(fednl_compress(&c, 2, m, indices, values, &count, work, 8), FEDNL_ERR_INVALID_ARGUMENT);
+    c.kind = 9;
+    c.k = 2;
+    CHECK_STATUS(fednl_compress(&c, 2, m, indices, values, &count, work, 8), FEDNL_ERR_INVALID_ARGUMENT);
+    c.kind = FEDNL_COMPRESSOR_TOPK;
+    CHECK_STATUS(fednl_compress(&c, 2, m, indices, values, &count, work, 1), FEDNL_ERR_WORKSPACE_TOO_SMALL);
+    CHECK_STATUS(fednl_packed_add_compressed(2, m, 1.0, indices, values, 4), FEDNL_ERR_INVALID_ARGUMENT);
+    indices[0] = 7;
+    CHECK_STATUS(fednl_packed_add_compressed(2, m, 1.0, indices, values, 1), FEDNL_ERR_INVALID_ARGUMENT);
+    double x[2] = {1, 1}, y[2];
+    CHECK_STATUS(fednl_packed_multiply(2, m, 0.5, x, y), FEDNL_OK);
+    CHECK_CLOSE(y[0], 1 + 2 + 0.5, 1e-15);
+    CHECK_CLOSE(y[1], 2 + 3 + 0.5, 1e-15);
+}
