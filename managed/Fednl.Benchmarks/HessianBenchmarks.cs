@@ -1,0 +1,37 @@
+using BenchmarkDotNet.Attributes;
+using Fednl.Kernels;
+
+namespace Fednl.Benchmarks;
+
+/// <summary>One client's oracle with Hessian: sparse rank-1 accumulation against the dense OpenBLAS path.</summary>
+[MemoryDiagnoser]
+public class HessianBenchmarks
+{
+    private ClientProblem _p = null!;
+    private double[] _margins = null!, _gradient = null!, _hessian = null!, _work = null!;
+
+    [Params(0.039, 0.11, 0.44)]
+    public double Density { get; set; }
+
+    [Params(KernelVariant.Reference, KernelVariant.Avx2)]
+    public KernelVariant Variant { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        KernelSettings.Use(Variant);
+        _p = new ClientProblem(350, 301, Density, 1);
+        _margins = new double[_p.Rows];
+        _gradient = new double[_p.Columns];
+        _hessian = new double[PackedSymmetric.Length(_p.Columns)];
+        _work = new double[LogisticOracle.DenseWorkspaceLength(_p.Rows, _p.Columns)];
+    }
+
+    [Benchmark(Baseline = true)]
+    public double SparseRankOne() => LogisticOracle.EvaluateSparse(
+        new CsrSpan(_p.RowPointers, _p.ColumnIndices, _p.Values, _p.Columns), _p.Labels, _p.X, 1e-3, _margins, _gradient, _hessian);
+
+    [Benchmark]
+    public double DenseOpenBlas() => LogisticOracle.EvaluateDense(
+        _p.Dense, _p.Rows, _p.Columns, _p.Labels, _p.X, 1e-3, _margins, _gradient, _hessian, _work);
+}

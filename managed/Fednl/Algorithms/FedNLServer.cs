@@ -1,0 +1,148 @@
+using Fednl.Compression;
+using Fednl.Interop;
+using Fednl.Kernels;
+
+namespace Fednl.Algorithms;
+
+/// <summary>
+/// The server role of FedNL: holds the model x, the aggregated Hessian estimate H = (1/n) Σ H_i (packed) and the
+/// round's aggregates. Client contributions are always summed in client-id order, so results do not depend on
+/// which client finished first.
+/// </summary>
+public sealed class FedNLServer : IDisposable
+{
+    private readonly CholeskySolver _solver;
+    private readonly double[] _step;
+
+    public FedNLServer(int dimension, int clients, double lambda)
+    {
+        if (clients < 1) throw new ArgumentOutOfRangeException(nameof(clients), clients, "at least one client");
+        Dimension = dimension;
+        Clients = clients;
+        Lambda = lambda;
+        Model = new double[dimension];
+        Hessian = new double[PackedSymmetric.Length(dimension)];
+        Gradient = new double[dimension];
+        _step = new double[dimension];
+        _solver = new CholeskySolver(dimension);
+    }
+
+    public int Dimension { get; }
+    public int Clients { get; }
+    public double Lambda { get; }
+
+    /// <summary>xᵏ.</summary>
+    public double[] Model { get; }
+
+    /// <summary>Hᵏ = (1/n) Σ H_iᵏ, packed.</summary>
+    public double[] Hessian { get; }
+
+    /// <summary>The round's gradient mean (FedNL), or FedNL-PP's running g = (1/n) Σ g_i.</summary>
+    public double[] Gradient { get; }
+
+    /// <summary>The round's mean f_i, or NaN when the round did not evaluate it.</summary>
+    public double Loss { get; private set; } = double.NaN;
+
+    /// <summary>The round's l = (1/n) Σ l_i.</summary>
+    public double DifferenceNorm { get; private set; }
+
+    /// <summary>How often the last solve had to add to the diagonal to stay positive definite.</summary>
+    public int LastSolveRegularisations { get; private set; }
+
+    /// <summary>H⁰ = (1/n) Σ H_i⁰.</summary>
+    public void SetInitialHessian(IReadOnlyList<double[]> clientShifts)
+    {
+        Array.Clear(Hessian);
+        foreach (var shift in clientShifts)
+            for (int e = 0; e < Hessian.Length; e++) Hessian[e] += shift[e];
+        double inv = 1.0 / Clients;
+        for (int e = 0; e < Hessian.Length; e++) Hessian[e] *= inv;
+    }
+
+    /// <summary>f = mean f_i, g = mean g_i, l = mean l_i over a full round's updates (in client order).</summary>
+    public void Aggregate(ReadOnlySpan<ClientUpdate> updates)
+    {
+        Array.Clear(Gradient);
+        double loss = 0, l = 0;
+        foreach (var u in updates)
+        {
+            loss += u.Loss;
+            l += u.DifferenceNorm;
+            for (int i = 0; i < Dimension; i++) Gradient[i] += u.Gradient[i];
+        }
+        double inv = 1.0 / updates.Length;
+        for (int i = 0; i < Dimension; i++) Gradient[i] *= inv;
+        Loss = loss * inv;
+        DifferenceNorm = l * inv;
+    }
+
+    /// <summary>H += (α/n) Σ S_i, in the order given (client order).</summary>
+    public void FoldDifferences(ReadOnlySpan<ClientUpdate> updates, double alpha)
+    {
+        foreach (var u in updates) HessianCompressor.AddScaled(Dimension, Hessian, alpha / Clients, u.Difference);
+    }
+
+    /// <summary>FedNL-PP: l += (1/n) Σ Δl_i and g += (1/n) Σ Δg_i (the updates carry deltas).</summary>
+    public void FoldPartialDeltas(ReadOnlySpan<ClientUpdate> updates)
+    {
+        double inv = 1.0 / Clients;
+        foreach (var u in updates)
+        {
+            DifferenceNorm += u.DifferenceNormDelta * inv;
+            for (int i = 0; i < Dimension; i++) Gradient[i] += u.Gradient[i] * inv;
+        }
+    }
+
+    /// <summary>FedNL-PP's starting aggregates: l = 0 and g = (1/n) Σ g_i⁰.</summary>
+    public void SetPartialAggregates(IReadOnlyList<double[]> clientGradientTerms)
+    {
+        Array.Clear(Gradient);
+        foreach (var g in clientGradientTerms)
+            for (int i = 0; i < Dimension; i++) Gradient[i] += g[i];
+        for (int i = 0; i < Dimension; i++) Gradient[i] /= Clients;
+        DifferenceNorm = 0;
+    }
+
+    /// <summary>
+    /// Solves (H + shift·I) s = rhs into <paramref name="solution"/> by Cholesky. If the matrix is not positive
+    /// definite (a compressed H can lose definiteness), the shift grows — max(shift, 1e-12 · scale) × 10 per try —
+    /// until it is; the number of tries is kept in <see cref="LastSolveRegularisations"/>.
+    /// </summary>
+    public void Solve(double shift, ReadOnlySpan<double> rhs, Span<double> solution)
+    {
+        LastSolveRegularisations = 0;
+        double scale = Math.Max(Lambda, 1e-300);
+        for (int i = 0; i < Dimension; i++) scale = Math.Max(scale, Math.Abs(Hessian[PackedSymmetric.Index(Dimension, i, i)]));
+        double current = shift;
+        while (!_solver.TrySolve(Hessian, current, rhs, solution, out _))
+        {
+            LastSolveRegularisations++;
+            if (LastSolveRegularisations > 60)
+                throw new FednlNativeException(FednlStatus.ErrNotPositiveDefinite,
+                    "the server's Hessian estimate stayed indefinite after 60 diagonal shifts");
+            current = Math.Max(current, 1e-12 * scale) * 10;
+        }
+    }
+
+    /// <summary>The Newton-type step: x ← x − (H + shift·I)⁻¹ g. Returns the step's direction in <see cref="Step"/>.</summary>
+    public void NewtonStep(double shift)
+    {
+        Solve(shift, Gradient, _step);
+        for (int i = 0; i < Dimension; i++) Model[i] -= _step[i];
+    }
+
+    /// <summary>The last solution (H + shift·I)⁻¹ g.</summary>
+    public ReadOnlySpan<double> Step => _step;
+
+    /// <summary>The direction −(H + shift·I)⁻¹ g without moving (FedNL-LS).</summary>
+    public void Direction(double shift, Span<double> direction)
+    {
+        Solve(shift, Gradient, direction);
+        for (int i = 0; i < Dimension; i++) direction[i] = -direction[i];
+    }
+
+    /// <summary>FedNL-PP: x = (H + l I)⁻¹ g.</summary>
+    public void SolveForModel() => Solve(DifferenceNorm, Gradient, Model);
+
+    public void Dispose() => _solver.Dispose();
+}

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using Fednl.Compression;
+using Fednl.Data;
+using Fednl.Reporting;
+using Fednl.Transport;
+
+namespace Fednl.Algorithms;
+
+/// <summary>
+/// Trains L2-regularised logistic regression with FedNL, FedNL-LS, FedNL-PP or gradient descent over simulated
+/// clients in this process. The entry point for embedding:
+/// <code>
+/// var data = LibSvmReader.Read("w8a", addIntercept: true);
+/// var result = FedNLTrainer.Train(data, new TrainingOptions { Clients = 142, Rounds = 1000 }, progress, token);
+/// </code>
+/// Cancelling the token ends the run after the current round and returns what was computed so far.
+/// </summary>
+public static class FedNLTrainer
+{
+    /// <summary>Splits <paramref name="data"/> into <see cref="TrainingOptions.Clients"/> clients (seeded) and trains.</summary>
+    public static TrainingResult Train(Dataset data, TrainingOptions options, IProgress<RoundReport>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        options.Validate();
+        var clock = Stopwatch.StartNew();
+        var split = ClientSplit.Split(data, options.Clients, options.Seed, options.KeepAllSamples ? SplitMode.KeepAll : SplitMode.DropRemainder);
+        return Train(split.Clients, split.DroppedSamples, options, progress, cancellationToken, clock);
+    }
+
+    /// <summary>Trains on clients that are already split (each holds its own rows).</summary>
+    public static TrainingResult Train(IReadOnlyList<Dataset> clients, long droppedSamples, TrainingOptions options,
+        IProgress<RoundReport>? progress = null, CancellationToken cancellationToken = default) =>
+        Train(clients, droppedSamples, options, progress, cancellationToken, Stopwatch.StartNew());
+
+    private static TrainingResult Train(IReadOnlyList<Dataset> clientData, long droppedSamples, TrainingOptions options,
+        IProgress<RoundReport>? progress, CancellationToken token, Stopwatch setupClock)
+    {
+        options.Validate();
+        if (clientData.Count == 0) throw new ArgumentException("no clients to train", nameof(clientData));
+        int d = clientData[0].Features;
+        foreach (var c in clientData)
+            if (c.Features != d)
+                throw new ArgumentException($"clients disagree on the number of features ({c.Features} and {d})");
+
+        var spec = new CompressorSpec(options.Compressor, d, options.KMultiplier);
+        double alpha = options.Alpha ?? spec.DefaultAlpha(options.Option);
+        var clients = clientData.Select((data, i) => new FedNLClient(i, data, options.Lambda, options.HessianPath)).ToArray();
+        using var transport = new InProcessTransport(clients, spec, options.Seed, options.Threads);
+        using var server = new FedNLServer(d, clients.Length, options.Lambda);
+        var run = new TrainingRun(options, transport, server, spec, alpha, progress, token);
+
+        double stepSize = 0;
+        switch (options.Algorithm)
+        {
+            case Algorithm.FedNL:
+            case Algorithm.FedNLLineSearch:
+                transport.InitializeShifts(server.Model, server.Hessian);
+                break;
+            case Algorithm.FedNLPartialParticipation:
+                transport.InitializePartialParticipation(server.Model, server.Hessian, server.Gradient);
+                break;
+            case Algorithm.GradientDescent:
+                stepSize = options.Alpha ?? 1.0 / SmoothnessBound(clientData, options.Lambda);
+                break;
+        }
+        double setupSeconds = setupClock.Elapsed.TotalSeconds;
+
+        run.Clock.Start();
+        switch (options.Algorithm)
+        {
+            case Algorithm.FedNL: FedNL.Run(run); break;
+            case Algorithm.FedNLLineSearch: FedNLLineSearch.Run(run); break;
+            case Algorithm.FedNLPartialParticipation: FedNLPartialParticipation.Run(run); break;
+            case Algorithm.GradientDescent: GradientDescent.Run(run, stepSize); break;
+        }
+        run.Clock.Stop();
+
+        return new TrainingResult
+        {
+            Model = server.Model.ToArray(),
+            History = run.History,
+            Options = options,
+            Clients = clients.Length,
+            Dimension = d,
+            Alpha = options.Algorithm == Algorithm.GradientDescent ? stepSize : alpha,
+            K = spec.K,
+            SetupSeconds = setupSeconds,
+            TrainSeconds = run.Clock.Elapsed.TotalSeconds,
+            DroppedSamples = droppedSamples,
+            Cancelled = run.Cancelled,
+            Converged = run.Converged,
+        };
+    }
+
+    /// <summary>L = λ + max_j ‖a_j‖² / 4 bounds the largest eigenvalue of every client's Hessian.</summary>
+    private static double SmoothnessBound(IReadOnlyList<Dataset> clients, double lambda)
+    {
+        double max = 0;
+        foreach (var c in clients)
+            for (int j = 0; j < c.Samples; j++)
+            {
+                double s = 0;
+                for (long k = c.RowPointers[j]; k < c.RowPointers[j + 1]; k++) s += c.Values[k] * c.Values[k];
+                max = Math.Max(max, s);
+            }
+        return lambda + max / 4;
+    }
+
+    /// <summary>
+    /// Share of samples whose predicted sign (aᵀx ≥ 0 → +1) matches the label. <paramref name="data"/> is read
+    /// without an intercept column; features past <paramref name="rawFeatures"/> (absent from training) count as
+    /// zero, and with <paramref name="intercept"/> the model's last coordinate is added as the constant term.
+    /// </summary>
+    public static double Accuracy(Dataset data, ReadOnlySpan<double> model, int rawFeatures, bool intercept)
+    {
+        if (data.Samples == 0) return double.NaN;
+        int correct = 0;
+        for (int j = 0; j < data.Samples; j++)
+        {
+            double t = intercept ? model[rawFeatures] : 0;
+            for (long k = data.RowPointers[j]; k < data.RowPointers[j + 1]; k++)
+            {
+                int column = data.ColumnIndices[k];
+                if (column < rawFeatures) t += data.Values[k] * model[column];
+            }
+            if ((t >= 0 ? 1.0 : -1.0) == data.Labels[j]) correct++;
+        }
+        return (double)correct / data.Samples;
+    }
+}

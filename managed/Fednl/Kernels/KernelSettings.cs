@@ -1,0 +1,43 @@
+using Fednl.Interop;
+
+namespace Fednl.Kernels;
+
+/// <summary>Which implementation of the vector kernels runs.</summary>
+public enum KernelVariant
+{
+    /// <summary>The best the CPU supports, unless FEDNL_KERNEL says otherwise.</summary>
+    Auto = 0,
+    /// <summary>Plain scalar C.</summary>
+    Reference = 1,
+    /// <summary>AVX2 + FMA.</summary>
+    Avx2 = 2,
+}
+
+/// <summary>Process-wide kernel configuration and what the loaded native library reports about itself.</summary>
+public static class KernelSettings
+{
+    /// <summary>The variant in use now (never <see cref="KernelVariant.Auto"/>).</summary>
+    public static KernelVariant Active => (KernelVariant)BuildInfo.ActiveVariant;
+
+    /// <summary>True when this CPU and build can run the AVX2 kernels.</summary>
+    public static bool Avx2Available => BuildInfo.Avx2Available != 0;
+
+    /// <summary>Selects the variant for every later kernel call in this process.</summary>
+    public static void Use(KernelVariant variant)
+    {
+        FednlNative.EnsureLoaded();
+        NativeError.Check(NativeMethods.fednl_set_kernel_variant((int)variant));
+    }
+
+    /// <summary>The native library's own description of itself.</summary>
+    public static FednlBuildInfo BuildInfo
+    {
+        get
+        {
+            FednlNative.EnsureLoaded();
+            var info = new FednlBuildInfo();
+            NativeError.Check(NativeMethods.fednl_get_build_info(ref info));
+            return info;
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using Fednl.Interop;
+
+namespace Fednl.Kernels;
+
+/// <summary>
+/// One client's logistic-regression oracle (spec section 1):
+/// f(x) = (1/m) Σ log(1 + exp(−b_j a_jᵀx)) + (λ/2)‖x‖², its gradient and its Hessian (packed upper triangle).
+/// Pass an empty span for an output you do not need.
+/// </summary>
+public static class LogisticOracle
+{
+    /// <summary>Sparse path: the Hessian by sparse rank-1 accumulation. Returns f.</summary>
+    public static double EvaluateSparse(CsrSpan data, ReadOnlySpan<double> labels, ReadOnlySpan<double> x, double lambda,
+        Span<double> margins, Span<double> gradient = default, Span<double> hessianPacked = default)
+    {
+        CheckShapes(data.Rows, data.Columns, labels, x, margins, gradient, hessianPacked);
+        FednlNative.EnsureLoaded();
+        double f = 0;
+        NativeError.Check(NativeMethods.fednl_logreg_sparse(data.Rows, data.Columns,
+            in NativeSpan.Ref(data.RowPointers), in NativeSpan.Ref(data.ColumnIndices), in NativeSpan.Ref(data.Values),
+            in NativeSpan.Ref(labels), in NativeSpan.Ref(x), lambda, ref NativeSpan.Ref(margins), ref f,
+            ref NativeSpan.Ref(gradient), ref NativeSpan.Ref(hessianPacked)));
+        return f;
+    }
+
+    /// <summary>Doubles of workspace <see cref="EvaluateDense"/> needs for a rows x columns client.</summary>
+    public static long DenseWorkspaceLength(int rows, int columns)
+    {
+        FednlNative.EnsureLoaded();
+        return NativeMethods.fednl_logreg_dense_workspace(rows, columns);
+    }
+
+    /// <summary>Dense path on row-major data (rows x columns): the Hessian through OpenBLAS dsyrk. Returns f.</summary>
+    public static double EvaluateDense(ReadOnlySpan<double> rowMajor, int rows, int columns, ReadOnlySpan<double> labels,
+        ReadOnlySpan<double> x, double lambda, Span<double> margins, Span<double> gradient, Span<double> hessianPacked,
+        Span<double> workspace)
+    {
+        if (rowMajor.Length < (long)rows * columns)
+            throw new ArgumentException($"dense data needs {(long)rows * columns} entries, got {rowMajor.Length}", nameof(rowMajor));
+        CheckShapes(rows, columns, labels, x, margins, gradient, hessianPacked);
+        FednlNative.EnsureLoaded();
+        double f = 0;
+        NativeError.Check(NativeMethods.fednl_logreg_dense(rows, columns, in NativeSpan.Ref(rowMajor),
+            in NativeSpan.Ref(labels), in NativeSpan.Ref(x), lambda, ref NativeSpan.Ref(margins), ref f,
+            ref NativeSpan.Ref(gradient), ref NativeSpan.Ref(hessianPacked), ref NativeSpan.Ref(workspace), workspace.Length));
+        return f;
+    }
+
+    private static void CheckShapes(int rows, int columns, ReadOnlySpan<double> labels, ReadOnlySpan<double> x,
+        Span<double> margins, Span<double> gradient, Span<double> hessianPacked)
+    {
+        if (labels.Length < rows) throw new ArgumentException($"{rows} rows need {rows} labels, got {labels.Length}", nameof(labels));
+        if (x.Length != columns) throw new ArgumentException($"x has {x.Length} entries, the data {columns} columns", nameof(x));
+        if (margins.Length < rows) throw new ArgumentException($"margins need {rows} entries, got {margins.Length}", nameof(margins));
+        if (!gradient.IsEmpty && gradient.Length < columns)
+            throw new ArgumentException($"gradient needs {columns} entries, got {gradient.Length}", nameof(gradient));
+        if (!hessianPacked.IsEmpty) PackedSymmetric.CheckLength(columns, hessianPacked.Length, nameof(hessianPacked));
+    }
+}

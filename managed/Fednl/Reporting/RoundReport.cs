@@ -1,0 +1,30 @@
+namespace Fednl.Reporting;
+
+/// <summary>
+/// One row of a run's history (spec section 7): the state at model xᵏ and the traffic and time spent so far.
+/// </summary>
+public sealed record RoundReport
+{
+    public int Round { get; init; }
+    /// <summary>f(xᵏ).</summary>
+    public double Loss { get; init; }
+    /// <summary>‖∇f(xᵏ)‖.</summary>
+    public double GradientNorm { get; init; }
+    /// <summary>‖xᵏ‖.</summary>
+    public double ModelNorm { get; init; }
+    /// <summary>Bytes clients sent so far: values (gradients, scalars, compressed entries) and indices.</summary>
+    public long BytesUpValues { get; init; }
+    public long BytesUpIndices { get; init; }
+    /// <summary>Bytes the server sent so far (model broadcasts).</summary>
+    public long BytesDown { get; init; }
+    /// <summary>Training seconds so far (set-up excluded).</summary>
+    public double Seconds { get; init; }
+    /// <summary>FedNL-LS: step sizes tried this round (0 elsewhere).</summary>
+    public int LineSearchTries { get; init; }
+    /// <summary>Clients that took part this round.</summary>
+    public int Participants { get; init; }
+    /// <summary>Times the server's solve added to the diagonal to keep the system positive definite.</summary>
+    public int SolveRegularisations { get; init; }
+
+    public long BytesUp => BytesUpValues + BytesUpIndices;
+}

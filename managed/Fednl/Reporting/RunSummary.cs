@@ -1,0 +1,58 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Fednl.Reporting;
+
+/// <summary>The one-line JSON summary `fednl train --json` prints last, and a one-line label for plots.</summary>
+public static class RunSummary
+{
+    public static string ToJson(TrainingResult result, double setupSeconds)
+    {
+        var final = result.Final;
+        var o = result.Options;
+        var json = new JsonObject
+        {
+            ["f"] = final.Loss,
+            ["grad_norm"] = final.GradientNorm,
+            ["x_norm"] = final.ModelNorm,
+            ["rounds"] = final.Round,
+            ["train_seconds"] = result.TrainSeconds,
+            ["setup_seconds"] = setupSeconds,
+            ["bytes_up"] = final.BytesUp,
+            ["bytes_up_values"] = final.BytesUpValues,
+            ["bytes_up_indices"] = final.BytesUpIndices,
+            ["bytes_down"] = final.BytesDown,
+            ["dropped_samples"] = result.DroppedSamples,
+            ["clients"] = result.Clients,
+            ["dimension"] = result.Dimension,
+            ["algorithm"] = AlgorithmFlag(o.Algorithm),
+            ["compressor"] = o.Compressor.ToString().ToLowerInvariant(),
+            ["k"] = result.K,
+            ["alpha"] = result.Alpha,
+            ["lambda"] = o.Lambda,
+            ["option"] = (int)o.Option,
+            ["seed"] = o.Seed,
+            ["converged"] = result.Converged,
+            ["cancelled"] = result.Cancelled,
+        };
+        if (result.TestAccuracy is { } accuracy) json["test_accuracy"] = accuracy;
+        return json.ToJsonString(new JsonSerializerOptions { WriteIndented = false });
+    }
+
+    public static string AlgorithmFlag(Algorithms.Algorithm algorithm) => algorithm switch
+    {
+        Algorithms.Algorithm.FedNL => "fednl",
+        Algorithms.Algorithm.FedNLLineSearch => "fednl-ls",
+        Algorithms.Algorithm.FedNLPartialParticipation => "fednl-pp",
+        _ => "gd",
+    };
+
+    /// <summary>"fednl randk k=8 n=142 λ=0.001 seed=123": what tells runs apart in a plot legend.</summary>
+    public static string Label(TrainingResult result, string dataName)
+    {
+        var o = result.Options;
+        string compressor = o.Algorithm == Algorithms.Algorithm.GradientDescent ? "" : $" {o.Compressor.ToString().ToLowerInvariant()}";
+        string k = o.Compressor is Compression.CompressorKind.Identical or Compression.CompressorKind.Natural ? "" : $" k-mult={o.KMultiplier}";
+        return $"{dataName} {AlgorithmFlag(o.Algorithm)}{compressor}{k} n={result.Clients} option={(int)o.Option} λ={o.Lambda} seed={o.Seed}";
+    }
+}

@@ -1,0 +1,32 @@
+using Fednl.Algorithms;
+
+namespace Fednl.Transport;
+
+/// <summary>
+/// Moves the algorithm's messages between the server role and the client roles. The single-node simulation and a
+/// networked deployment are two implementations of this interface, so the algorithms are written once. Every
+/// method fills per-client results in client-id order, whatever order the clients finish in.
+/// </summary>
+public interface IClientTransport : IDisposable
+{
+    int ClientCount { get; }
+    int Dimension { get; }
+
+    /// <summary>H_i⁰ = ∇²f_i(x⁰) on every client; writes H⁰ = (1/n) Σ H_i⁰.</summary>
+    void InitializeShifts(ReadOnlySpan<double> x0, Span<double> hessianMean);
+
+    /// <summary>FedNL-PP start on every client; writes H⁰ and g⁰ = (1/n) Σ g_i⁰ (l⁰ = 0).</summary>
+    void InitializePartialParticipation(ReadOnlySpan<double> x0, Span<double> hessianMean, Span<double> gradientTermMean);
+
+    /// <summary>One FedNL round on every client: updates[i] receives client i's message.</summary>
+    void Round(ReadOnlySpan<double> x, int round, double alpha, ClientUpdate[] updates);
+
+    /// <summary>FedNL-PP: the selected clients (ascending ids) participate; updates[t] belongs to selected[t].</summary>
+    void Participate(ReadOnlySpan<double> x, int round, double alpha, ReadOnlySpan<int> selected, ClientUpdate[] updates);
+
+    /// <summary>f_i(x) for every client (line-search tries).</summary>
+    void Losses(ReadOnlySpan<double> x, Span<double> losses);
+
+    /// <summary>f_i(x) and ∇f_i(x) for every client (gradient descent, progress tracking).</summary>
+    void LossesAndGradients(ReadOnlySpan<double> x, Span<double> losses, double[][] gradients);
+}

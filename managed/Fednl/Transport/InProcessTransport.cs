@@ -1,0 +1,114 @@
+using Fednl.Algorithms;
+using Fednl.Compression;
+
+namespace Fednl.Transport;
+
+/// <summary>
+/// Single-node simulation: all clients live in this process and a round runs them on worker threads. Clients are
+/// split into contiguous, fixed blocks, one per worker, each worker with its own scratch; a client's result does
+/// not depend on which worker ran it, so histories are bit-identical for any thread count.
+/// </summary>
+public sealed class InProcessTransport : IClientTransport
+{
+    private readonly FedNLClient[] _clients;
+    private readonly ClientScratch[] _scratch;
+    private readonly ulong _seed;
+    private readonly ParallelOptions _parallel;
+
+    public InProcessTransport(IReadOnlyList<FedNLClient> clients, CompressorSpec spec, ulong seed, int threads)
+    {
+        if (clients.Count == 0) throw new ArgumentException("at least one client is needed", nameof(clients));
+        _clients = clients.ToArray();
+        _seed = seed;
+        Dimension = _clients[0].Dimension;
+        int workers = Math.Clamp(threads, 1, _clients.Length);
+        int maxSamples = _clients.Max(c => c.Samples);
+        long denseWork = _clients.Max(c => c.DenseWorkspaceLength);
+        _scratch = Enumerable.Range(0, workers).Select(_ => new ClientScratch(Dimension, maxSamples, spec, denseWork)).ToArray();
+        _parallel = new ParallelOptions { MaxDegreeOfParallelism = workers };
+    }
+
+    public int ClientCount => _clients.Length;
+    public int Dimension { get; }
+    public IReadOnlyList<FedNLClient> Clients => _clients;
+    public int Workers => _scratch.Length;
+
+    /// <summary>Runs body(index, scratch) for index in [0, count), in fixed contiguous blocks per worker.</summary>
+    private void ForEach(int count, Action<int, ClientScratch> body)
+    {
+        int workers = Math.Min(_scratch.Length, count);
+        if (workers <= 1)
+        {
+            for (int i = 0; i < count; i++) body(i, _scratch[0]);
+            return;
+        }
+        Parallel.For(0, workers, _parallel, w =>
+        {
+            int begin = (int)((long)count * w / workers), end = (int)((long)count * (w + 1) / workers);
+            for (int i = begin; i < end; i++) body(i, _scratch[w]);
+        });
+    }
+
+    public void InitializeShifts(ReadOnlySpan<double> x0, Span<double> hessianMean)
+    {
+        var x = x0.ToArray();
+        ForEach(_clients.Length, (i, scratch) => _clients[i].InitializeShift(x, scratch));
+        MeanInClientOrder(c => c.Shift, hessianMean);
+    }
+
+    public void InitializePartialParticipation(ReadOnlySpan<double> x0, Span<double> hessianMean, Span<double> gradientTermMean)
+    {
+        var x = x0.ToArray();
+        ForEach(_clients.Length, (i, scratch) => _clients[i].InitializePartialParticipation(x, scratch));
+        MeanInClientOrder(c => c.Shift, hessianMean);
+        MeanInClientOrder(c => c.LocalGradientTerm!, gradientTermMean);
+    }
+
+    private void MeanInClientOrder(Func<FedNLClient, double[]> select, Span<double> mean)
+    {
+        mean.Clear();
+        foreach (var client in _clients)
+        {
+            var v = select(client);
+            for (int e = 0; e < mean.Length; e++) mean[e] += v[e];
+        }
+        double inv = 1.0 / _clients.Length;
+        for (int e = 0; e < mean.Length; e++) mean[e] *= inv;
+    }
+
+    public void Round(ReadOnlySpan<double> x, int round, double alpha, ClientUpdate[] updates)
+    {
+        var model = x.ToArray();
+        ForEach(_clients.Length, (i, scratch) =>
+            _clients[i].Round(model, round, alpha, SeedSequence.Compressor(_seed, i, round), scratch, updates[i]));
+    }
+
+    public void Participate(ReadOnlySpan<double> x, int round, double alpha, ReadOnlySpan<int> selected, ClientUpdate[] updates)
+    {
+        var model = x.ToArray();
+        var ids = selected.ToArray();
+        ForEach(ids.Length, (t, scratch) =>
+            _clients[ids[t]].Participate(model, round, alpha, SeedSequence.Compressor(_seed, ids[t], round), scratch, updates[t]));
+    }
+
+    public void Losses(ReadOnlySpan<double> x, Span<double> losses)
+    {
+        var model = x.ToArray();
+        var result = new double[_clients.Length];
+        ForEach(_clients.Length, (i, scratch) => result[i] = _clients[i].Evaluate(model, scratch, default, default));
+        result.CopyTo(losses);
+    }
+
+    public void LossesAndGradients(ReadOnlySpan<double> x, Span<double> losses, double[][] gradients)
+    {
+        var model = x.ToArray();
+        var result = new double[_clients.Length];
+        ForEach(_clients.Length, (i, scratch) => result[i] = _clients[i].Evaluate(model, scratch, gradients[i], default));
+        result.CopyTo(losses);
+    }
+
+    public void Dispose()
+    {
+        foreach (var s in _scratch) s.Dispose();
+    }
+}

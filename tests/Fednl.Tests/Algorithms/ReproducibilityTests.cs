@@ -1,0 +1,67 @@
+using Fednl.Algorithms;
+using Fednl.Compression;
+using Fednl.Data;
+using Fednl.Reporting;
+
+namespace Fednl.Tests.Algorithms;
+
+/// <summary>The same seed gives a bit-identical history and model whatever the thread count.</summary>
+public sealed class ReproducibilityTests
+{
+    private static readonly ClientSplitResult Split =
+        ClientSplit.Split(SyntheticDataset.Generate(700, 30, 0.25, 3).WithIntercept(), 14, 123);
+
+    private static TrainingResult Run(TrainingOptions options, int threads) =>
+        FedNLTrainer.Train(Split.Clients, 0, options with { Clients = Split.Clients.Count, Threads = threads, Rounds = 25 });
+
+    [Test]
+    public void Histories_are_bit_identical_across_thread_counts(
+        [Values(Algorithm.FedNL, Algorithm.FedNLLineSearch, Algorithm.FedNLPartialParticipation)] Algorithm algorithm,
+        [Values(CompressorKind.TopLEK, CompressorKind.RandK, CompressorKind.RandSeqK, CompressorKind.Natural)] CompressorKind compressor)
+    {
+        var options = new TrainingOptions { Algorithm = algorithm, Compressor = compressor, ClientsPerRound = 5 };
+        var one = Run(options, 1);
+        foreach (int threads in new[] { 2, 3, 8 })
+        {
+            var other = Run(options, threads);
+            Assert.That(other.History.Count, Is.EqualTo(one.History.Count));
+            for (int k = 0; k < one.History.Count; k++)
+            {
+                Assert.That(Bits(other.History[k].Loss), Is.EqualTo(Bits(one.History[k].Loss)), $"f at round {k}, {threads} threads");
+                Assert.That(Bits(other.History[k].GradientNorm), Is.EqualTo(Bits(one.History[k].GradientNorm)), $"‖∇f‖ at round {k}");
+            }
+            Assert.That(other.Model.Select(Bits), Is.EqualTo(one.Model.Select(Bits)), $"model, {threads} threads");
+        }
+    }
+
+    [Test]
+    public void Another_seed_gives_another_run()
+    {
+        var a = Run(new TrainingOptions { Compressor = CompressorKind.RandK, Seed = 1 }, 2);
+        var b = Run(new TrainingOptions { Compressor = CompressorKind.RandK, Seed = 2 }, 2);
+        Assert.That(a.History[3].GradientNorm, Is.Not.EqualTo(b.History[3].GradientNorm));
+    }
+
+    [Test]
+    public void Cancellation_returns_what_was_computed()
+    {
+        using var cancel = new CancellationTokenSource();
+        var progress = new StopAfter(5, cancel);
+        var result = FedNLTrainer.Train(Split.Clients, 0,
+            new TrainingOptions { Clients = Split.Clients.Count, Rounds = 1000 }, progress, cancel.Token);
+        Assert.That(result.Cancelled, Is.True);
+        Assert.That(result.History.Count, Is.InRange(6, 8));
+        Assert.That(result.Model.Any(v => v != 0), Is.True);
+        Assert.That(result.History.Select(r => r.Round), Is.Ordered.Ascending);
+    }
+
+    private static long Bits(double v) => BitConverter.DoubleToInt64Bits(v);
+
+    private sealed class StopAfter(int round, CancellationTokenSource cancel) : IProgress<RoundReport>
+    {
+        public void Report(RoundReport value)
+        {
+            if (value.Round == round) cancel.Cancel();
+        }
+    }
+}

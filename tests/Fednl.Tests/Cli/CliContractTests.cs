@@ -1,0 +1,107 @@
+using System.Text.Json;
+using Fednl.Cli;
+
+namespace Fednl.Tests.Cli;
+
+/// <summary>The `fednl` command's contract: flags, exit codes, the --json line, CSV and plots.</summary>
+[NonParallelizable]
+public sealed class CliContractTests
+{
+    private static (int Exit, string Out, string Err) Run(params string[] args)
+    {
+        var (oldOut, oldErr) = (Console.Out, Console.Error);
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        Console.SetOut(stdout);
+        Console.SetError(stderr);
+        try
+        {
+            int exit = CommandRunner.Run(args);
+            return (exit, stdout.ToString(), stderr.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldErr);
+        }
+    }
+
+    [Test]
+    public void Json_mode_prints_exactly_one_json_line_with_the_contract_fields()
+    {
+        var (exit, output, error) = Run("train", "--rounds", "15", "--compressor", "topk", "--json");
+        Assert.That(exit, Is.Zero, error);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), "nothing but the JSON line in --json mode");
+        using var json = JsonDocument.Parse(lines[^1]);
+        foreach (var field in new[] { "f", "grad_norm", "rounds", "train_seconds", "setup_seconds", "bytes_up", "bytes_down", "dropped_samples" })
+            Assert.That(json.RootElement.TryGetProperty(field, out _), Is.True, field);
+        Assert.That(json.RootElement.GetProperty("rounds").GetInt32(), Is.EqualTo(15));
+        Assert.That(json.RootElement.GetProperty("grad_norm").GetDouble(), Is.LessThan(1e-6));
+    }
+
+    [Test]
+    public void Test_accuracy_is_reported_with_a_test_file()
+    {
+        using var temp = TestData.TempFolder();
+        string train = temp.File("train.svm", string.Concat(Enumerable.Range(0, 200).Select(i => $"{(i % 2 == 0 ? 1 : -1)} 1:{(i % 2 == 0 ? 1 : -1) * (1 + i % 7) * 0.1} 2:{i % 3}\n")));
+        string test = temp.File("test.svm", "1 1:0.5\n-1 1:-0.5\n1 1:0.3 3:9\n");
+        var (exit, output, error) = Run("train", "--data", train, "--test", test, "--add-intercept", "--clients", "4", "--rounds", "10", "--json");
+        Assert.That(exit, Is.Zero, error);
+        using var json = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
+        Assert.That(json.RootElement.GetProperty("test_accuracy").GetDouble(), Is.EqualTo(1.0));
+    }
+
+    [TestCase(new[] { "train", "--compressor", "zip" }, "unknown compressor 'zip'")]
+    [TestCase(new[] { "train", "--k-mult", "0" }, "k-mult must be > 0")]
+    [TestCase(new[] { "train", "--lambda", "-1" }, "lambda must be >= 0")]
+    [TestCase(new[] { "train", "--clients", "5000" }, "--clients 5000 exceeds the 4000 samples")]
+    [TestCase(new[] { "train", "--option", "3" }, "--option must be 1 or 2")]
+    [TestCase(new[] { "train", "--algorithm", "sgd" }, "unknown algorithm 'sgd'")]
+    [TestCase(new[] { "train", "--rounds", "many" }, "many")]
+    [TestCase(new[] { "train", "--no-such-flag" }, "--no-such-flag")]
+    public void Bad_flags_get_one_line_and_exit_code_2(string[] args, string message)
+    {
+        var (exit, _, error) = Run(args);
+        Assert.That(exit, Is.EqualTo(2));
+        Assert.That(error, Does.Contain(message));
+        Assert.That(error.Trim().Split('\n'), Has.Length.EqualTo(1), "one line, no stack trace");
+    }
+
+    [Test]
+    public void A_bad_data_file_gets_one_line_naming_it_and_exit_code_1()
+    {
+        using var temp = TestData.TempFolder();
+        string bad = temp.File("bad.svm", "1 1:1\n0 2:x\n");
+        var (exit, _, error) = Run("train", "--data", bad, "--clients", "1");
+        Assert.That(exit, Is.EqualTo(1));
+        Assert.That(error, Does.Contain("bad.svm:2"));
+        var (missingExit, _, missingError) = Run("train", "--data", Path.Combine(temp.Path, "absent"));
+        Assert.That(missingExit, Is.EqualTo(1));
+        Assert.That(missingError, Does.Contain("no such file"));
+    }
+
+    [Test]
+    public void History_csv_and_plot()
+    {
+        using var temp = TestData.TempFolder();
+        string a = Path.Combine(temp.Path, "a.csv"), b = Path.Combine(temp.Path, "b.csv"), svg = Path.Combine(temp.Path, "p.svg");
+        Assert.That(Run("train", "--rounds", "8", "--compressor", "randk", "--out", a, "--json").Exit, Is.Zero);
+        Assert.That(Run("train", "--rounds", "8", "--compressor", "natural", "--out", b, "--json").Exit, Is.Zero);
+        var lines = File.ReadAllLines(a);
+        Assert.That(lines[0], Does.StartWith("# run: "));
+        Assert.That(lines[1], Is.EqualTo(Fednl.Reporting.HistoryCsv.Header));
+        Assert.That(lines, Has.Length.EqualTo(2 + 9), "rounds 0..8");
+
+        var (exit, _, error) = Run("plot", a, b, "-o", svg);
+        Assert.That(exit, Is.Zero, error);
+        string text = File.ReadAllText(svg);
+        Assert.That(text, Does.StartWith("<svg"));
+        Assert.That(System.Text.RegularExpressions.Regex.Matches(text, "<polyline").Count, Is.EqualTo(4), "two runs, two panels");
+        Assert.That(text, Does.Contain("randk").And.Contain("natural"));
+
+        var (badExit, _, badError) = Run("plot", Path.Combine(temp.Path, "nope.csv"), "-o", svg);
+        Assert.That(badExit, Is.EqualTo(1));
+        Assert.That(badError, Does.Contain("nope.csv"));
+    }
+}
