@@ -6,6 +6,7 @@ namespace Fednl.Benchmarks;
 
 /// <summary>Each compressor on a w8a-sized packed matrix (d = 301, D = 45,451, K = 8d).</summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class CompressorBenchmarks
 {
     private HessianCompressor _compressor = null!;

@@ -5,6 +5,7 @@ namespace Fednl.Benchmarks;
 
 /// <summary>One client's oracle with Hessian: sparse rank-1 accumulation against the dense OpenBLAS path.</summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class HessianBenchmarks
 {
     private ClientProblem _p = null!;

@@ -5,6 +5,7 @@ namespace Fednl.Benchmarks;
 
 /// <summary>The server's Cholesky solve of (H + lI) x = g at the paper's dimensions.</summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class SolveBenchmarks
 {
     private CholeskySolver _solver = null!;

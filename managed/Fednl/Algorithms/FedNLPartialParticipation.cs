@@ -20,7 +20,7 @@ internal static class FedNLPartialParticipation
         int regularisations = 0;
         for (int k = 0; ; k++)
         {
-            double loss = Track(run, trackedGradient);
+            double loss = run.EvaluateAll(server.Model, trackedGradient, reportingOnly: true);
             bool done = run.Record(k, loss, trackedGradient, server.Model, participants: k == 0 ? n : tau,
                 regularisations: regularisations);
             if (done || k == options.Rounds || run.StopRequested()) return;
@@ -34,20 +34,5 @@ internal static class FedNLPartialParticipation
             server.FoldDifferences(updates, run.Alpha);
             server.FoldPartialDeltas(updates);
         }
-    }
-
-    /// <summary>f(x) and ∇f(x) over all clients, without touching the server's running g or the byte counters.</summary>
-    private static double Track(TrainingRun run, Span<double> gradient)
-    {
-        run.Transport.LossesAndGradients(run.Server.Model, run.Losses, run.Gradients);
-        double loss = 0;
-        gradient.Clear();
-        for (int i = 0; i < run.ClientCount; i++)
-        {
-            loss += run.Losses[i];
-            for (int j = 0; j < gradient.Length; j++) gradient[j] += run.Gradients[i][j];
-        }
-        for (int j = 0; j < gradient.Length; j++) gradient[j] /= run.ClientCount;
-        return loss / run.ClientCount;
     }
 }

@@ -98,12 +98,15 @@ internal sealed class TrainingRun
         return Converged;
     }
 
-    /// <summary>f(x) and ∇f(x) over all clients (means in client order) into Server.Gradient; returns f.</summary>
-    public double EvaluateAll(ReadOnlySpan<double> x, Span<double> gradient)
+    /// <summary>
+    /// f(x) and ∇f(x) over all clients (means in client order) into <paramref name="gradient"/>; returns f. The traffic
+    /// counts as the algorithm's unless it is for reporting only.
+    /// </summary>
+    public double EvaluateAll(ReadOnlySpan<double> x, Span<double> gradient, bool reportingOnly = false)
     {
-        CountBroadcast(ClientCount);
+        if (!reportingOnly) CountBroadcast(ClientCount);
         Transport.LossesAndGradients(x, Losses, Gradients);
-        CountGradients(ClientCount);
+        if (!reportingOnly) CountGradients(ClientCount);
         double loss = 0;
         gradient.Clear();
         for (int i = 0; i < ClientCount; i++)

@@ -15,12 +15,37 @@ public sealed class Dataset
         long entries = rowPointers[^1];
         if (rowPointers[0] != 0 || columnIndices.Length < entries || values.Length < entries)
             throw new ArgumentException($"row pointers end at {entries} but there are {columnIndices.Length} indices and {values.Length} values");
+        Validate(name, features, rowPointers, columnIndices, values, labels);
         Name = name;
         Features = features;
         RowPointers = rowPointers;
         ColumnIndices = columnIndices;
         Values = values;
         Labels = labels;
+    }
+
+    /// <summary>
+    /// The kernel trusts its CSR input, so arrays handed in by a host are checked once here: rows ascending, columns
+    /// in [0, d) and strictly ascending within a row, finite values, labels −1 or +1.
+    /// </summary>
+    private static void Validate(string name, int features, long[] rowPointers, int[] columnIndices, double[] values, double[] labels)
+    {
+        for (int j = 0; j < labels.Length; j++)
+        {
+            if (labels[j] is not (1.0 or -1.0))
+                throw new ArgumentException($"{name}: sample {j} has label {labels[j]}; labels must be -1 or +1");
+            long begin = rowPointers[j], end = rowPointers[j + 1];
+            if (end < begin) throw new ArgumentException($"{name}: row pointers decrease at sample {j}");
+            for (long k = begin; k < end; k++)
+            {
+                int column = columnIndices[k];
+                if (column < 0 || column >= features)
+                    throw new ArgumentException($"{name}: sample {j} has column {column}, outside [0, {features})");
+                if (k > begin && column <= columnIndices[k - 1])
+                    throw new ArgumentException($"{name}: sample {j} has columns out of order ({column} after {columnIndices[k - 1]})");
+                if (!double.IsFinite(values[k])) throw new ArgumentException($"{name}: sample {j} has a value that is not finite");
+            }
+        }
     }
 
     /// <summary>Where the data came from, for messages and plot legends.</summary>

@@ -12,7 +12,7 @@ public static class SvgPlot
     private static readonly string[] Palette =
         ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
-    private const int PanelWidth = 460, PanelHeight = 320, Margin = 60, Gap = 40;
+    private const int PanelWidth = 460, PanelHeight = 320, Margin = 60, Gap = 80;
 
     public static string Render(IReadOnlyList<(string Label, IReadOnlyList<RoundReport> History)> runs)
     {
@@ -24,7 +24,7 @@ public static class SvgPlot
         double maxRound = Math.Max(1, runs.Max(r => r.History[^1].Round));
         double maxSeconds = Math.Max(1e-9, runs.Max(r => r.History[^1].Seconds));
 
-        int legendHeight = 18 * runs.Count + 10;
+        int legendHeight = 18 * runs.Count + 34;
         int width = 2 * PanelWidth + Gap + 2 * Margin, height = PanelHeight + 2 * Margin + legendHeight;
         var svg = new StringBuilder();
         svg.Append(CultureInfo.InvariantCulture,
@@ -34,7 +34,7 @@ public static class SvgPlot
         Panel(svg, runs, Margin + PanelWidth + Gap, "seconds", maxSeconds, h => h.Seconds, yMin, yMax);
         for (int i = 0; i < runs.Count; i++)
         {
-            int y = PanelHeight + Margin + 40 + 18 * i;
+            int y = PanelHeight + Margin + 62 + 18 * i;
             string colour = Palette[i % Palette.Length];
             svg.Append(CultureInfo.InvariantCulture,
                 $"<line x1=\"{Margin}\" y1=\"{y - 4}\" x2=\"{Margin + 24}\" y2=\"{y - 4}\" stroke=\"{colour}\" stroke-width=\"2\"/>");

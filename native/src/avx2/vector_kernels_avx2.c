@@ -44,16 +44,11 @@ static void sparse_axpy(int64_t nnz, double alpha, const int32_t *idx, const dou
     for (; k < nnz; k++) y[idx[k]] = fma(alpha, val[k], y[idx[k]]);
 }
 
+/* The rank-1 update stays scalar: each product lands in a different row position, and measured on a w8a-shaped
+ * client (350 x 301, 3.9 % dense) a gather/FMA/scalar-scatter form took 47 us against 40.5 us for the plain loop. */
 static void sparse_rank1_packed(int64_t dim, int64_t nnz, double alpha, const int32_t *idx, const double *val,
                                 double *packed) {
-    for (int64_t p = 0; p < nnz; p++) {
-        double *row = packed + fednl_packed_row_base(dim, idx[p]);
-        double scale = alpha * val[p];
-        __m256d vscale = _mm256_set1_pd(scale);
-        int64_t q = p;
-        for (; q + 4 <= nnz; q += 4) scatter_fma4(row, idx + q, vscale, val + q);
-        for (; q < nnz; q++) row[idx[q]] = fma(scale, val[q], row[idx[q]]);
-    }
+    fednl_vector_kernels_reference.sparse_rank1_packed(dim, nnz, alpha, idx, val, packed);
 }
 
 static double packed_sum_squares(int64_t dim, const double *packed) {

@@ -71,3 +71,24 @@ public sealed class ClientSplitTests
         Assert.That(a.Density, Is.InRange(0.25, 0.35));
     }
 }
+
+public sealed class DatasetFromArraysTests
+{
+    [Test]
+    public void A_host_can_build_a_dataset_from_arrays()
+    {
+        var d = new Fednl.Data.Dataset("host", 3, [0, 2, 3], [0, 2, 1], [1.0, -2.0, 0.5], [1.0, -1.0]);
+        Assert.That(d.Samples, Is.EqualTo(2));
+        Assert.That(d.WithIntercept().Features, Is.EqualTo(4));
+    }
+
+    [TestCase(new long[] { 0, 2, 3 }, new[] { 2, 0, 1 }, new[] { 1.0, -1.0 }, "out of order")]
+    [TestCase(new long[] { 0, 2, 3 }, new[] { 0, 3, 1 }, new[] { 1.0, -1.0 }, "outside [0, 3)")]
+    [TestCase(new long[] { 0, 2, 3 }, new[] { 0, 2, 1 }, new[] { 1.0, 0.0 }, "labels must be -1 or +1")]
+    [TestCase(new long[] { 0, 3, 2 }, new[] { 0, 1, 2 }, new[] { 1.0, -1.0 }, "decrease")]
+    public void Bad_arrays_are_rejected_with_the_reason(long[] rows, int[] columns, double[] labels, string message)
+    {
+        var e = Assert.Throws<ArgumentException>(() => new Fednl.Data.Dataset("host", 3, rows, columns, [1.0, 1.0, 1.0], labels));
+        Assert.That(e!.Message, Does.Contain(message));
+    }
+}
