@@ -15,7 +15,7 @@ public static class NativeConstants
     /// <summary>
     /// Version of this interface. Bumped whenever a function, struct or enum here changes.
     /// </summary>
-    public const int AbiVersion = 2;
+    public const int AbiVersion = 3;
     /// <summary>
     /// Longest message fednl_last_error() can report, terminating zero included.
     /// </summary>
@@ -230,6 +230,22 @@ public static unsafe partial class NativeMethods
     public static partial int fednl_logreg_sparse(long rows, long cols, in long row_ptr, in int col_idx, in double values, in double labels, in double x, double lambda, ref double margins, ref double f, ref double grad, ref double hess_packed);
 
     /// <summary>
+    /// difference = Hessian - shift for the sparse oracle, where the Hessian is the one at the x that produced margins (from a fednl_logreg_sparse call with hess_packed null). The rank-1 terms accumulate straight onto -shift, so the client's FedNL step reads its shift once instead of forming the Hessian and subtracting afterwards.
+    /// </summary>
+    /// <param name="rows">C: <c>int64_t</c></param>
+    /// <param name="cols">C: <c>int64_t</c></param>
+    /// <param name="row_ptr">C: <c>const int64_t *</c></param>
+    /// <param name="col_idx">C: <c>const int32_t *</c></param>
+    /// <param name="values">C: <c>const double *</c></param>
+    /// <param name="margins">C: <c>const double *</c></param>
+    /// <param name="lambda">C: <c>double</c></param>
+    /// <param name="shift">C: <c>const double *</c></param>
+    /// <param name="difference">C: <c>double *</c></param>
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial int fednl_logreg_sparse_hessian_difference(long rows, long cols, in long row_ptr, in int col_idx, in double values, in double margins, double lambda, in double shift, ref double difference);
+
+    /// <summary>
     /// Workspace, in doubles, that fednl_logreg_dense needs for a rows x cols client.
     /// </summary>
     /// <param name="rows">C: <c>int64_t</c></param>
@@ -353,6 +369,24 @@ public static unsafe partial class NativeMethods
     [LibraryImport(Library)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static partial int fednl_shift_step(in FednlCompressor compressor, long dim, ref double hessian, ref double shift, double alpha, ref double difference_norm, ref int indices, ref double values, ref long count, ref ulong work, long work_len);
+
+    /// <summary>
+    /// The same step when M = Hessian - shift is already formed (fednl_logreg_sparse_hessian_difference): *difference_norm = |M|_F, S = C(M), shift += alpha * S. difference is left holding M.
+    /// </summary>
+    /// <param name="compressor">C: <c>const fednl_compressor *</c></param>
+    /// <param name="dim">C: <c>int64_t</c></param>
+    /// <param name="difference">C: <c>const double *</c></param>
+    /// <param name="shift">C: <c>double *</c></param>
+    /// <param name="alpha">C: <c>double</c></param>
+    /// <param name="difference_norm">C: <c>double *</c></param>
+    /// <param name="indices">C: <c>int32_t *</c></param>
+    /// <param name="values">C: <c>double *</c></param>
+    /// <param name="count">C: <c>int64_t *</c></param>
+    /// <param name="work">C: <c>uint64_t *</c></param>
+    /// <param name="work_len">C: <c>int64_t</c></param>
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial int fednl_difference_step(in FednlCompressor compressor, long dim, in double difference, ref double shift, double alpha, ref double difference_norm, ref int indices, ref double values, ref long count, ref ulong work, long work_len);
 
     /// <summary>
     /// packed += scale * S for a compressed S as fednl_compress writes it (indices null: dense, count = D). The server folds each client's S into its Hessian estimate with this, in client order.

@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 /** Version of this interface. Bumped whenever a function, struct or enum here changes. */
-#define FEDNL_ABI_VERSION 2
+#define FEDNL_ABI_VERSION 3
 
 /** Longest message fednl_last_error() can report, terminating zero included. */
 #define FEDNL_ERROR_CAPACITY 512
@@ -114,6 +114,16 @@ FEDNL_API int32_t fednl_csr_check(int64_t rows, int64_t cols, const int64_t *row
 FEDNL_API int32_t fednl_logreg_sparse(int64_t rows, int64_t cols, const int64_t *row_ptr, const int32_t *col_idx,
                                       const double *values, const double *labels, const double *x, double lambda,
                                       double *margins, double *f, double *grad, double *hess_packed);
+
+/**
+ * difference = Hessian - shift for the sparse oracle, where the Hessian is the one at the x that produced margins
+ * (from a fednl_logreg_sparse call with hess_packed null). The rank-1 terms accumulate straight onto -shift, so the
+ * client's FedNL step reads its shift once instead of forming the Hessian and subtracting afterwards.
+ */
+FEDNL_API int32_t fednl_logreg_sparse_hessian_difference(int64_t rows, int64_t cols, const int64_t *row_ptr,
+                                                         const int32_t *col_idx, const double *values,
+                                                         const double *margins, double lambda, const double *shift,
+                                                         double *difference);
 
 /** Workspace, in doubles, that fednl_logreg_dense needs for a rows x cols client. */
 FEDNL_API int64_t fednl_logreg_dense_workspace(int64_t rows, int64_t cols);
@@ -206,6 +216,14 @@ FEDNL_API int32_t fednl_compress_indices(const fednl_compressor *compressor, int
 FEDNL_API int32_t fednl_shift_step(const fednl_compressor *compressor, int64_t dim, double *hessian, double *shift,
                                    double alpha, double *difference_norm, int32_t *indices, double *values,
                                    int64_t *count, uint64_t *work, int64_t work_len);
+
+/**
+ * The same step when M = Hessian - shift is already formed (fednl_logreg_sparse_hessian_difference):
+ * *difference_norm = |M|_F, S = C(M), shift += alpha * S. difference is left holding M.
+ */
+FEDNL_API int32_t fednl_difference_step(const fednl_compressor *compressor, int64_t dim, const double *difference,
+                                        double *shift, double alpha, double *difference_norm, int32_t *indices,
+                                        double *values, int64_t *count, uint64_t *work, int64_t work_len);
 
 /**
  * packed += scale * S for a compressed S as fednl_compress writes it (indices null: dense, count = D).

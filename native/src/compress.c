@@ -110,25 +110,49 @@ FEDNL_API int32_t fednl_compress_indices(const fednl_compressor *c, int64_t dim,
     return FEDNL_OK;
 }
 
-FEDNL_API int32_t fednl_shift_step(const fednl_compressor *c, int64_t dim, double *hessian, double *shift, double alpha,
-                                   double *difference_norm, int32_t *indices, double *values, int64_t *count,
-                                   uint64_t *work, int64_t work_len) {
-    int32_t status = check_compressor(c, dim, "shift_step");
-    if (status != FEDNL_OK) return status;
-    if (hessian == NULL || shift == NULL || difference_norm == NULL)
-        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "shift_step: hessian, shift or difference_norm is null");
-    if (!isfinite(alpha)) return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "shift_step: alpha is not finite");
-    status = check_buffers(c, dim, indices, values, count, work, work_len, "shift_step");
-    if (status != FEDNL_OK) return status;
-
+/* Norm, compression and shift update once M is formed; arguments already checked. */
+static void difference_step_checked(const fednl_compressor *c, int64_t dim, const double *m, double *shift,
+                                    double alpha, double *difference_norm, int32_t *indices, double *values,
+                                    int64_t *count, uint64_t *work) {
     int64_t total = packed_length(dim);
-    for (int64_t e = 0; e < total; e++) hessian[e] -= shift[e];
-    *difference_norm = sqrt(fednl_active_kernels()->packed_sum_squares(dim, hessian));
-    int64_t n = compress_checked(c, dim, hessian, indices, values, work);
+    *difference_norm = sqrt(fednl_active_kernels()->packed_sum_squares(dim, m));
+    int64_t n = compress_checked(c, dim, m, indices, values, work);
     *count = n;
     if (is_dense_kind(c->kind))
         for (int64_t e = 0; e < total; e++) shift[e] += alpha * values[e];
     else
         for (int64_t t = 0; t < n; t++) shift[indices[t]] += alpha * values[t];
+}
+
+static int32_t check_step(const fednl_compressor *c, int64_t dim, const double *m, const double *shift, double alpha,
+                          const double *difference_norm, const int32_t *indices, const double *values,
+                          const int64_t *count, const uint64_t *work, int64_t work_len, const char *function) {
+    int32_t status = check_compressor(c, dim, function);
+    if (status != FEDNL_OK) return status;
+    if (m == NULL || shift == NULL || difference_norm == NULL)
+        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "%s: the matrix, shift or difference_norm is null", function);
+    if (!isfinite(alpha)) return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "%s: alpha is not finite", function);
+    return check_buffers(c, dim, indices, values, count, work, work_len, function);
+}
+
+FEDNL_API int32_t fednl_shift_step(const fednl_compressor *c, int64_t dim, double *hessian, double *shift, double alpha,
+                                   double *difference_norm, int32_t *indices, double *values, int64_t *count,
+                                   uint64_t *work, int64_t work_len) {
+    int32_t status = check_step(c, dim, hessian, shift, alpha, difference_norm, indices, values, count, work, work_len,
+                                "shift_step");
+    if (status != FEDNL_OK) return status;
+    int64_t total = packed_length(dim);
+    for (int64_t e = 0; e < total; e++) hessian[e] -= shift[e];
+    difference_step_checked(c, dim, hessian, shift, alpha, difference_norm, indices, values, count, work);
+    return FEDNL_OK;
+}
+
+FEDNL_API int32_t fednl_difference_step(const fednl_compressor *c, int64_t dim, const double *difference,
+                                        double *shift, double alpha, double *difference_norm, int32_t *indices,
+                                        double *values, int64_t *count, uint64_t *work, int64_t work_len) {
+    int32_t status = check_step(c, dim, difference, shift, alpha, difference_norm, indices, values, count, work,
+                                work_len, "difference_step");
+    if (status != FEDNL_OK) return status;
+    difference_step_checked(c, dim, difference, shift, alpha, difference_norm, indices, values, count, work);
     return FEDNL_OK;
 }

@@ -57,3 +57,29 @@ FEDNL_API int32_t fednl_logreg_sparse(int64_t rows, int64_t cols, const int64_t 
     add_regulariser(cols, x, lambda, f, grad, hess_packed);
     return FEDNL_OK;
 }
+
+FEDNL_API int32_t fednl_logreg_sparse_hessian_difference(int64_t rows, int64_t cols, const int64_t *row_ptr,
+                                                         const int32_t *col_idx, const double *values,
+                                                         const double *margins, double lambda, const double *shift,
+                                                         double *difference) {
+    if (rows < 0 || cols < 1 || cols > INT32_MAX)
+        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "logreg_sparse_hessian_difference: bad shape %lld x %lld",
+                          (long long)rows, (long long)cols);
+    if (row_ptr == NULL || shift == NULL || difference == NULL || (rows > 0 && margins == NULL) ||
+        (row_ptr[rows] > 0 && (col_idx == NULL || values == NULL)))
+        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "logreg_sparse_hessian_difference: a required buffer is null");
+    if (!(lambda >= 0.0) || !isfinite(lambda))
+        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "logreg_sparse_hessian_difference: lambda must be finite and >= 0");
+
+    const fednl_vector_kernels *k = fednl_active_kernels();
+    int64_t total = cols * (cols + 1) / 2;
+    double inv_m = rows > 0 ? 1.0 / (double)rows : 0.0;
+    for (int64_t e = 0; e < total; e++) difference[e] = -shift[e];
+    for (int64_t j = 0; j < rows; j++) {
+        int64_t begin = row_ptr[j], nnz = row_ptr[j + 1] - begin;
+        double s = fednl_sigmoid_neg(margins[j]);
+        k->sparse_rank1_packed(cols, nnz, inv_m * s * (1.0 - s), col_idx + begin, values + begin, difference);
+    }
+    for (int64_t i = 0; i < cols; i++) difference[fednl_packed_row_offset(cols, i)] += lambda;
+    return FEDNL_OK;
+}

@@ -284,3 +284,29 @@ void test_compress_rejects_bad_arguments(void) {
     CHECK_CLOSE(y[0], 1 + 2 + 0.5, 1e-15);
     CHECK_CLOSE(y[1], 2 + 3 + 0.5, 1e-15);
 }
+
+void test_difference_step_matches_shift_step(void);
+
+void test_difference_step_matches_shift_step(void) {
+    int64_t dim = 18, total = dim * (dim + 1) / 2;
+    for (int kind = FEDNL_COMPRESSOR_IDENTICAL; kind <= FEDNL_COMPRESSOR_NATURAL; kind++) {
+        fednl_compressor c = {kind, 0, 2 * dim, 31};
+        double *hessian = random_packed(dim, 60), *shift_a = random_packed(dim, 61), *shift_b = random_packed(dim, 61);
+        double *diff = malloc((size_t)total * sizeof(double)), norm_a, norm_b;
+        for (int64_t e = 0; e < total; e++) diff[e] = hessian[e] - shift_b[e];
+        compressed a = make_compressed(&c, dim), b = make_compressed(&c, dim);
+        CHECK_STATUS(fednl_shift_step(&c, dim, hessian, shift_a, 0.5, &norm_a, a.indices, a.values, &a.count, a.work, a.work_len),
+                     FEDNL_OK);
+        CHECK_STATUS(fednl_difference_step(&c, dim, diff, shift_b, 0.5, &norm_b, b.indices, b.values, &b.count, b.work, b.work_len),
+                     FEDNL_OK);
+        CHECK(norm_a == norm_b && a.count == b.count);
+        CHECK(memcmp(a.values, b.values, (size_t)a.count * sizeof(double)) == 0);
+        CHECK(memcmp(shift_a, shift_b, (size_t)total * sizeof(double)) == 0);
+        free_compressed(&a);
+        free_compressed(&b);
+        free(hessian);
+        free(shift_a);
+        free(shift_b);
+        free(diff);
+    }
+}

@@ -167,3 +167,31 @@ void test_logreg_rejects_bad_arguments(void) {
     double a[2] = {1, 2}, grad[2], work[1];
     CHECK_STATUS(fednl_logreg_dense(1, 2, a, labels, x, 0.0, margins, &f, grad, NULL, work, 1), FEDNL_ERR_WORKSPACE_TOO_SMALL);
 }
+
+void test_logreg_hessian_difference_matches_hessian_minus_shift(void);
+
+void test_logreg_hessian_difference_matches_hessian_minus_shift(void) {
+    const int64_t dims[] = {1, 6, 40, 97};
+    for (size_t k = 0; k < sizeof dims / sizeof dims[0]; k++) {
+        int64_t rows = 33, cols = dims[k], total = cols * (cols + 1) / 2;
+        test_problem p = test_problem_make(rows, cols, 0.3, 700 + k);
+        double *hess = malloc((size_t)total * sizeof(double)), *shift = malloc((size_t)total * sizeof(double));
+        double *diff = malloc((size_t)total * sizeof(double)), margins[33], f;
+        test_rng rng = {900 + k};
+        for (int64_t e = 0; e < total; e++) shift[e] = test_normal(&rng);
+        CHECK_STATUS(fednl_logreg_sparse(rows, cols, p.row_ptr, p.col_idx, p.values, p.labels, p.x, lambda, margins, &f,
+                                         NULL, hess),
+                     FEDNL_OK);
+        CHECK_STATUS(fednl_logreg_sparse_hessian_difference(rows, cols, p.row_ptr, p.col_idx, p.values, margins, lambda,
+                                                            shift, diff),
+                     FEDNL_OK);
+        for (int64_t e = 0; e < total; e++) CHECK_CLOSE(diff[e], hess[e] - shift[e], 1e-14 * (1 + fabs(shift[e])));
+        CHECK_STATUS(fednl_logreg_sparse_hessian_difference(rows, cols, p.row_ptr, p.col_idx, p.values, NULL, lambda,
+                                                            shift, diff),
+                     FEDNL_ERR_INVALID_ARGUMENT);
+        free(hess);
+        free(shift);
+        free(diff);
+        test_problem_free(&p);
+    }
+}

@@ -29,7 +29,9 @@
     X(compress_natural_rounds_to_powers_of_two)                                                              \
     X(compress_indices_regenerate)                                                                           \
     X(shift_step_matches_compress)                                                                           \
-    X(compress_rejects_bad_arguments)
+    X(compress_rejects_bad_arguments)                                                                        \
+    X(logreg_hessian_difference_matches_hessian_minus_shift)                                                 \
+    X(difference_step_matches_shift_step)
 
 #define DECLARE(name) void test_##name(void);
 TEST_CASES(DECLARE)

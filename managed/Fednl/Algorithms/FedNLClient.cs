@@ -77,8 +77,18 @@ public sealed class FedNLClient
     public void Round(ReadOnlySpan<double> x, int round, double alpha, ulong compressorSeed, ClientScratch scratch, ClientUpdate update)
     {
         update.Round = round;
-        update.Loss = Evaluate(x, scratch, update.Gradient, scratch.Hessian);
-        update.DifferenceNorm = scratch.Compressor.ShiftStep(scratch.Hessian, Shift, alpha, compressorSeed, update.Difference);
+        if (UsesDenseHessian)
+        {
+            update.Loss = Evaluate(x, scratch, update.Gradient, scratch.Hessian);
+            update.DifferenceNorm = scratch.Compressor.ShiftStep(scratch.Hessian, Shift, alpha, compressorSeed, update.Difference);
+            return;
+        }
+        // Sparse path: margins, f and ∇f first, then the Hessian's rank-1 terms straight onto −H_i, so the shift is
+        // read once and no separate subtraction pass runs over the D entries.
+        update.Loss = Evaluate(x, scratch, update.Gradient, default);
+        var csr = new CsrSpan(Data.RowPointers, Data.ColumnIndices, Data.Values, Dimension);
+        LogisticOracle.SparseHessianDifference(csr, scratch.Margins.AsSpan(0, Samples), Lambda, Shift, scratch.Hessian);
+        update.DifferenceNorm = scratch.Compressor.DifferenceStep(scratch.Hessian, Shift, alpha, compressorSeed, update.Difference);
     }
 
     /// <summary>FedNL-PP start: w_i = x⁰, H_i⁰ = ∇²f_i(x⁰), l_i = 0, g_i = H_i w_i − ∇f_i(w_i).</summary>

@@ -57,6 +57,24 @@ public sealed class HessianCompressor : IDisposable
     }
 
     /// <summary>
+    /// The same step when M = ∇²f − shift is already formed: S = C(M), shift += α S. Returns ‖M‖_F.
+    /// </summary>
+    public double DifferenceStep(ReadOnlySpan<double> difference, Span<double> shift, double alpha, ulong seed, CompressedMatrix output)
+    {
+        PackedSymmetric.CheckLength(Spec.Dimension, difference.Length, nameof(difference));
+        PackedSymmetric.CheckLength(Spec.Dimension, shift.Length, nameof(shift));
+        var settings = Settings(seed);
+        long count = 0;
+        double norm = 0;
+        var work = _workspace.Span;
+        NativeError.Check(NativeMethods.fednl_difference_step(in settings, Spec.Dimension, in NativeSpan.Ref(difference),
+            ref NativeSpan.Ref(shift), alpha, ref norm, ref NativeSpan.Ref(output.Indices.AsSpan()),
+            ref NativeSpan.Ref(output.Values.AsSpan()), ref count, ref NativeSpan.Ref(work), work.Length));
+        output.Count = checked((int)count);
+        return norm;
+    }
+
+    /// <summary>
     /// The indices randk or randseqk picks for <paramref name="seed"/>: what a receiver regenerates instead of
     /// receiving. Returns the count; <paramref name="start"/> is randseqk's window start (−1 for randk).
     /// </summary>

@@ -23,6 +23,22 @@ public static class LogisticOracle
         return f;
     }
 
+    /// <summary>
+    /// difference = ∇²f(x) − shift on the sparse path, for the x whose margins a previous
+    /// <see cref="EvaluateSparse"/> call wrote: the Hessian's rank-1 terms accumulate straight onto −shift.
+    /// </summary>
+    public static void SparseHessianDifference(CsrSpan data, ReadOnlySpan<double> margins, double lambda,
+        ReadOnlySpan<double> shift, Span<double> difference)
+    {
+        if (margins.Length < data.Rows) throw new ArgumentException($"margins need {data.Rows} entries, got {margins.Length}", nameof(margins));
+        PackedSymmetric.CheckLength(data.Columns, shift.Length, nameof(shift));
+        PackedSymmetric.CheckLength(data.Columns, difference.Length, nameof(difference));
+        FednlNative.EnsureLoaded();
+        NativeError.Check(NativeMethods.fednl_logreg_sparse_hessian_difference(data.Rows, data.Columns,
+            in NativeSpan.Ref(data.RowPointers), in NativeSpan.Ref(data.ColumnIndices), in NativeSpan.Ref(data.Values),
+            in NativeSpan.Ref(margins), lambda, in NativeSpan.Ref(shift), ref NativeSpan.Ref(difference)));
+    }
+
     /// <summary>Doubles of workspace <see cref="EvaluateDense"/> needs for a rows x columns client.</summary>
     public static long DenseWorkspaceLength(int rows, int columns)
     {
