@@ -49,16 +49,6 @@ public sealed class FedNLServer : IDisposable
     /// <summary>How often the last solve had to add to the diagonal to stay positive definite.</summary>
     public int LastSolveRegularisations { get; private set; }
 
-    /// <summary>H⁰ = (1/n) Σ H_i⁰.</summary>
-    public void SetInitialHessian(IReadOnlyList<double[]> clientShifts)
-    {
-        Array.Clear(Hessian);
-        foreach (var shift in clientShifts)
-            for (int e = 0; e < Hessian.Length; e++) Hessian[e] += shift[e];
-        double inv = 1.0 / Clients;
-        for (int e = 0; e < Hessian.Length; e++) Hessian[e] *= inv;
-    }
-
     /// <summary>f = mean f_i, g = mean g_i, l = mean l_i over a full round's updates (in client order).</summary>
     public void Aggregate(ReadOnlySpan<ClientUpdate> updates)
     {
@@ -93,16 +83,6 @@ public sealed class FedNLServer : IDisposable
         }
     }
 
-    /// <summary>FedNL-PP's starting aggregates: l = 0 and g = (1/n) Σ g_i⁰.</summary>
-    public void SetPartialAggregates(IReadOnlyList<double[]> clientGradientTerms)
-    {
-        Array.Clear(Gradient);
-        foreach (var g in clientGradientTerms)
-            for (int i = 0; i < Dimension; i++) Gradient[i] += g[i];
-        for (int i = 0; i < Dimension; i++) Gradient[i] /= Clients;
-        DifferenceNorm = 0;
-    }
-
     /// <summary>
     /// Solves (H + shift·I) s = rhs into <paramref name="solution"/> by Cholesky. If the matrix is not positive
     /// definite (a compressed H can lose definiteness), the shift grows — max(shift, 1e-12 · scale) × 10 per try —
@@ -124,15 +104,12 @@ public sealed class FedNLServer : IDisposable
         }
     }
 
-    /// <summary>The Newton-type step: x ← x − (H + shift·I)⁻¹ g. Returns the step's direction in <see cref="Step"/>.</summary>
+    /// <summary>The Newton-type step: x ← x − (H + shift·I)⁻¹ g.</summary>
     public void NewtonStep(double shift)
     {
         Solve(shift, Gradient, _step);
         for (int i = 0; i < Dimension; i++) Model[i] -= _step[i];
     }
-
-    /// <summary>The last solution (H + shift·I)⁻¹ g.</summary>
-    public ReadOnlySpan<double> Step => _step;
 
     /// <summary>The direction −(H + shift·I)⁻¹ g without moving (FedNL-LS).</summary>
     public void Direction(double shift, Span<double> direction)

@@ -31,7 +31,6 @@ public sealed class InProcessTransport : IClientTransport
     public int ClientCount => _clients.Length;
     public int Dimension { get; }
     public IReadOnlyList<FedNLClient> Clients => _clients;
-    public int Workers => _scratch.Length;
 
     /// <summary>Runs body(index, scratch) for index in [0, count), in fixed contiguous blocks per worker.</summary>
     private void ForEach(int count, Action<int, ClientScratch> body)
