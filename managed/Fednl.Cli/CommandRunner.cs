@@ -14,6 +14,9 @@ internal static class CommandRunner
     {
         TrainCommand.Create(),
         PlotCommand.Create(),
+        MasterCommand.Create(),
+        ClientCommand.Create(),
+        CertsCommand.Create(),
     };
 
     public static int Run(string[] args)
@@ -43,6 +46,8 @@ internal static class CommandRunner
         LibSvmFormatException or FormatException or FileNotFoundException or DirectoryNotFoundException => e.Message,
         IOException or UnauthorizedAccessException => e.Message,
         FednlNativeLibraryException or FednlNativeException => e.Message,
+        Network.ClientLostException or Network.ClientRefusedException or InvalidDataException => e.Message,
+        System.Security.Authentication.AuthenticationException or System.Net.Sockets.SocketException => e.Message,
         _ => null,
     };
 }

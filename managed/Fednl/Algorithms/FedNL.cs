@@ -3,7 +3,8 @@ namespace Fednl.Algorithms;
 /// <summary>
 /// FedNL (spec section 3). Round k: every client sends g_i, l_i, f_i and S_i = C(∇²f_i(xᵏ) − H_i) and moves its
 /// shift; the server takes x ← x − (Hᵏ + s I)⁻¹ g with s = l (option 2) or s = λ (option 1), and folds the S_i
-/// into H. With <see cref="HessianRule.AfterUpdate"/> the fold comes before the step.
+/// into H. With <see cref="HessianRule.AfterUpdate"/> the fold comes before the step. Clients a networked run
+/// lost are left out of the round's means; their shifts (and their share of H) stay where they were.
 /// </summary>
 internal static class FedNL
 {
@@ -11,26 +12,29 @@ internal static class FedNL
     {
         var server = run.Server;
         var options = run.Options;
-        int regularisations = 0;
-        for (int k = 0; ; k++)
+        for (int k = run.StartRound; ; k++)
         {
-            if (k == options.Rounds || run.StopRequested())
+            if (run.AtRoundStart(k))
             {
                 double loss = run.EvaluateAll(server.Model, server.Gradient);
-                run.Record(k, loss, server.Gradient, server.Model, regularisations: regularisations);
+                run.Record(k, loss, server.Gradient, server.Model, regularisations: run.Regularisations,
+                    missing: TrainingRun.Missing(run.Transport.Answered));
                 return;
             }
-            run.CountBroadcast(run.ClientCount);
             run.Transport.Round(server.Model, k, run.Alpha, run.Updates);
-            run.CountUpdates(run.Updates);
-            server.Aggregate(run.Updates);
-            if (run.Record(k, server.Loss, server.Gradient, server.Model, regularisations: regularisations)) return;
+            var answered = run.Transport.Answered;
+            run.CountBroadcast(TrainingRun.Count(answered));
+            run.CountUpdates(run.Updates, answered);
+            server.Aggregate(run.Updates, answered);
+            if (run.Record(k, server.Loss, server.Gradient, server.Model, regularisations: run.Regularisations,
+                    participants: TrainingRun.Count(answered), missing: TrainingRun.Missing(answered)))
+                return;
 
             double shift = options.Option == Compression.FedNLOption.Option2 ? server.DifferenceNorm : options.Lambda;
-            if (options.HessianRule == HessianRule.AfterUpdate) server.FoldDifferences(run.Updates, run.Alpha);
+            if (options.HessianRule == HessianRule.AfterUpdate) server.FoldDifferences(run.Updates, answered, run.Alpha);
             server.NewtonStep(shift);
-            regularisations = server.LastSolveRegularisations;
-            if (options.HessianRule == HessianRule.BeforeUpdate) server.FoldDifferences(run.Updates, run.Alpha);
+            run.Regularisations = server.LastSolveRegularisations;
+            if (options.HessianRule == HessianRule.BeforeUpdate) server.FoldDifferences(run.Updates, answered, run.Alpha);
         }
     }
 }

@@ -103,6 +103,21 @@ public sealed class FedNLClient
     }
 
     /// <summary>
+    /// FedNL-PP state handed back by the master (rejoin, resume): <see cref="Shift"/> already holds H_i; sets w_i and
+    /// l_i and recomputes g_i = (H_i + l_i I) w_i − ∇f_i(w_i) exactly as <see cref="Participate"/> formed it.
+    /// </summary>
+    public void RestorePartialParticipation(ReadOnlySpan<double> localModel, double differenceNorm, ClientScratch scratch)
+    {
+        LocalModel = localModel.ToArray();
+        LocalGradientTerm ??= new double[Dimension];
+        LocalDifferenceNorm = differenceNorm;
+        var gradient = scratch.Vector;
+        Evaluate(localModel, scratch, gradient, scratch.Hessian);
+        HessianCompressor.Multiply(Dimension, Shift, differenceNorm, localModel, LocalGradientTerm);
+        for (int i = 0; i < Dimension; i++) LocalGradientTerm[i] -= gradient[i];
+    }
+
+    /// <summary>
     /// FedNL-PP participation: w_i = x, H_i += α C(∇²f_i(w_i) − H_i), l_i = ‖H_i − ∇²f_i(w_i)‖_F,
     /// g_i = (H_i + l_i I) w_i − ∇f_i(w_i). The update carries S_i, Δl_i (DifferenceNormDelta) and Δg_i (Gradient).
     /// </summary>

@@ -6,6 +6,8 @@ namespace Fednl.Algorithms;
 /// If no try passes, the best tried point is taken when it lowers f, else the model stays (the shifts still move).
 /// Near the optimum the predicted decrease c·t·⟨g, d⟩ falls below what f can resolve in FP64 (about 100 ulp of f);
 /// the test then only compares rounding noise, so the full step is taken: the method is in its local, fast phase.
+/// When a networked run loses a client during the tries, f(x) and f(x + t d) are compared over the clients that
+/// answered both.
 /// </summary>
 internal static class FedNLLineSearch
 {
@@ -13,60 +15,91 @@ internal static class FedNLLineSearch
     {
         var server = run.Server;
         var options = run.Options;
-        int d = run.Dimension;
+        int d = run.Dimension, n = run.ClientCount;
         var direction = new double[d];
         var trial = new double[d];
-        int tries = 0, regularisations = 0;
-        for (int k = 0; ; k++)
+        var roundAnswered = new bool[n];
+        for (int k = run.StartRound; ; k++)
         {
-            if (k == options.Rounds || run.StopRequested())
+            if (run.AtRoundStart(k))
             {
                 double loss = run.EvaluateAll(server.Model, server.Gradient);
-                run.Record(k, loss, server.Gradient, server.Model, tries, regularisations: regularisations);
+                run.Record(k, loss, server.Gradient, server.Model, run.LineSearchTries, regularisations: run.Regularisations,
+                    missing: TrainingRun.Missing(run.Transport.Answered));
                 return;
             }
-            run.CountBroadcast(run.ClientCount);
             run.Transport.Round(server.Model, k, run.Alpha, run.Updates);
-            run.CountUpdates(run.Updates);
-            server.Aggregate(run.Updates);
-            if (run.Record(k, server.Loss, server.Gradient, server.Model, tries, regularisations: regularisations)) return;
+            run.Transport.Answered.CopyTo(roundAnswered);
+            int answeredCount = TrainingRun.Count(roundAnswered);
+            run.CountBroadcast(answeredCount);
+            run.CountUpdates(run.Updates, roundAnswered);
+            server.Aggregate(run.Updates, roundAnswered);
+            if (run.Record(k, server.Loss, server.Gradient, server.Model, run.LineSearchTries, participants: answeredCount,
+                    regularisations: run.Regularisations, missing: TrainingRun.Missing(roundAnswered)))
+                return;
 
             server.Direction(server.DifferenceNorm, direction);
-            regularisations = server.LastSolveRegularisations;
+            run.Regularisations = server.LastSolveRegularisations;
             double slope = 0;
             for (int i = 0; i < d; i++) slope += server.Gradient[i] * direction[i];
 
             double f0 = server.Loss, t = 1, bestLoss = f0, bestT = 0;
             if (-options.LineSearchC * slope <= 100 * Ulp(f0))
             {
-                tries = 0;
+                run.LineSearchTries = 0;
                 for (int i = 0; i < d; i++) server.Model[i] += direction[i];
-                server.FoldDifferences(run.Updates, run.Alpha);
+                server.FoldDifferences(run.Updates, roundAnswered, run.Alpha);
                 continue;
             }
-            for (tries = 1; ; tries++)
+            for (int tries = 1; ; tries++)
             {
+                run.LineSearchTries = tries;
                 for (int i = 0; i < d; i++) trial[i] = server.Model[i] + t * direction[i];
-                run.CountBroadcast(run.ClientCount);
                 run.Transport.Losses(trial, run.Losses);
-                run.CountScalars(run.ClientCount);
-                double ft = Mean(run.Losses);
-                if (ft < bestLoss) (bestLoss, bestT) = (ft, t);
-                if (ft <= f0 + options.LineSearchC * t * slope) { bestT = t; break; }
+                var answered = run.Transport.Answered;
+                int both = CountBoth(roundAnswered, answered);
+                run.CountBroadcast(TrainingRun.Count(answered));
+                run.CountScalars(TrainingRun.Count(answered));
+                double ft = MeanOver(run.Losses, roundAnswered, answered);
+                // f(x) over the same clients as f(x + t d): the round's f unless someone was lost since.
+                double reference = both == answeredCount ? f0 : MeanOver(run.Updates, roundAnswered, answered);
+                if (both == answeredCount ? ft < bestLoss : ft - reference < bestLoss - f0)
+                    (bestLoss, bestT) = (both == answeredCount ? ft : f0 + (ft - reference), t);
+                if (ft <= reference + options.LineSearchC * t * slope) { bestT = t; break; }
                 if (tries == options.LineSearchMaxTries) break;
                 t *= options.LineSearchGamma;
             }
             for (int i = 0; i < d; i++) server.Model[i] += bestT * direction[i];
-            server.FoldDifferences(run.Updates, run.Alpha);
+            server.FoldDifferences(run.Updates, roundAnswered, run.Alpha);
         }
     }
 
     private static double Ulp(double v) => Math.BitIncrement(Math.Abs(v)) - Math.Abs(v);
 
-    private static double Mean(ReadOnlySpan<double> values)
+    private static int CountBoth(ReadOnlySpan<bool> a, ReadOnlySpan<bool> b)
+    {
+        int count = 0;
+        for (int i = 0; i < a.Length; i++) if (a[i] && b[i]) count++;
+        return count;
+    }
+
+    private static double MeanOver(ReadOnlySpan<double> values, ReadOnlySpan<bool> a, ReadOnlySpan<bool> b)
     {
         double s = 0;
-        foreach (double v in values) s += v;
-        return s / values.Length;
+        int count = 0;
+        for (int i = 0; i < values.Length; i++)
+            if (a[i] && b[i]) { s += values[i]; count++; }
+        if (count == 0) throw new InvalidOperationException("no client answered the line search");
+        return s / count;
+    }
+
+    private static double MeanOver(ReadOnlySpan<ClientUpdate> updates, ReadOnlySpan<bool> a, ReadOnlySpan<bool> b)
+    {
+        double s = 0;
+        int count = 0;
+        for (int i = 0; i < updates.Length; i++)
+            if (a[i] && b[i]) { s += updates[i].Loss; count++; }
+        if (count == 0) throw new InvalidOperationException("no client answered the line search");
+        return s / count;
     }
 }

@@ -49,38 +49,58 @@ public sealed class FedNLServer : IDisposable
     /// <summary>How often the last solve had to add to the diagonal to stay positive definite.</summary>
     public int LastSolveRegularisations { get; private set; }
 
-    /// <summary>f = mean f_i, g = mean g_i, l = mean l_i over a full round's updates (in client order).</summary>
-    public void Aggregate(ReadOnlySpan<ClientUpdate> updates)
+    /// <summary>
+    /// f = mean f_i, g = mean g_i, l = mean l_i over the updates of the clients that answered (in client order).
+    /// With every client answering this is FedNL's aggregation; a lost client is left out of the means.
+    /// </summary>
+    public void Aggregate(ReadOnlySpan<ClientUpdate> updates, ReadOnlySpan<bool> answered)
     {
         Array.Clear(Gradient);
         double loss = 0, l = 0;
-        foreach (var u in updates)
+        int count = 0;
+        for (int t = 0; t < updates.Length; t++)
         {
+            if (!answered[t]) continue;
+            var u = updates[t];
+            count++;
             loss += u.Loss;
             l += u.DifferenceNorm;
             for (int i = 0; i < Dimension; i++) Gradient[i] += u.Gradient[i];
         }
-        double inv = 1.0 / updates.Length;
+        if (count == 0) throw new InvalidOperationException("no client answered this round");
+        double inv = 1.0 / count;
         for (int i = 0; i < Dimension; i++) Gradient[i] *= inv;
         Loss = loss * inv;
         DifferenceNorm = l * inv;
     }
 
-    /// <summary>H += (α/n) Σ S_i, in the order given (client order).</summary>
-    public void FoldDifferences(ReadOnlySpan<ClientUpdate> updates, double alpha)
+    /// <summary>H += (α/n) Σ S_i over the clients that answered, in the order given (client order).</summary>
+    public void FoldDifferences(ReadOnlySpan<ClientUpdate> updates, ReadOnlySpan<bool> answered, double alpha)
     {
-        foreach (var u in updates) HessianCompressor.AddScaled(Dimension, Hessian, alpha / Clients, u.Difference);
+        for (int t = 0; t < updates.Length; t++)
+            if (answered[t]) HessianCompressor.AddScaled(Dimension, Hessian, alpha / Clients, updates[t].Difference);
     }
 
-    /// <summary>FedNL-PP: l += (1/n) Σ Δl_i and g += (1/n) Σ Δg_i (the updates carry deltas).</summary>
-    public void FoldPartialDeltas(ReadOnlySpan<ClientUpdate> updates)
+    /// <summary>FedNL-PP: l += (1/n) Σ Δl_i and g += (1/n) Σ Δg_i over the clients that answered (deltas).</summary>
+    public void FoldPartialDeltas(ReadOnlySpan<ClientUpdate> updates, ReadOnlySpan<bool> answered)
     {
         double inv = 1.0 / Clients;
-        foreach (var u in updates)
+        for (int t = 0; t < updates.Length; t++)
         {
+            if (!answered[t]) continue;
+            var u = updates[t];
             DifferenceNorm += u.DifferenceNormDelta * inv;
             for (int i = 0; i < Dimension; i++) Gradient[i] += u.Gradient[i] * inv;
         }
+    }
+
+    /// <summary>Puts the server back into a saved state (resuming from a checkpoint).</summary>
+    public void Restore(ReadOnlySpan<double> model, ReadOnlySpan<double> hessian, ReadOnlySpan<double> gradient, double differenceNorm)
+    {
+        model.CopyTo(Model);
+        hessian.CopyTo(Hessian);
+        gradient.CopyTo(Gradient);
+        DifferenceNorm = differenceNorm;
     }
 
     /// <summary>

@@ -50,48 +50,66 @@ public static class FedNLTrainer
         using var server = new FedNLServer(d, clients.Length, options.Lambda);
         var run = new TrainingRun(options, transport, server, spec, alpha, progress, token);
 
-        double stepSize = 0;
-        switch (options.Algorithm)
+        double stepSize = options.Algorithm == Algorithm.GradientDescent
+            ? options.Alpha ?? 1.0 / SmoothnessBound(clientData, options.Lambda)
+            : 0;
+        Initialize(run);
+        double setupSeconds = setupClock.Elapsed.TotalSeconds;
+        Execute(run, stepSize);
+        return ResultOf(run, clients.Length, droppedSamples, setupSeconds, stepSize);
+    }
+
+    /// <summary>The algorithm's start on every client: H_i⁰ (and FedNL-PP's g_i⁰) at x⁰.</summary>
+    internal static void Initialize(TrainingRun run)
+    {
+        var server = run.Server;
+        switch (run.Options.Algorithm)
         {
             case Algorithm.FedNL:
             case Algorithm.FedNLLineSearch:
-                transport.InitializeShifts(server.Model, server.Hessian);
+                run.Transport.InitializeShifts(server.Model, server.Hessian);
                 break;
             case Algorithm.FedNLPartialParticipation:
-                transport.InitializePartialParticipation(server.Model, server.Hessian, server.Gradient);
-                break;
-            case Algorithm.GradientDescent:
-                stepSize = options.Alpha ?? 1.0 / SmoothnessBound(clientData, options.Lambda);
+                run.Transport.InitializePartialParticipation(server.Model, server.Hessian, server.Gradient);
                 break;
         }
-        double setupSeconds = setupClock.Elapsed.TotalSeconds;
-
-        run.Clock.Start();
-        switch (options.Algorithm)
-        {
-            case Algorithm.FedNL: FedNL.Run(run); break;
-            case Algorithm.FedNLLineSearch: FedNLLineSearch.Run(run); break;
-            case Algorithm.FedNLPartialParticipation: FedNLPartialParticipation.Run(run); break;
-            case Algorithm.GradientDescent: GradientDescent.Run(run, stepSize); break;
-        }
-        run.Clock.Stop();
-
-        return new TrainingResult
-        {
-            Model = server.Model.ToArray(),
-            History = run.History,
-            Options = options,
-            Clients = clients.Length,
-            Dimension = d,
-            Alpha = options.Algorithm == Algorithm.GradientDescent ? stepSize : alpha,
-            K = spec.K,
-            SetupSeconds = setupSeconds,
-            TrainSeconds = run.Clock.Elapsed.TotalSeconds,
-            DroppedSamples = droppedSamples,
-            Cancelled = run.Cancelled,
-            Converged = run.Converged,
-        };
     }
+
+    /// <summary>Runs the rounds (from <see cref="TrainingRun.StartRound"/>) with the run's algorithm.</summary>
+    internal static void Execute(TrainingRun run, double stepSize)
+    {
+        run.Clock.Start();
+        try
+        {
+            switch (run.Options.Algorithm)
+            {
+                case Algorithm.FedNL: FedNL.Run(run); break;
+                case Algorithm.FedNLLineSearch: FedNLLineSearch.Run(run); break;
+                case Algorithm.FedNLPartialParticipation: FedNLPartialParticipation.Run(run); break;
+                case Algorithm.GradientDescent: GradientDescent.Run(run, stepSize); break;
+            }
+        }
+        finally
+        {
+            run.Clock.Stop();
+        }
+    }
+
+    internal static TrainingResult ResultOf(TrainingRun run, int clients, long droppedSamples, double setupSeconds, double stepSize) => new()
+    {
+        Model = run.Server.Model.ToArray(),
+        History = run.History.ToArray(),
+        Options = run.Options,
+        Clients = clients,
+        Dimension = run.Dimension,
+        Alpha = run.Options.Algorithm == Algorithm.GradientDescent ? stepSize : run.Alpha,
+        K = run.Spec.K,
+        SetupSeconds = setupSeconds,
+        TrainSeconds = run.Clock.Elapsed.TotalSeconds,
+        DroppedSamples = droppedSamples,
+        Cancelled = run.Cancelled,
+        Converged = run.Converged,
+    };
 
     /// <summary>L = λ + max_j ‖a_j‖² / 4 bounds the largest eigenvalue of every client's Hessian.</summary>
     private static double SmoothnessBound(IReadOnlyList<Dataset> clients, double lambda)

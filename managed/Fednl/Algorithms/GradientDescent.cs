@@ -9,10 +9,12 @@ internal static class GradientDescent
     public static void Run(TrainingRun run, double stepSize)
     {
         var server = run.Server;
-        for (int k = 0; ; k++)
+        for (int k = run.StartRound; ; k++)
         {
+            bool stop = run.AtRoundStart(k);
             double loss = run.EvaluateAll(server.Model, server.Gradient);
-            if (run.Record(k, loss, server.Gradient, server.Model) || k == run.Options.Rounds || run.StopRequested()) return;
+            if (run.Record(k, loss, server.Gradient, server.Model, missing: TrainingRun.Missing(run.Transport.Answered)) || stop)
+                return;
             for (int i = 0; i < run.Dimension; i++) server.Model[i] -= stepSize * server.Gradient[i];
         }
     }

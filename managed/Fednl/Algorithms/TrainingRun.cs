@@ -42,7 +42,56 @@ internal sealed class TrainingRun
     public bool Cancelled { get; private set; }
     public bool Converged { get; private set; }
 
+    /// <summary>The first round this run executes: 0, or the round a checkpoint was taken at.</summary>
+    public int StartRound { get; private set; }
+
+    /// <summary>Loop-carried values the next history row reports (kept here so a checkpoint can hold them).</summary>
+    public int Regularisations { get; set; }
+    public int LineSearchTries { get; set; }
+
+    /// <summary>
+    /// Called at the top of every round k with (k, final): final is true when the run is about to stop (all rounds
+    /// done, tolerance reached or cancelled). The state then is exactly what round k starts from: a checkpoint point.
+    /// </summary>
+    public Action<int, bool>? RoundStarting { get; init; }
+
     private long _upValues, _upIndices, _down;
+
+    /// <summary>Traffic counters so far: values up, indices up, down.</summary>
+    public (long UpValues, long UpIndices, long Down) Traffic => (_upValues, _upIndices, _down);
+
+    /// <summary>Continues a run from a checkpoint taken at the top of <paramref name="round"/>.</summary>
+    public void Resume(int round, IEnumerable<RoundReport> history, (long UpValues, long UpIndices, long Down) traffic,
+        int regularisations, int lineSearchTries)
+    {
+        StartRound = round;
+        _history.Clear();
+        _history.AddRange(history);
+        (_upValues, _upIndices, _down) = traffic;
+        Regularisations = regularisations;
+        LineSearchTries = lineSearchTries;
+    }
+
+    /// <summary>Top of round k: runs the checkpoint hook; returns true when the run stops here.</summary>
+    public bool AtRoundStart(int round)
+    {
+        bool stop = round >= Options.Rounds || StopRequested();
+        RoundStarting?.Invoke(round, stop);
+        return stop;
+    }
+
+    /// <summary>Ids of the clients that did not answer (the ids are the positions unless <paramref name="ids"/> is given).</summary>
+    public static int[] Missing(ReadOnlySpan<bool> answered, ReadOnlySpan<int> ids = default)
+    {
+        int missing = 0;
+        foreach (bool a in answered) if (!a) missing++;
+        if (missing == 0) return [];
+        var result = new int[missing];
+        int m = 0;
+        for (int t = 0; t < answered.Length; t++)
+            if (!answered[t]) result[m++] = ids.IsEmpty ? t : ids[t];
+        return result;
+    }
 
     public int Dimension => Transport.Dimension;
     public int ClientCount => Transport.ClientCount;
@@ -54,13 +103,21 @@ internal sealed class TrainingRun
     public void CountScalars(int senders) => _upValues += 8L * senders;
 
     /// <summary>FedNL messages: gradient, f_i, l_i and the compressed difference.</summary>
-    public void CountUpdates(ReadOnlySpan<ClientUpdate> updates)
+    public void CountUpdates(ReadOnlySpan<ClientUpdate> updates, ReadOnlySpan<bool> answered)
     {
-        foreach (var u in updates)
+        for (int t = 0; t < updates.Length; t++)
         {
-            _upValues += u.ValueBytes;
-            _upIndices += u.IndexBytes;
+            if (!answered[t]) continue;
+            _upValues += updates[t].ValueBytes;
+            _upIndices += updates[t].IndexBytes;
         }
+    }
+
+    public static int Count(ReadOnlySpan<bool> answered)
+    {
+        int count = 0;
+        foreach (bool a in answered) if (a) count++;
+        return count;
     }
 
     /// <summary>Loss and gradient answers (gradient descent, the final evaluation).</summary>
@@ -75,7 +132,7 @@ internal sealed class TrainingRun
 
     /// <summary>Appends round <paramref name="round"/> at model x; returns true when ‖∇f‖ reached the tolerance.</summary>
     public bool Record(int round, double loss, ReadOnlySpan<double> gradient, ReadOnlySpan<double> model,
-        int lineSearchTries = 0, int participants = -1, int regularisations = 0)
+        int lineSearchTries = 0, int participants = -1, int regularisations = 0, int[]? missing = null)
     {
         double gradientNorm = Norm(gradient);
         var report = new RoundReport
@@ -91,6 +148,8 @@ internal sealed class TrainingRun
             LineSearchTries = lineSearchTries,
             Participants = participants < 0 ? ClientCount : participants,
             SolveRegularisations = regularisations,
+            MissingClients = missing ?? [],
+            ModelDigest = RoundReport.Digest(model),
         };
         _history.Add(report);
         _progress?.Report(report);
@@ -99,22 +158,29 @@ internal sealed class TrainingRun
     }
 
     /// <summary>
-    /// f(x) and ∇f(x) over all clients (means in client order) into <paramref name="gradient"/>; returns f. The traffic
+    /// f(x) and ∇f(x) over the clients that answered (means in client order) into <paramref name="gradient"/>; returns f. The traffic
     /// counts as the algorithm's unless it is for reporting only.
     /// </summary>
     public double EvaluateAll(ReadOnlySpan<double> x, Span<double> gradient, bool reportingOnly = false)
     {
-        if (!reportingOnly) CountBroadcast(ClientCount);
         Transport.LossesAndGradients(x, Losses, Gradients);
-        if (!reportingOnly) CountGradients(ClientCount);
+        var answered = Transport.Answered;
+        int count = Count(answered);
+        if (count == 0) throw new InvalidOperationException("no client answered the evaluation");
+        if (!reportingOnly)
+        {
+            CountBroadcast(count);
+            CountGradients(count);
+        }
         double loss = 0;
         gradient.Clear();
         for (int i = 0; i < ClientCount; i++)
         {
+            if (!answered[i]) continue;
             loss += Losses[i];
             for (int j = 0; j < Dimension; j++) gradient[j] += Gradients[i][j];
         }
-        double inv = 1.0 / ClientCount;
+        double inv = 1.0 / count;
         for (int j = 0; j < Dimension; j++) gradient[j] *= inv;
         return loss * inv;
     }

@@ -10,7 +10,7 @@ namespace Fednl.Reporting;
 public static class HistoryCsv
 {
     public const string Header =
-        "round,f,grad_norm,x_norm,bytes_up_values,bytes_up_indices,bytes_down,seconds,line_search_tries,participants,solve_regularisations";
+        "round,f,grad_norm,x_norm,bytes_up_values,bytes_up_indices,bytes_down,seconds,line_search_tries,participants,solve_regularisations,model_digest,missing_clients";
 
     public static void Write(string path, TrainingResult result, string label)
     {
@@ -36,7 +36,9 @@ public static class HistoryCsv
             writer.Write(r.Seconds.ToString("R", c)); writer.Write(',');
             writer.Write(r.LineSearchTries.ToString(c)); writer.Write(',');
             writer.Write(r.Participants.ToString(c)); writer.Write(',');
-            writer.WriteLine(r.SolveRegularisations.ToString(c));
+            writer.Write(r.SolveRegularisations.ToString(c)); writer.Write(',');
+            writer.Write(r.ModelDigest.ToString("x16", c)); writer.Write(',');
+            writer.WriteLine(string.Join(' ', r.MissingClients));
         }
     }
 
@@ -64,6 +66,11 @@ public static class HistoryCsv
             }
             if (fields.Length != columns.Length)
                 throw new FormatException($"{path}:{lineNumber}: {fields.Length} fields, the header has {columns.Length}");
+            string Text(string name)
+            {
+                int i = Array.IndexOf(columns!, name);
+                return i < 0 ? "" : fields[i];
+            }
             double Get(string name)
             {
                 int i = Array.IndexOf(columns!, name);
@@ -78,9 +85,22 @@ public static class HistoryCsv
                 BytesUpValues = (long)Get("bytes_up_values"), BytesUpIndices = (long)Get("bytes_up_indices"),
                 BytesDown = (long)Get("bytes_down"), Seconds = Get("seconds"), LineSearchTries = (int)Get("line_search_tries"),
                 Participants = (int)Get("participants"), SolveRegularisations = (int)Get("solve_regularisations"),
+                ModelDigest = ulong.TryParse(Text("model_digest"), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ulong digest) ? digest : 0,
+                MissingClients = ParseIds(Text("missing_clients"), path, lineNumber),
             });
         }
         if (rows.Count == 0) throw new FormatException($"{path}: no rounds in the file");
         return (label, rows);
+    }
+
+    private static int[] ParseIds(string text, string path, int lineNumber)
+    {
+        if (text.Length == 0) return [];
+        var parts = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var ids = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out ids[i]))
+                throw new FormatException($"{path}:{lineNumber}: '{parts[i]}' in column missing_clients is not a client id");
+        return ids;
     }
 }

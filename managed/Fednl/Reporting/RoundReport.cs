@@ -26,5 +26,26 @@ public sealed record RoundReport
     /// <summary>Times the server's solve added to the diagonal to keep the system positive definite.</summary>
     public int SolveRegularisations { get; init; }
 
+    /// <summary>Clients that should have answered this round but did not (a networked run that continues on loss).</summary>
+    public int[] MissingClients { get; init; } = [];
+    /// <summary>FNV-1a over the bits of xᵏ: two histories with equal digests ran through the same models.</summary>
+    public ulong ModelDigest { get; init; }
+
     public long BytesUp => BytesUpValues + BytesUpIndices;
+
+    /// <summary>64-bit FNV-1a over the IEEE bits of <paramref name="model"/>.</summary>
+    public static ulong Digest(ReadOnlySpan<double> model)
+    {
+        ulong hash = 14695981039346656037UL;
+        foreach (double v in model)
+        {
+            ulong bits = (ulong)BitConverter.DoubleToInt64Bits(v);
+            for (int b = 0; b < 8; b++)
+            {
+                hash ^= (bits >> (8 * b)) & 0xFF;
+                hash *= 1099511628211UL;
+            }
+        }
+        return hash;
+    }
 }

@@ -5,12 +5,19 @@ namespace Fednl.Transport;
 /// <summary>
 /// Moves the algorithm's messages between the server role and the client roles. The single-node simulation and a
 /// networked deployment are two implementations of this interface, so the algorithms are written once. Every
-/// method fills per-client results in client-id order, whatever order the clients finish in.
+/// method fills per-client results in client-id order, whatever order the clients finish in. A networked transport
+/// may lose clients: <see cref="Answered"/> says whose results the last call filled in.
 /// </summary>
 public interface IClientTransport : IDisposable
 {
     int ClientCount { get; }
     int Dimension { get; }
+
+    /// <summary>
+    /// After each call: which results were filled in, indexed like the call's results (by client id, or by position in
+    /// <c>selected</c> for <see cref="Participate"/>). The single-node simulation always answers for everyone.
+    /// </summary>
+    ReadOnlySpan<bool> Answered { get; }
 
     /// <summary>H_i⁰ = ∇²f_i(x⁰) on every client; writes H⁰ = (1/n) Σ H_i⁰.</summary>
     void InitializeShifts(ReadOnlySpan<double> x0, Span<double> hessianMean);

@@ -14,6 +14,7 @@ public sealed class InProcessTransport : IClientTransport
     private readonly ClientScratch[] _scratch;
     private readonly ulong _seed;
     private readonly ParallelOptions _parallel;
+    private readonly bool[] _answered;
 
     public InProcessTransport(IReadOnlyList<FedNLClient> clients, CompressorSpec spec, ulong seed, int threads)
     {
@@ -26,7 +27,11 @@ public sealed class InProcessTransport : IClientTransport
         long denseWork = _clients.Max(c => c.DenseWorkspaceLength);
         _scratch = Enumerable.Range(0, workers).Select(_ => new ClientScratch(Dimension, maxSamples, spec, denseWork)).ToArray();
         _parallel = new ParallelOptions { MaxDegreeOfParallelism = workers };
+        _answered = new bool[_clients.Length];
+        Array.Fill(_answered, true);
     }
+
+    public ReadOnlySpan<bool> Answered => _answered;
 
     public int ClientCount => _clients.Length;
     public int Dimension { get; }

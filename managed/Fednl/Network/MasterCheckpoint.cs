@@ -1,0 +1,170 @@
+using System.Text;
+using Fednl.Algorithms;
+using Fednl.Compression;
+using Fednl.Kernels;
+using Fednl.Reporting;
+
+namespace Fednl.Network;
+
+/// <summary>
+/// The master's state at the top of a round: the run's settings, history and traffic counters, the server's model,
+/// H, g and l, and its copy of every client's state. Resuming from it gives the same result as never stopping:
+/// the clients get their state back from it. Written atomically (temporary file, flush, rename), so a crash while
+/// writing leaves the previous checkpoint intact.
+/// </summary>
+public sealed class MasterCheckpoint
+{
+    private const string Magic = "FEDNLCK1";
+
+    public required Guid RunId { get; init; }
+    public required int Dimension { get; init; }
+    public required int Round { get; init; }
+    public required int Regularisations { get; init; }
+    public required int LineSearchTries { get; init; }
+    public required (long UpValues, long UpIndices, long Down) Traffic { get; init; }
+    public required IReadOnlyList<RoundReport> History { get; init; }
+    public required double[] Model { get; init; }
+    public required double[] Hessian { get; init; }
+    public required double[] Gradient { get; init; }
+    public required double DifferenceNorm { get; init; }
+    public required ClientLink[] Links { get; init; }
+    public required string Settings { get; init; }
+
+    /// <summary>The settings that must agree for a resumed run to continue the same computation.</summary>
+    internal static string SettingsKey(TrainingOptions o, double alpha) =>
+        FormattableString.Invariant($"algorithm={o.Algorithm} compressor={o.Compressor} k-mult={o.KMultiplier:R} lambda={o.Lambda:R} option={(int)o.Option} ") +
+        FormattableString.Invariant($"alpha={alpha:R} seed={o.Seed} clients={o.Clients} clients-per-round={o.ClientsPerRound} hessian-rule={o.HessianRule} ") +
+        FormattableString.Invariant($"ls={o.LineSearchGamma:R},{o.LineSearchC:R},{o.LineSearchMaxTries}");
+
+    internal static void Write(string path, Guid runId, TrainingRun run, int round, IReadOnlyList<ClientLink> links)
+    {
+        string temporary = path + ".tmp";
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        using (var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
+        {
+            var server = run.Server;
+            w.Write(Encoding.ASCII.GetBytes(Magic));
+            w.Write(runId.ToByteArray());
+            w.Write(SettingsKey(run.Options, run.Alpha));
+            w.Write(run.Dimension);
+            w.Write(links.Count);
+            w.Write(round);
+            w.Write(run.Regularisations);
+            w.Write(run.LineSearchTries);
+            var (upValues, upIndices, down) = run.Traffic;
+            w.Write(upValues);
+            w.Write(upIndices);
+            w.Write(down);
+            w.Write(run.History.Count);
+            foreach (var r in run.History) WriteReport(w, r);
+            WriteDoubles(w, server.Model);
+            WriteDoubles(w, server.Hessian);
+            WriteDoubles(w, server.Gradient);
+            w.Write(server.DifferenceNorm);
+            foreach (var link in links)
+            {
+                WriteDoubles(w, link.Shift);
+                WriteDoubles(w, link.LocalModel);
+                w.Write(link.LocalDifferenceNorm);
+            }
+            w.Write(Encoding.ASCII.GetBytes(Magic));
+            w.Flush();
+            stream.Flush(flushToDisk: true);
+        }
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    public static MasterCheckpoint Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no checkpoint to resume from", path);
+        try
+        {
+            using var stream = File.OpenRead(path);
+            using var r = new BinaryReader(stream, Encoding.UTF8);
+            if (Encoding.ASCII.GetString(r.ReadBytes(Magic.Length)) != Magic)
+                throw new InvalidDataException($"{path}: not a fednl checkpoint");
+            var runId = new Guid(r.ReadBytes(16));
+            string settings = r.ReadString();
+            int d = r.ReadInt32(), n = r.ReadInt32(), round = r.ReadInt32(), regularisations = r.ReadInt32(), tries = r.ReadInt32();
+            if (d < 1 || n < 1 || round < 0 || (long)d * (d + 1) / 2 * 8 * (n + 1) > stream.Length * 2 + (1 << 20))
+                throw new InvalidDataException($"{path}: impossible sizes (d = {d}, n = {n}, round {round})");
+            var traffic = (r.ReadInt64(), r.ReadInt64(), r.ReadInt64());
+            int rows = r.ReadInt32();
+            if (rows < 0 || rows > round + 1) throw new InvalidDataException($"{path}: {rows} history rows at round {round}");
+            var history = new List<RoundReport>(rows);
+            for (int i = 0; i < rows; i++) history.Add(ReadReport(r));
+            int packed = PackedSymmetric.Length(d);
+            var model = ReadDoubles(r, d);
+            var hessian = ReadDoubles(r, packed);
+            var gradient = ReadDoubles(r, d);
+            double l = r.ReadDouble();
+            var links = new ClientLink[n];
+            for (int i = 0; i < n; i++)
+            {
+                var link = links[i] = new ClientLink(i, d);
+                ReadDoubles(r, packed).CopyTo(link.Shift, 0);
+                ReadDoubles(r, d).CopyTo(link.LocalModel, 0);
+                link.LocalDifferenceNorm = r.ReadDouble();
+            }
+            if (Encoding.ASCII.GetString(r.ReadBytes(Magic.Length)) != Magic || stream.Position != stream.Length)
+                throw new InvalidDataException($"{path}: checkpoint is truncated or has trailing data");
+            return new MasterCheckpoint
+            {
+                RunId = runId, Dimension = d, Round = round, Regularisations = regularisations, LineSearchTries = tries,
+                Traffic = traffic, History = history, Model = model, Hessian = hessian, Gradient = gradient,
+                DifferenceNorm = l, Links = links, Settings = settings,
+            };
+        }
+        catch (EndOfStreamException)
+        {
+            throw new InvalidDataException($"{path}: checkpoint is truncated");
+        }
+    }
+
+    private static void WriteReport(BinaryWriter w, RoundReport r)
+    {
+        w.Write(r.Round);
+        w.Write(r.Loss);
+        w.Write(r.GradientNorm);
+        w.Write(r.ModelNorm);
+        w.Write(r.BytesUpValues);
+        w.Write(r.BytesUpIndices);
+        w.Write(r.BytesDown);
+        w.Write(r.Seconds);
+        w.Write(r.LineSearchTries);
+        w.Write(r.Participants);
+        w.Write(r.SolveRegularisations);
+        w.Write(r.ModelDigest);
+        w.Write(r.MissingClients.Length);
+        foreach (int id in r.MissingClients) w.Write(id);
+    }
+
+    private static RoundReport ReadReport(BinaryReader r)
+    {
+        var report = new RoundReport
+        {
+            Round = r.ReadInt32(), Loss = r.ReadDouble(), GradientNorm = r.ReadDouble(), ModelNorm = r.ReadDouble(),
+            BytesUpValues = r.ReadInt64(), BytesUpIndices = r.ReadInt64(), BytesDown = r.ReadInt64(), Seconds = r.ReadDouble(),
+            LineSearchTries = r.ReadInt32(), Participants = r.ReadInt32(), SolveRegularisations = r.ReadInt32(),
+            ModelDigest = r.ReadUInt64(),
+        };
+        int missing = r.ReadInt32();
+        if (missing < 0 || missing > 1 << 20) throw new InvalidDataException($"checkpoint history row {report.Round} lists {missing} missing clients");
+        var ids = new int[missing];
+        for (int i = 0; i < missing; i++) ids[i] = r.ReadInt32();
+        return report with { MissingClients = ids };
+    }
+
+    private static void WriteDoubles(BinaryWriter w, ReadOnlySpan<double> values)
+    {
+        w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values));
+    }
+
+    private static double[] ReadDoubles(BinaryReader r, int count)
+    {
+        var values = new double[count];
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan());
+        r.BaseStream.ReadExactly(bytes);
+        return values;
+    }
+}

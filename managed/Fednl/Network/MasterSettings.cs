@@ -1,0 +1,33 @@
+using System.Net;
+using Fednl.Algorithms;
+
+namespace Fednl.Network;
+
+/// <summary>How a master runs: where it listens, the training settings, security, timeouts, faults, checkpoints.</summary>
+public sealed record MasterSettings
+{
+    public required IPEndPoint Listen { get; init; }
+    /// <summary>The training settings; <see cref="TrainingOptions.Clients"/> is the number of clients n.</summary>
+    public required TrainingOptions Options { get; init; }
+    /// <summary>TLS with mutual authentication; null runs plain TCP (--insecure).</summary>
+    public TlsSettings? Tls { get; init; }
+    /// <summary>How long one exchange (a round, a line-search try, a restore) may take before a silent client is lost.</summary>
+    public TimeSpan RoundTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>How long to wait for all clients to join before giving up.</summary>
+    public TimeSpan JoinTimeout { get; init; } = TimeSpan.FromSeconds(300);
+    /// <summary>How long a connecting peer has for TLS and Hello.</summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public ClientLossPolicy LossPolicy { get; init; } = ClientLossPolicy.Fail;
+    /// <summary>Checkpoint file (written atomically: temporary file, then rename); null for none.</summary>
+    public string? CheckpointPath { get; init; }
+    /// <summary>Write a checkpoint every this many rounds (0: only when the run stops).</summary>
+    public int CheckpointEvery { get; init; }
+    /// <summary>Continue from <see cref="CheckpointPath"/>.</summary>
+    public bool Resume { get; init; }
+    /// <summary>Where log lines go (one line per event, naming the peer).</summary>
+    public Action<string> Log { get; init; } = _ => { };
+    /// <summary>Fault injection for deployment tests: the master kills itself at the start of this round.</summary>
+    public int? KillAtRound { get; init; }
+
+    public int Clients => Options.Clients;
+}

@@ -1,0 +1,291 @@
+using System.Diagnostics;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using Fednl.Algorithms;
+using Fednl.Compression;
+using Fednl.Data;
+
+namespace Fednl.Network;
+
+/// <summary>Fault injection for deployment tests: what a client does wrong, and in which round.</summary>
+public enum ClientFaultKind
+{
+    /// <summary>Kill the process on receiving the round's request (a crash mid-round).</summary>
+    Exit,
+    /// <summary>Stop answering but keep the connection open (a hung client).</summary>
+    Stall,
+    /// <summary>Answer with random bytes instead of a frame.</summary>
+    Garbage,
+}
+
+public sealed record ClientFault(ClientFaultKind Kind, int Round);
+
+/// <summary>How a client connects and what it trains on.</summary>
+public sealed record ClientSettings
+{
+    public required string MasterHost { get; init; }
+    public required int MasterPort { get; init; }
+    public required int Id { get; init; }
+    /// <summary>This client's rows (its slice of a shared file, or its own local file).</summary>
+    public required Dataset Data { get; init; }
+    /// <summary>n and seed of the split the slice came from; 0 for local data.</summary>
+    public int SplitClients { get; init; }
+    public ulong SplitSeed { get; init; }
+    public TlsSettings? Tls { get; init; }
+    /// <summary>Keep retrying to reach the master for this long (backoff 0.2 s doubling to 5 s).</summary>
+    public TimeSpan RetryFor { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Give up on a master that sends nothing for this long.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(600);
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public HessianPath HessianPath { get; init; } = HessianPath.Auto;
+    public Action<string> Log { get; init; } = _ => { };
+    public ClientFault? Fault { get; init; }
+}
+
+/// <summary>The master refused this client, or broke the protocol: retrying would not help.</summary>
+public sealed class ClientRefusedException(string message) : Exception(message);
+
+/// <summary>
+/// A client of a networked run (`fednl client`): connects (retrying with backoff), says Hello, and then answers the
+/// master's requests with the same client code the single-node simulation runs, until the master says the run is
+/// over. If the master vanishes it reconnects; the master then restores its state, so nothing is lost.
+/// </summary>
+public static class NetworkClient
+{
+    /// <summary>Runs until the master shuts the run down. Returns the master's reason.</summary>
+    public static async Task<string> RunAsync(ClientSettings settings, CancellationToken token)
+    {
+        var session = new Session(settings);
+        var backoff = TimeSpan.FromSeconds(0.2);
+        var giveUpAt = Stopwatch.StartNew();
+        string lastError = "";
+        bool faultFired = false;
+        while (true)
+        {
+            token.ThrowIfCancellationRequested();
+            try
+            {
+                string reason = await session.ConnectAndServeAsync(() => { backoff = TimeSpan.FromSeconds(0.2); giveUpAt.Restart(); }, faultFired, token).ConfigureAwait(false);
+                return reason;
+            }
+            catch (PeerRefusedException e) when (e.Code is ProtocolError.DuplicateClient)
+            {
+                lastError = e.Message; // the master has not noticed our previous connection died yet
+            }
+            catch (PeerRefusedException e)
+            {
+                throw new ClientRefusedException($"the master refused client {settings.Id}: {e.Message}");
+            }
+            catch (ProtocolException e)
+            {
+                throw new ClientRefusedException($"the master broke the protocol: {e.Message}");
+            }
+            catch (AuthenticationException e)
+            {
+                throw new ClientRefusedException($"TLS with the master failed: {e.InnerException?.Message ?? e.Message}");
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException
+                                          || (e is OperationCanceledException && !token.IsCancellationRequested))
+            {
+                lastError = e is OperationCanceledException ? "timed out" : e.Message;
+            }
+            faultFired |= session.FaultFired;
+            if (giveUpAt.Elapsed >= settings.RetryFor)
+                throw new IOException($"could not reach the master at {settings.MasterHost}:{settings.MasterPort} for {settings.RetryFor.TotalSeconds:0.#} s (last error: {lastError})");
+            settings.Log($"master {settings.MasterHost}:{settings.MasterPort}: {lastError}; retrying in {backoff.TotalSeconds:0.0} s");
+            await Task.Delay(backoff, token).ConfigureAwait(false);
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+        }
+    }
+
+    /// <summary>One client's objects, kept across reconnections (rebuilt only if the master's settings change).</summary>
+    private sealed class Session(ClientSettings settings) : IDisposable
+    {
+        private Welcome? _welcome;
+        private FedNLClient? _client;
+        private ClientScratch? _scratch;
+        private ClientUpdate? _update;
+        private double[] _x = [];
+        private Guid _runId;
+
+        public bool FaultFired { get; private set; }
+
+        public async Task<string> ConnectAndServeAsync(Action connected, bool faultFired, CancellationToken token)
+        {
+            FaultFired = faultFired;
+            using var tcp = new TcpClient { NoDelay = true };
+            using (var connect = CancellationTokenSource.CreateLinkedTokenSource(token))
+            {
+                connect.CancelAfter(settings.HandshakeTimeout);
+                await tcp.ConnectAsync(settings.MasterHost, settings.MasterPort, connect.Token).ConfigureAwait(false);
+            }
+            Stream stream = tcp.GetStream();
+            using var handshake = CancellationTokenSource.CreateLinkedTokenSource(token);
+            handshake.CancelAfter(settings.HandshakeTimeout);
+            if (settings.Tls is { } tls)
+            {
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                stream = ssl;
+                await ssl.AuthenticateAsClientAsync(tls.ClientOptions(settings.MasterHost), handshake.Token).ConfigureAwait(false);
+            }
+            await using var connection = new FrameConnection(stream, $"master {settings.MasterHost}:{settings.MasterPort}");
+            var data = settings.Data;
+            var hello = new Hello(_runId, settings.Id, data.Features, data.Samples, settings.SplitClients, settings.SplitSeed, MaxRowNormSquared(data));
+            await connection.SendAsync(FrameType.Hello, hello.Write(connection.SendPayload), handshake.Token).ConfigureAwait(false);
+            var answer = await connection.ReceiveAsync(handshake.Token).ConfigureAwait(false);
+            if (answer.Type != FrameType.Welcome)
+                throw new ProtocolException(ProtocolError.UnexpectedFrame, $"{answer.Type} frame where Welcome was expected");
+            var welcome = Welcome.Read(answer.Payload.Span);
+            if (welcome.Features != data.Features)
+                throw new ProtocolException(ProtocolError.InconsistentSettings, $"Welcome says d = {welcome.Features}, this client has d = {data.Features}");
+            Prepare(welcome);
+            var spec = welcome.Spec();
+            connection.UseLimits(Protocol.MasterFrameLimit(spec.Dimension), Protocol.ClientFrameLimit(spec));
+            settings.Log($"connected to {connection.Peer} (run {welcome.RunId}, {welcome.Algorithm} {welcome.Compressor.ToFlag()}, n = {welcome.Clients})");
+            connected();
+            return await ServeAsync(connection, token).ConfigureAwait(false);
+        }
+
+        private void Prepare(Welcome welcome)
+        {
+            _runId = welcome.RunId;
+            if (_welcome is not null && _welcome with { RunId = welcome.RunId } == welcome) return;
+            Dispose();
+            _welcome = welcome;
+            var spec = welcome.Spec();
+            _client = new FedNLClient(settings.Id, settings.Data, welcome.Lambda, settings.HessianPath);
+            _scratch = new ClientScratch(spec.Dimension, _client.Samples, spec, _client.DenseWorkspaceLength);
+            _update = new ClientUpdate(settings.Id, spec);
+            _x = new double[spec.Dimension];
+        }
+
+        private async Task<string> ServeAsync(FrameConnection connection, CancellationToken token)
+        {
+            var client = _client!;
+            var scratch = _scratch!;
+            var update = _update!;
+            var welcome = _welcome!;
+            var spec = welcome.Spec();
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(token);
+            while (true)
+            {
+                idle.CancelAfter(settings.IdleTimeout);
+                var frame = await connection.ReceiveAsync(idle.Token).ConfigureAwait(false);
+                var r = new WireReader(frame.Payload.Span, frame.Type.ToString());
+                int length;
+                FrameType answer;
+                switch (frame.Type)
+                {
+                    case FrameType.Initialize:
+                    {
+                        bool partial = r.Byte() != 0;
+                        r.Doubles(_x);
+                        r.End();
+                        var w = new WireWriter(connection.SendPayload);
+                        if (partial)
+                        {
+                            client.InitializePartialParticipation(_x, scratch);
+                            w.Doubles(client.Shift);
+                            w.Doubles(client.LocalGradientTerm!);
+                        }
+                        else
+                        {
+                            client.InitializeShift(_x, scratch);
+                            w.Doubles(client.Shift);
+                        }
+                        (length, answer) = (w.Position, FrameType.InitialState);
+                        break;
+                    }
+                    case FrameType.Restore:
+                    {
+                        r.Int32();
+                        bool partial = r.Byte() != 0;
+                        double l = r.Double();
+                        r.Doubles(client.Shift);
+                        if (partial) r.Doubles(_x);
+                        r.End();
+                        if (partial) client.RestorePartialParticipation(_x, l, scratch);
+                        (length, answer) = (0, FrameType.Ready);
+                        break;
+                    }
+                    case FrameType.Round:
+                    case FrameType.Participate:
+                    {
+                        int round = r.Int32();
+                        double alpha = r.Double();
+                        r.Doubles(_x);
+                        r.End();
+                        if (await InjectFaultAsync(connection, round, token).ConfigureAwait(false)) continue;
+                        ulong seed = SeedSequence.Compressor(welcome.Seed, settings.Id, round);
+                        if (frame.Type == FrameType.Round) client.Round(_x, round, alpha, seed, scratch, update);
+                        else client.Participate(_x, round, alpha, seed, scratch, update);
+                        (length, answer) = (UpdateCodec.Write(connection.SendPayload, update, spec), FrameType.Update);
+                        break;
+                    }
+                    case FrameType.Evaluate:
+                    {
+                        int round = r.Int32();
+                        bool wantGradient = r.Byte() != 0;
+                        r.Doubles(_x);
+                        r.End();
+                        double loss = client.Evaluate(_x, scratch, wantGradient ? update.Gradient : default, default);
+                        var w = new WireWriter(connection.SendPayload);
+                        w.Int32(round);
+                        w.Double(loss);
+                        if (wantGradient) w.Doubles(update.Gradient);
+                        (length, answer) = (w.Position, FrameType.Evaluation);
+                        break;
+                    }
+                    case FrameType.Shutdown:
+                        return r.Utf8Rest();
+                    default:
+                        throw new ProtocolException(ProtocolError.UnexpectedFrame, $"unexpected {frame.Type} frame from the master");
+                }
+                await connection.SendAsync(answer, length, token).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>Returns true when the round's answer is withheld (stall, garbage); kills the process for exit.</summary>
+        private async Task<bool> InjectFaultAsync(FrameConnection connection, int round, CancellationToken token)
+        {
+            if (settings.Fault is not { } fault || fault.Round != round || FaultFired) return false;
+            FaultFired = true;
+            settings.Log($"fault injection: {fault.Kind.ToString().ToLowerInvariant()} at round {round}");
+            switch (fault.Kind)
+            {
+                case ClientFaultKind.Exit:
+                    Process.GetCurrentProcess().Kill();
+                    return true;
+                case ClientFaultKind.Stall:
+                    // Hang without answering until the master gives up on us and closes the connection.
+                    await connection.ReceiveAsync(token).ConfigureAwait(false);
+                    return true;
+                default:
+                    var garbage = new byte[64];
+                    new Random(round).NextBytes(garbage);
+                    garbage[4] = 77; // never a valid version byte
+                    await connection.SendPreparedAsync(garbage, token).ConfigureAwait(false);
+                    return true;
+            }
+        }
+
+        private static double MaxRowNormSquared(Dataset data)
+        {
+            double max = 0;
+            for (int j = 0; j < data.Samples; j++)
+            {
+                double s = 0;
+                foreach (double v in data.RowValues(j)) s += v * v;
+                max = Math.Max(max, s);
+            }
+            return max;
+        }
+
+        public void Dispose()
+        {
+            _scratch?.Dispose();
+            _scratch = null;
+        }
+    }
+}

@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using Fednl.Algorithms;
+using Fednl.Compression;
+using Fednl.Reporting;
+
+namespace Fednl.Network;
+
+/// <summary>What a master run ends with: the result so far, and the reason when it stopped early.</summary>
+public sealed record MasterOutcome(TrainingResult Result, string? Failure, long WireBytesSent, long WireBytesReceived, Guid RunId);
+
+/// <summary>
+/// The master of a networked run (`fednl master`): listens, waits for all n clients, initialises them (or restores
+/// them from a checkpoint), runs the same algorithm code as the single-node simulation over a
+/// <see cref="NetworkTransport"/>, checkpoints every R rounds, and finally tells the clients to shut down. It holds
+/// no data.
+/// </summary>
+public static class NetworkMaster
+{
+    /// <summary>
+    /// Runs to completion. <paramref name="stop"/> ends the run cleanly at the next round boundary (checkpoint
+    /// written); <paramref name="abort"/> cancels waits at once. <paramref name="listening"/> is told the bound
+    /// endpoint. Losing a client under the fail policy returns the history so far with <see cref="MasterOutcome.Failure"/> set.
+    /// </summary>
+    public static MasterOutcome Run(MasterSettings settings, IProgress<RoundReport>? progress, Action<System.Net.IPEndPoint>? listening,
+        CancellationToken stop, CancellationToken abort)
+    {
+        var options = settings.Options;
+        options.Validate();
+        if (settings.Resume && settings.CheckpointPath is null) throw new ArgumentException("--resume needs --checkpoint FILE");
+        var setup = Stopwatch.StartNew();
+        var checkpoint = settings.Resume ? MasterCheckpoint.Read(settings.CheckpointPath!) : null;
+        if (checkpoint is not null && checkpoint.Links.Length != options.Clients)
+            throw new ArgumentException($"the checkpoint has {checkpoint.Links.Length} clients, --clients is {options.Clients}");
+        var runId = checkpoint?.RunId ?? Guid.NewGuid();
+
+        var listener = new MasterListener(settings, checkpoint?.Links, runId, checkpoint?.Dimension ?? 0);
+        try
+        {
+            listener.Start(d => Enumerable.Range(0, options.Clients).Select(i => new ClientLink(i, d)).ToArray());
+            listening?.Invoke(listener.Endpoint);
+            var links = listener.WaitForAllAsync(settings.JoinTimeout, abort).GetAwaiter().GetResult();
+            int d = listener.Dimension;
+            var spec = new CompressorSpec(options.Compressor, d, options.KMultiplier);
+            double alpha = options.Alpha ?? spec.DefaultAlpha(options.Option);
+            if (checkpoint is not null && checkpoint.Settings != MasterCheckpoint.SettingsKey(options, alpha))
+                throw new ArgumentException($"the checkpoint was written with different settings:\n  checkpoint: {checkpoint.Settings}\n  now:        {MasterCheckpoint.SettingsKey(options, alpha)}");
+
+            using var transport = new NetworkTransport(links, spec, options.Seed, settings.RoundTimeout, settings.LossPolicy, settings.Log, abort)
+            {
+                PartialParticipation = options.Algorithm == Algorithm.FedNLPartialParticipation,
+            };
+            listener.HandOver(transport);
+            using var server = new FedNLServer(d, options.Clients, options.Lambda);
+            TrainingRun? current = null;
+            var run = current = new TrainingRun(options, transport, server, spec, alpha, progress, stop)
+            {
+                RoundStarting = (round, final) => AtRoundStart(settings, runId, current!, links, round, final),
+            };
+
+            double stepSize = options.Algorithm == Algorithm.GradientDescent
+                ? options.Alpha ?? 1.0 / (options.Lambda + links.Max(l => l.MaxRowNormSquared) / 4)
+                : 0;
+            string? failure = null;
+            double setupSeconds;
+            try
+            {
+                if (checkpoint is not null)
+                {
+                    server.Restore(checkpoint.Model, checkpoint.Hessian, checkpoint.Gradient, checkpoint.DifferenceNorm);
+                    run.Resume(checkpoint.Round, checkpoint.History, checkpoint.Traffic, checkpoint.Regularisations, checkpoint.LineSearchTries);
+                    transport.RestoreAll(checkpoint.Round);
+                    settings.Log($"resumed run {runId} at round {checkpoint.Round}");
+                }
+                else
+                {
+                    FedNLTrainer.Initialize(run);
+                }
+                setupSeconds = setup.Elapsed.TotalSeconds;
+                FedNLTrainer.Execute(run, stepSize);
+                transport.Shutdown("run finished");
+            }
+            catch (ClientLostException e)
+            {
+                setupSeconds = setup.Elapsed.TotalSeconds;
+                failure = e.Message;
+                transport.Shutdown($"run stopped: {e.Message}");
+            }
+            catch (OperationCanceledException) when (abort.IsCancellationRequested)
+            {
+                setupSeconds = setup.Elapsed.TotalSeconds;
+                failure = "aborted";
+                transport.Shutdown("run aborted by the master's operator");
+            }
+            var result = FedNLTrainer.ResultOf(run, options.Clients, 0, setupSeconds, stepSize);
+            if (result.History.Count == 0 && failure is not null) throw new ClientLostException(failure);
+            return new MasterOutcome(result, failure, transport.BytesSent, transport.BytesReceived, runId);
+        }
+        finally
+        {
+            listener.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    /// <summary>Top of a round: checkpoint when due (and always when the run stops), then any injected fault.</summary>
+    private static void AtRoundStart(MasterSettings settings, Guid runId, TrainingRun run, ClientLink[] links, int round, bool final)
+    {
+        if (settings.CheckpointPath is { } path)
+        {
+            bool due = final || (settings.CheckpointEvery > 0 && round > run.StartRound && round % settings.CheckpointEvery == 0);
+            if (due)
+            {
+                MasterCheckpoint.Write(path, runId, run, round, links);
+                settings.Log($"checkpoint: round {round} written to {path}");
+            }
+        }
+        if (settings.KillAtRound == round)
+        {
+            settings.Log($"fault injection: the master kills itself at round {round}");
+            Process.GetCurrentProcess().Kill();
+        }
+    }
+}

@@ -1,0 +1,97 @@
+using System.Net;
+using System.Net.Sockets;
+using Fednl.Algorithms;
+using Fednl.Data;
+using Fednl.Network;
+using Fednl.Reporting;
+
+namespace Fednl.Tests.Network;
+
+/// <summary>
+/// A master and its clients as separate processes on 127.0.0.1, on the built-in synthetic dataset (each client
+/// takes its slice of the seeded split, as single-node training does). Collects every process for cleanup and
+/// compares histories with the single-node simulation.
+/// </summary>
+internal sealed class Deployment : IDisposable
+{
+    private readonly List<FednlProcess> _processes = [];
+
+    public Deployment(int clients)
+    {
+        Clients = clients;
+        CertificateAuthority.CreateDeployment(CertsDirectory, clients, ["localhost", "127.0.0.1"], TimeSpan.FromDays(1));
+    }
+
+    public TempFolder Folder { get; } = TestData.TempFolder();
+    public int Clients { get; }
+    public string CertsDirectory => Path.Combine(Folder.Path, "certs");
+    public string HistoryPath => Path.Combine(Folder.Path, "history.csv");
+
+    public FednlProcess StartMaster(string[] training, params string[] extra) => StartMaster(0, training, extra);
+
+    public FednlProcess StartMaster(int port, string[] training, params string[] extra)
+    {
+        var args = new List<string> { "master", "--listen", $"127.0.0.1:{port}", "--clients", Clients.ToString(), "--certs", CertsDirectory,
+            "--out", HistoryPath, "--json", "--join-timeout", "120" };
+        args.AddRange(training);
+        args.AddRange(extra);
+        return Track(new FednlProcess("master", Folder.Path, args.ToArray()));
+    }
+
+    public FednlProcess StartClient(int port, int id, params string[] extra)
+    {
+        var args = new List<string> { "client", "--master", $"127.0.0.1:{port}", "--id", id.ToString(), "--clients", Clients.ToString(),
+            "--certs", CertsDirectory, "--retry-for", "60" };
+        args.AddRange(extra);
+        return Track(new FednlProcess($"client {id}", Folder.Path, args.ToArray()));
+    }
+
+    public FednlProcess[] StartClients(int port, Func<int, string[]>? extra = null) =>
+        Enumerable.Range(0, Clients).Select(i => StartClient(port, i, extra?.Invoke(i) ?? [])).ToArray();
+
+    public FednlProcess Track(FednlProcess process)
+    {
+        _processes.Add(process);
+        return process;
+    }
+
+    /// <summary>All output of all processes, for failure messages.</summary>
+    public string Logs() => string.Join("\n", _processes.Select(p => p.ToString()));
+
+    public IReadOnlyList<RoundReport> History() => HistoryCsv.Read(HistoryPath).History;
+
+    /// <summary>The single-node simulation of the same run.</summary>
+    public static TrainingResult SingleNode(TrainingOptions options) =>
+        FedNLTrainer.Train(SyntheticDataset.Default(false), options with { Threads = 2 });
+
+    /// <summary>x (by digest), f, ‖∇f‖ and ‖x‖ of every round agree bit for bit.</summary>
+    public static void AssertSameHistory(IReadOnlyList<RoundReport> expected, IReadOnlyList<RoundReport> actual, string context)
+    {
+        Assert.That(actual, Has.Count.EqualTo(expected.Count), $"rounds in the history\n{context}");
+        for (int k = 0; k < expected.Count; k++)
+        {
+            var (e, a) = (expected[k], actual[k]);
+            Assert.That(a.Round, Is.EqualTo(e.Round));
+            Assert.That(a.ModelDigest, Is.EqualTo(e.ModelDigest), $"round {k}: model digest");
+            Assert.That(BitConverter.DoubleToInt64Bits(a.Loss), Is.EqualTo(BitConverter.DoubleToInt64Bits(e.Loss)), $"round {k}: f {a.Loss:R} vs {e.Loss:R}");
+            Assert.That(BitConverter.DoubleToInt64Bits(a.GradientNorm), Is.EqualTo(BitConverter.DoubleToInt64Bits(e.GradientNorm)), $"round {k}: ||grad f||");
+            Assert.That(BitConverter.DoubleToInt64Bits(a.ModelNorm), Is.EqualTo(BitConverter.DoubleToInt64Bits(e.ModelNorm)), $"round {k}: ||x||");
+        }
+    }
+
+    /// <summary>A port that was free a moment ago (for runs whose master must come back on the same port).</summary>
+    public static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in _processes) p.Dispose();
+        Folder.Dispose();
+    }
+}
