@@ -114,6 +114,7 @@ internal static class MasterCommand
             node["wire_bytes_received"] = outcome.WireBytesReceived;
             node["wire_bytes_per_round"] = (outcome.WireBytesSent + outcome.WireBytesReceived) / rounds;
             node["run_id"] = outcome.RunId.ToString();
+            node["master_alloc_bytes_per_round"] = Math.Round(outcome.AllocatedBytesPerRound);
             if (outcome.Failure is not null) node["failure"] = outcome.Failure;
             Console.WriteLine(node.ToJsonString());
         }

@@ -6,7 +6,11 @@ using Fednl.Reporting;
 namespace Fednl.Network;
 
 /// <summary>What a master run ends with: the result so far, and the reason when it stopped early.</summary>
-public sealed record MasterOutcome(TrainingResult Result, string? Failure, long WireBytesSent, long WireBytesReceived, Guid RunId);
+public sealed record MasterOutcome(TrainingResult Result, string? Failure, long WireBytesSent, long WireBytesReceived, Guid RunId)
+{
+    /// <summary>Managed bytes the master process allocated per round once warmed up (history rows included); −1 if too few rounds.</summary>
+    public double AllocatedBytesPerRound { get; init; } = -1;
+}
 
 /// <summary>
 /// The master of a networked run (`fednl master`): listens, waits for all n clients, initialises them (or restores
@@ -52,9 +56,14 @@ public static class NetworkMaster
             listener.HandOver(transport);
             using var server = new FedNLServer(d, options.Clients, options.Lambda);
             TrainingRun? current = null;
+            var allocations = new AllocationMeter();
             var run = current = new TrainingRun(options, transport, server, spec, alpha, progress, stop)
             {
-                RoundStarting = (round, final) => AtRoundStart(settings, runId, current!, links, round, final),
+                RoundStarting = (round, final) =>
+                {
+                    allocations.AtRound(round - current!.StartRound, round);
+                    AtRoundStart(settings, runId, current!, links, round, final);
+                },
             };
 
             double stepSize = options.Algorithm == Algorithm.GradientDescent
@@ -93,12 +102,33 @@ public static class NetworkMaster
             }
             var result = FedNLTrainer.ResultOf(run, options.Clients, 0, setupSeconds, stepSize);
             if (result.History.Count == 0 && failure is not null) throw new ClientLostException(failure);
-            return new MasterOutcome(result, failure, transport.BytesSent, transport.BytesReceived, runId);
+            return new MasterOutcome(result, failure, transport.BytesSent, transport.BytesReceived, runId)
+            {
+                AllocatedBytesPerRound = allocations.PerRound,
+            };
         }
         finally
         {
             listener.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
+    }
+
+    /// <summary>Allocation rate of the round loop, measured from the third round on (after first-use set-up).</summary>
+    private sealed class AllocationMeter
+    {
+        private long _startBytes, _lastBytes;
+        private int _startRound = -1, _lastRound;
+
+        public void AtRound(int roundsDone, int round)
+        {
+            long bytes = GC.GetTotalAllocatedBytes(precise: true);
+            if (roundsDone == 2) (_startBytes, _startRound) = (bytes, round);
+            (_lastBytes, _lastRound) = (bytes, round);
+        }
+
+        public double PerRound => _startRound >= 0 && _lastRound > _startRound
+            ? (double)(_lastBytes - _startBytes) / (_lastRound - _startRound)
+            : -1;
     }
 
     /// <summary>Top of a round: checkpoint when due (and always when the run stops), then any injected fault.</summary>

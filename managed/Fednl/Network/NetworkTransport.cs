@@ -32,6 +32,7 @@ public sealed class NetworkTransport : IClientTransport
     private readonly byte[] _request;
     private readonly ConcurrentQueue<ClientLink> _rejoins = new();
     private readonly List<string> _lostThisExchange = [];
+    private CancellationTokenSource _deadline;
 
     // The exchange in flight; set before the clients' tasks start, read-only while they run.
     private Exchange _exchange;
@@ -59,6 +60,7 @@ public sealed class NetworkTransport : IClientTransport
         _tasks = new Task[links.Length];
         _model = new double[Dimension];
         _losses = new double[links.Length];
+        _deadline = CancellationTokenSource.CreateLinkedTokenSource(abort);
         _request = new byte[Protocol.HeaderBytes + 13 + 8 * Dimension];
         if (spec.Kind is CompressorKind.RandK or CompressorKind.RandSeqK)
             foreach (var link in links) link.Regenerator ??= new HessianCompressor(spec);
@@ -191,13 +193,19 @@ public sealed class NetworkTransport : IClientTransport
         FrameConnection.WriteHeader(_request, request, payloadLength);
         var frame = _request.AsMemory(0, Protocol.HeaderBytes + payloadLength);
         _lostThisExchange.Clear();
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_abort);
-        deadline.CancelAfter(_timeout);
+        // One deadline source, reset for every exchange (a round allocates no new one unless the last one fired).
+        if (!_deadline.TryReset())
+        {
+            _deadline.Dispose();
+            _deadline = CancellationTokenSource.CreateLinkedTokenSource(_abort);
+        }
+        _deadline.CancelAfter(_timeout);
+        var token = _deadline.Token;
         for (int t = 0; t < count; t++)
         {
             _answered[t] = false;
             var link = LinkAt(t);
-            _tasks[t] = link.State == LinkState.Live ? ExchangeAsync(t, link, frame, deadline.Token) : Task.CompletedTask;
+            _tasks[t] = link.State == LinkState.Live ? ExchangeAsync(t, link, frame, token) : Task.CompletedTask;
         }
         Task.WhenAll(_tasks.AsSpan(0, count)).GetAwaiter().GetResult();
         _abort.ThrowIfCancellationRequested();
@@ -384,6 +392,7 @@ public sealed class NetworkTransport : IClientTransport
 
     public void Dispose()
     {
+        _deadline.Dispose();
         foreach (var link in _links)
         {
             link.Connection?.Dispose();
