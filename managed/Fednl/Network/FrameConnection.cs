@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace Fednl.Network;
 
@@ -56,6 +57,7 @@ public sealed class FrameConnection : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Sends the frame whose payload was written into <see cref="SendPayload"/>.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))] // awaited once each: pooled, no allocation per frame
     public async ValueTask SendAsync(FrameType type, int payloadLength, CancellationToken token)
     {
         WriteHeader(_send, type, payloadLength);
@@ -65,6 +67,7 @@ public sealed class FrameConnection : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Sends a complete frame (header included) prepared once for many peers, e.g. the round's model.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))] // awaited once each: pooled, no allocation per frame
     public async ValueTask SendPreparedAsync(ReadOnlyMemory<byte> frame, CancellationToken token)
     {
         await _stream.WriteAsync(frame, token).ConfigureAwait(false);
@@ -76,9 +79,10 @@ public sealed class FrameConnection : IAsyncDisposable, IDisposable
     /// Reads one frame. A closed stream, a bad header or an oversized length throws; <see cref="ProtocolException"/>
     /// carries what to tell the peer.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once: pooled, no allocation per frame
     public async ValueTask<Frame> ReceiveAsync(CancellationToken token)
     {
-        await ReadExactlyAsync(_header, "frame header", token).ConfigureAwait(false);
+        await ReadExactlyAsync(_header, null, token).ConfigureAwait(false);
         uint length = BinaryPrimitives.ReadUInt32LittleEndian(_header);
         byte version = _header[4], type = _header[5];
         ushort reserved = BinaryPrimitives.ReadUInt16LittleEndian(_header.AsSpan(6));
@@ -93,23 +97,29 @@ public sealed class FrameConnection : IAsyncDisposable, IDisposable
             throw new ProtocolException(ProtocolError.Oversized,
                 $"{(FrameType)type} frame of {length} bytes exceeds the limit of {ReceiveLimit} bytes");
         var payload = _receive.AsMemory(0, (int)length);
-        await ReadExactlyAsync(payload, $"{(FrameType)type} frame of {length} bytes", token).ConfigureAwait(false);
+        await ReadExactlyAsync(payload, (FrameType)type, token).ConfigureAwait(false);
         BytesReceived += Protocol.HeaderBytes + length;
         var frame = new Frame((FrameType)type, payload);
         if (frame.Type == FrameType.Error) throw DecodeError(frame.Payload.Span);
         return frame;
     }
 
-    private async ValueTask ReadExactlyAsync(Memory<byte> buffer, string what, CancellationToken token)
+    /// <summary>Fills <paramref name="buffer"/>: the header when <paramref name="frame"/> is null, else that frame's payload.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))] // awaited once each: pooled, no allocation per frame
+    private async ValueTask ReadExactlyAsync(Memory<byte> buffer, FrameType? frame, CancellationToken token)
     {
         int read = 0;
         while (read < buffer.Length)
         {
             int n = await _stream.ReadAsync(buffer[read..], token).ConfigureAwait(false);
             if (n == 0)
-                throw new EndOfStreamException(read == 0 && what == "frame header"
+            {
+                // The message is built only here, so a normal frame allocates no text.
+                string what = frame is { } type ? $"{type} frame of {buffer.Length} bytes" : "frame header";
+                throw new EndOfStreamException(read == 0 && frame is null
                     ? "connection closed"
                     : $"connection closed in the middle of a {what} ({read} of {buffer.Length} bytes)");
+            }
             read += n;
         }
     }

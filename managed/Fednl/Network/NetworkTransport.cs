@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Security.Authentication;
 using Fednl.Algorithms;
 using Fednl.Compression;
@@ -28,7 +29,7 @@ public sealed class NetworkTransport : IClientTransport
     private readonly Action<string> _log;
     private readonly CancellationToken _abort;
     private readonly bool[] _answered;
-    private readonly Task[] _tasks;
+    private readonly ValueTask[] _pending;
     private readonly byte[] _request;
     private readonly ConcurrentQueue<ClientLink> _rejoins = new();
     private readonly List<string> _lostThisExchange = [];
@@ -57,7 +58,7 @@ public sealed class NetworkTransport : IClientTransport
         _abort = abort;
         Dimension = spec.Dimension;
         _answered = new bool[links.Length];
-        _tasks = new Task[links.Length];
+        _pending = new ValueTask[links.Length];
         _model = new double[Dimension];
         _losses = new double[links.Length];
         _deadline = CancellationTokenSource.CreateLinkedTokenSource(abort);
@@ -200,14 +201,9 @@ public sealed class NetworkTransport : IClientTransport
             _deadline = CancellationTokenSource.CreateLinkedTokenSource(_abort);
         }
         _deadline.CancelAfter(_timeout);
-        var token = _deadline.Token;
-        for (int t = 0; t < count; t++)
-        {
-            _answered[t] = false;
-            var link = LinkAt(t);
-            _tasks[t] = link.State == LinkState.Live ? ExchangeAsync(t, link, frame, token) : Task.CompletedTask;
-        }
-        Task.WhenAll(_tasks.AsSpan(0, count)).GetAwaiter().GetResult();
+        var all = ExchangeAllAsync(frame, count, _deadline.Token);
+        if (all.IsCompleted) all.GetAwaiter().GetResult();
+        else all.AsTask().GetAwaiter().GetResult();
         _abort.ThrowIfCancellationRequested();
         if (_lostThisExchange.Count > 0 && _policy == ClientLossPolicy.Fail)
             throw new ClientLostException($"{string.Join("; ", _lostThisExchange)} (--on-client-loss fail: stopping)");
@@ -215,7 +211,21 @@ public sealed class NetworkTransport : IClientTransport
             throw new ClientLostException("no client is left: " + (_lostThisExchange.Count > 0 ? string.Join("; ", _lostThisExchange) : "all were lost earlier"));
     }
 
-    private async Task ExchangeAsync(int t, ClientLink link, ReadOnlyMemory<byte> frame, CancellationToken token)
+    /// <summary>Starts every client's exchange, then waits for all; the async machinery is pooled, so a round allocates ~nothing.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask ExchangeAllAsync(ReadOnlyMemory<byte> frame, int count, CancellationToken token)
+    {
+        for (int t = 0; t < count; t++)
+        {
+            _answered[t] = false;
+            var link = LinkAt(t);
+            _pending[t] = link.State == LinkState.Live ? ExchangeAsync(t, link, frame, token) : ValueTask.CompletedTask;
+        }
+        for (int t = 0; t < count; t++) await _pending[t].ConfigureAwait(false);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask ExchangeAsync(int t, ClientLink link, ReadOnlyMemory<byte> frame, CancellationToken token)
     {
         var connection = link.Connection!;
         try
@@ -362,7 +372,7 @@ public sealed class NetworkTransport : IClientTransport
                 using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_abort);
                 deadline.CancelAfter(_timeout);
                 lock (link) link.State = LinkState.Live;
-                ExchangeAsync(0, link, default, deadline.Token).GetAwaiter().GetResult();
+                ExchangeAsync(0, link, default, deadline.Token).AsTask().GetAwaiter().GetResult();
                 _abort.ThrowIfCancellationRequested();
                 if (_answered[0]) _log($"{link.Describe()} rejoined at round {round}");
             }
