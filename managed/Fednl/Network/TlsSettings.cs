@@ -24,7 +24,7 @@ public sealed class TlsSettings : IDisposable
     public static TlsSettings Load(string caFile, string certFile, string keyFile)
     {
         foreach (var file in new[] { caFile, certFile, keyFile })
-            if (!File.Exists(file)) throw new FileNotFoundException($"{file}: no such certificate file (create a test deployment with: fednl certs init)", file);
+            if (!File.Exists(file)) throw new FileNotFoundException($"{file}: no such certificate file (create a test deployment with: fednl certs init --dir DIR --clients N, or run both sides with --insecure)", file);
         X509Certificate2 authority, certificate;
         try
         {
