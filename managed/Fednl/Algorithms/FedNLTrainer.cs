@@ -115,13 +115,7 @@ public static class FedNLTrainer
     private static double SmoothnessBound(IReadOnlyList<Dataset> clients, double lambda)
     {
         double max = 0;
-        foreach (var c in clients)
-            for (int j = 0; j < c.Samples; j++)
-            {
-                double s = 0;
-                for (long k = c.RowPointers[j]; k < c.RowPointers[j + 1]; k++) s += c.Values[k] * c.Values[k];
-                max = Math.Max(max, s);
-            }
+        foreach (var c in clients) max = Math.Max(max, c.MaxRowNormSquared());
         return lambda + max / 4;
     }
 

@@ -65,6 +65,19 @@ public sealed class Dataset
     /// <summary>nnz / (N · d).</summary>
     public double Density => Samples == 0 ? 0 : (double)NonZeros / ((double)Samples * Features);
 
+    /// <summary>max_j ‖a_j‖²: bounds the curvature of the logistic loss (gradient descent's step).</summary>
+    public double MaxRowNormSquared()
+    {
+        double max = 0;
+        for (int j = 0; j < Samples; j++)
+        {
+            double s = 0;
+            foreach (double v in RowValues(j)) s += v * v;
+            max = Math.Max(max, s);
+        }
+        return max;
+    }
+
     public ReadOnlySpan<int> RowIndices(int row) => ColumnIndices.AsSpan((int)RowPointers[row], (int)(RowPointers[row + 1] - RowPointers[row]));
     public ReadOnlySpan<double> RowValues(int row) => Values.AsSpan((int)RowPointers[row], (int)(RowPointers[row + 1] - RowPointers[row]));
 

@@ -131,7 +131,7 @@ public static class NetworkClient
             }
             await using var connection = new FrameConnection(stream, $"master {settings.MasterHost}:{settings.MasterPort}");
             var data = settings.Data;
-            var hello = new Hello(_runId, settings.Id, data.Features, data.Samples, settings.SplitClients, settings.SplitSeed, MaxRowNormSquared(data));
+            var hello = new Hello(_runId, settings.Id, data.Features, data.Samples, settings.SplitClients, settings.SplitSeed, data.MaxRowNormSquared());
             await connection.SendAsync(FrameType.Hello, hello.Write(connection.SendPayload), handshake.Token).ConfigureAwait(false);
             var answer = await connection.ReceiveAsync(handshake.Token).ConfigureAwait(false);
             if (answer.Type != FrameType.Welcome)
@@ -268,18 +268,6 @@ public static class NetworkClient
                     await connection.SendPreparedAsync(garbage, token).ConfigureAwait(false);
                     return true;
             }
-        }
-
-        private static double MaxRowNormSquared(Dataset data)
-        {
-            double max = 0;
-            for (int j = 0; j < data.Samples; j++)
-            {
-                double s = 0;
-                foreach (double v in data.RowValues(j)) s += v * v;
-                max = Math.Max(max, s);
-            }
-            return max;
         }
 
         public void Dispose()

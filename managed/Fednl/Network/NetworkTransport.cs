@@ -104,24 +104,16 @@ public sealed class NetworkTransport : IClientTransport
             link.LocalDifferenceNorm = 0;
         }
         // Means in client order, as the single-node simulation takes them.
-        MeanInClientOrder(i => _links[i].Shift, hessianMean);
-        if (partial) MeanInClientOrder(i => _initialGradients![i], gradientTermMean);
+        ClientOrder.Mean(_links.Length, i => _links[i].Shift, hessianMean);
+        if (partial) ClientOrder.Mean(_links.Length, i => _initialGradients![i], gradientTermMean);
         _initialGradients = null;
     }
 
-    private void MeanInClientOrder(Func<int, double[]> select, Span<double> mean)
-    {
-        mean.Clear();
-        for (int i = 0; i < _links.Length; i++)
-        {
-            var v = select(i);
-            for (int e = 0; e < mean.Length; e++) mean[e] += v[e];
-        }
-        double inv = 1.0 / _links.Length;
-        for (int e = 0; e < mean.Length; e++) mean[e] *= inv;
-    }
+    public void Round(ReadOnlySpan<double> x, int round, double alpha, ClientUpdate[] updates) =>
+        Run(Exchange.Round, FrameType.Round, WriteModelRequest(x, round, alpha, updates), _links.Length);
 
-    public void Round(ReadOnlySpan<double> x, int round, double alpha, ClientUpdate[] updates)
+    /// <summary>The Round/Participate request (round, α, x); remembers what the answers are checked and decoded against.</summary>
+    private int WriteModelRequest(ReadOnlySpan<double> x, int round, double alpha, ClientUpdate[] updates)
     {
         RestoreRejoined(round);
         (_round, _alpha, _updates) = (round, alpha, updates);
@@ -130,22 +122,16 @@ public sealed class NetworkTransport : IClientTransport
         w.Int32(round);
         w.Double(alpha);
         w.Doubles(x);
-        Run(Exchange.Round, FrameType.Round, w.Position, _links.Length);
+        return w.Position;
     }
 
     public void Participate(ReadOnlySpan<double> x, int round, double alpha, ReadOnlySpan<int> selected, ClientUpdate[] updates)
     {
-        RestoreRejoined(round);
-        (_round, _alpha, _updates) = (round, alpha, updates);
+        int length = WriteModelRequest(x, round, alpha, updates);
         _selected ??= new int[_links.Length];
         selected.CopyTo(_selected);
-        x.CopyTo(_model);
-        var w = Payload();
-        w.Int32(round);
-        w.Double(alpha);
-        w.Doubles(x);
         Array.Clear(_answered);
-        Run(Exchange.Participate, FrameType.Participate, w.Position, selected.Length);
+        Run(Exchange.Participate, FrameType.Participate, length, selected.Length);
     }
 
     public void Losses(ReadOnlySpan<double> x, Span<double> losses)
@@ -347,13 +333,7 @@ public sealed class NetworkTransport : IClientTransport
         lock (link)
         {
             link.State = LinkState.Lost;
-            if (link.Connection is { } c)
-            {
-                Interlocked.Add(ref _closedSent, c.BytesSent);
-                Interlocked.Add(ref _closedReceived, c.BytesReceived);
-                c.Dispose();
-                link.Connection = null;
-            }
+            Close(link);
         }
         _log(message);
     }
@@ -389,15 +369,17 @@ public sealed class NetworkTransport : IClientTransport
         var tasks = _links.Where(l => l.Connection is not null).Select(l => l.Connection!.TrySendShutdownAsync(reason, TimeSpan.FromSeconds(2))).ToArray();
         Task.WaitAll(tasks);
         foreach (var link in _links)
-        {
-            if (link.Connection is { } c)
-            {
-                _closedSent += c.BytesSent;
-                _closedReceived += c.BytesReceived;
-                c.Dispose();
-            }
-            link.Connection = null;
-        }
+            lock (link) Close(link);
+    }
+
+    /// <summary>Closes a link's connection, keeping its byte counts in the totals.</summary>
+    private void Close(ClientLink link)
+    {
+        if (link.Connection is not { } c) return;
+        Interlocked.Add(ref _closedSent, c.BytesSent);
+        Interlocked.Add(ref _closedReceived, c.BytesReceived);
+        c.Dispose();
+        link.Connection = null;
     }
 
     public void Dispose()

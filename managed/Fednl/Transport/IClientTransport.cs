@@ -37,3 +37,19 @@ public interface IClientTransport : IDisposable
     /// <summary>f_i(x) and ∇f_i(x) for every client (gradient descent, progress tracking).</summary>
     void LossesAndGradients(ReadOnlySpan<double> x, Span<double> losses, double[][] gradients);
 }
+
+/// <summary>Means over clients, always summed in client-id order so every transport gets the same bits.</summary>
+public static class ClientOrder
+{
+    public static void Mean(int clients, Func<int, double[]> select, Span<double> mean)
+    {
+        mean.Clear();
+        for (int i = 0; i < clients; i++)
+        {
+            var v = select(i);
+            for (int e = 0; e < mean.Length; e++) mean[e] += v[e];
+        }
+        double inv = 1.0 / clients;
+        for (int e = 0; e < mean.Length; e++) mean[e] *= inv;
+    }
+}

@@ -57,27 +57,15 @@ public sealed class InProcessTransport : IClientTransport
     {
         var x = x0.ToArray();
         ForEach(_clients.Length, (i, scratch) => _clients[i].InitializeShift(x, scratch));
-        MeanInClientOrder(c => c.Shift, hessianMean);
+        ClientOrder.Mean(_clients.Length, i => _clients[i].Shift, hessianMean);
     }
 
     public void InitializePartialParticipation(ReadOnlySpan<double> x0, Span<double> hessianMean, Span<double> gradientTermMean)
     {
         var x = x0.ToArray();
         ForEach(_clients.Length, (i, scratch) => _clients[i].InitializePartialParticipation(x, scratch));
-        MeanInClientOrder(c => c.Shift, hessianMean);
-        MeanInClientOrder(c => c.LocalGradientTerm!, gradientTermMean);
-    }
-
-    private void MeanInClientOrder(Func<FedNLClient, double[]> select, Span<double> mean)
-    {
-        mean.Clear();
-        foreach (var client in _clients)
-        {
-            var v = select(client);
-            for (int e = 0; e < mean.Length; e++) mean[e] += v[e];
-        }
-        double inv = 1.0 / _clients.Length;
-        for (int e = 0; e < mean.Length; e++) mean[e] *= inv;
+        ClientOrder.Mean(_clients.Length, i => _clients[i].Shift, hessianMean);
+        ClientOrder.Mean(_clients.Length, i => _clients[i].LocalGradientTerm!, gradientTermMean);
     }
 
     public void Round(ReadOnlySpan<double> x, int round, double alpha, ClientUpdate[] updates)
