@@ -15,7 +15,7 @@ public static class NativeConstants
     /// <summary>
     /// Version of this interface. Bumped whenever a function, struct or enum here changes.
     /// </summary>
-    public const int AbiVersion = 3;
+    public const int AbiVersion = 4;
     /// <summary>
     /// Longest message fednl_last_error() can report, terminating zero included.
     /// </summary>
@@ -104,6 +104,21 @@ public enum FednlCompressorKind : int
 }
 
 /// <summary>
+/// How a plan forms the Hessian.
+/// </summary>
+public enum FednlHessianPlanKind : int
+{
+    /// <summary>
+    /// Row lists per pattern entry, gathered each round (sparse data).
+    /// </summary>
+    Sparse = 0,
+    /// <summary>
+    /// The pattern is every packed entry; the Hessian comes from the dense oracle (dense data).
+    /// </summary>
+    Dense = 1,
+}
+
+/// <summary>
 /// What the loaded library is and how it runs.
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
@@ -151,6 +166,30 @@ public struct FednlCompressor
     public ulong Seed;
 }
 
+/// <summary>
+/// Sizes of a plan, from fednl_hessian_plan_measure.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FednlHessianPlanInfo
+{
+    /// <summary>
+    /// Length of the plan in 8-byte words.
+    /// </summary>
+    public long Words;
+    /// <summary>
+    /// P, the number of pattern entries (D for a dense plan).
+    /// </summary>
+    public long PatternLength;
+    /// <summary>
+    /// Row pairs sum_j nnz_j (nnz_j + 1) / 2: the gathers one Hessian costs (0 for a dense plan).
+    /// </summary>
+    public long Pairs;
+    /// <summary>
+    /// Pattern entries whose row products differ, so each gather is also multiplied (0 for 0/1 data).
+    /// </summary>
+    public long ValuedEntries;
+}
+
 /// <summary>Sizes and alignments clang computes for every struct of fednl.h.</summary>
 public static class NativeLayout
 {
@@ -158,6 +197,7 @@ public static class NativeLayout
     [
         (typeof(FednlBuildInfo), "fednl_build_info", 16, 4),
         (typeof(FednlCompressor), "fednl_compressor", 24, 8),
+        (typeof(FednlHessianPlanInfo), "fednl_hessian_plan_info", 32, 8),
     ];
 }
 
@@ -211,7 +251,7 @@ public static unsafe partial class NativeMethods
     public static partial int fednl_csr_check(long rows, long cols, in long row_ptr, in int col_idx, in double values);
 
     /// <summary>
-    /// Logistic-regression oracle of one client on CSR data a (rows x cols), labels in {-1, +1}: f(x) = (1/m) sum_j log(1 + exp(-b_j a_j^T x)) + (lambda/2) |x|^2,  m = rows. Writes margins[j] = b_j a_j^T x (rows entries) and *f. grad (cols entries) and hess_packed (the packed upper triangle of the Hessian, cols*(cols+1)/2 entries) are written when not null; the Hessian is built by sparse rank-1 accumulation, so it costs sum_j nnz_j^2 / 2, not rows * cols^2 / 2. rows may be 0 (then only the regulariser remains). The CSR layout is trusted: see fednl_csr_check.
+    /// Logistic-regression oracle of one client on CSR data a (rows x cols), labels in {-1, +1}: f(x) = (1/m) sum_j log(1 + exp(-b_j a_j^T x)) + (lambda/2) |x|^2,  m = rows. Writes margins[j] = b_j a_j^T x (rows entries) and *f. grad (cols entries), hess_packed (the packed upper triangle of the Hessian, cols*(cols+1)/2 entries) and weights (rows entries: the Hessian's row weights s_j (1 - s_j) / m with s_j = 1 / (1 + exp(margins[j])), what fednl_plan_hessian gathers) are written when not null; the packed Hessian is built by sparse rank-1 accumulation, so it costs sum_j nnz_j^2 / 2, not rows * cols^2 / 2. rows may be 0 (then only the regulariser remains). The CSR layout is trusted: see fednl_csr_check.
     /// </summary>
     /// <param name="rows">C: <c>int64_t</c></param>
     /// <param name="cols">C: <c>int64_t</c></param>
@@ -225,25 +265,10 @@ public static unsafe partial class NativeMethods
     /// <param name="f">C: <c>double *</c></param>
     /// <param name="grad">C: <c>double *</c></param>
     /// <param name="hess_packed">C: <c>double *</c></param>
+    /// <param name="weights">C: <c>double *</c></param>
     [LibraryImport(Library)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    public static partial int fednl_logreg_sparse(long rows, long cols, in long row_ptr, in int col_idx, in double values, in double labels, in double x, double lambda, ref double margins, ref double f, ref double grad, ref double hess_packed);
-
-    /// <summary>
-    /// difference = Hessian - shift for the sparse oracle, where the Hessian is the one at the x that produced margins (from a fednl_logreg_sparse call with hess_packed null). The rank-1 terms accumulate straight onto -shift, so the client's FedNL step reads its shift once instead of forming the Hessian and subtracting afterwards.
-    /// </summary>
-    /// <param name="rows">C: <c>int64_t</c></param>
-    /// <param name="cols">C: <c>int64_t</c></param>
-    /// <param name="row_ptr">C: <c>const int64_t *</c></param>
-    /// <param name="col_idx">C: <c>const int32_t *</c></param>
-    /// <param name="values">C: <c>const double *</c></param>
-    /// <param name="margins">C: <c>const double *</c></param>
-    /// <param name="lambda">C: <c>double</c></param>
-    /// <param name="shift">C: <c>const double *</c></param>
-    /// <param name="difference">C: <c>double *</c></param>
-    [LibraryImport(Library)]
-    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    public static partial int fednl_logreg_sparse_hessian_difference(long rows, long cols, in long row_ptr, in int col_idx, in double values, in double margins, double lambda, in double shift, ref double difference);
+    public static partial int fednl_logreg_sparse(long rows, long cols, in long row_ptr, in int col_idx, in double values, in double labels, in double x, double lambda, ref double margins, ref double f, ref double grad, ref double hess_packed, ref double weights);
 
     /// <summary>
     /// Workspace, in doubles, that fednl_logreg_dense needs for a rows x cols client.
@@ -306,7 +331,7 @@ public static unsafe partial class NativeMethods
     public static partial int fednl_packed_frobenius_norm(long dim, in double packed, ref double norm);
 
     /// <summary>
-    /// Workspace, in 8-byte words, that fednl_compress, fednl_compress_indices and fednl_shift_step need.
+    /// Workspace, in 8-byte words, that fednl_compress and fednl_compress_indices need.
     /// </summary>
     /// <param name="compressor">C: <c>const fednl_compressor *</c></param>
     /// <param name="dim">C: <c>int64_t</c></param>
@@ -353,42 +378,6 @@ public static unsafe partial class NativeMethods
     public static partial int fednl_compress_indices(in FednlCompressor compressor, long dim, ref int indices, ref long count, ref long start, ref ulong work, long work_len);
 
     /// <summary>
-    /// One client's Hessian-shift step of FedNL: given hessian = the client's Hessian at the model (packed; used as scratch and overwritten with M), computes M = hessian - shift, *difference_norm = |M|_F, the compressed S = C(M) into (indices, values, *count) as fednl_compress does, and updates shift += alpha * S.
-    /// </summary>
-    /// <param name="compressor">C: <c>const fednl_compressor *</c></param>
-    /// <param name="dim">C: <c>int64_t</c></param>
-    /// <param name="hessian">C: <c>double *</c></param>
-    /// <param name="shift">C: <c>double *</c></param>
-    /// <param name="alpha">C: <c>double</c></param>
-    /// <param name="difference_norm">C: <c>double *</c></param>
-    /// <param name="indices">C: <c>int32_t *</c></param>
-    /// <param name="values">C: <c>double *</c></param>
-    /// <param name="count">C: <c>int64_t *</c></param>
-    /// <param name="work">C: <c>uint64_t *</c></param>
-    /// <param name="work_len">C: <c>int64_t</c></param>
-    [LibraryImport(Library)]
-    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    public static partial int fednl_shift_step(in FednlCompressor compressor, long dim, ref double hessian, ref double shift, double alpha, ref double difference_norm, ref int indices, ref double values, ref long count, ref ulong work, long work_len);
-
-    /// <summary>
-    /// The same step when M = Hessian - shift is already formed (fednl_logreg_sparse_hessian_difference): *difference_norm = |M|_F, S = C(M), shift += alpha * S. difference is left holding M.
-    /// </summary>
-    /// <param name="compressor">C: <c>const fednl_compressor *</c></param>
-    /// <param name="dim">C: <c>int64_t</c></param>
-    /// <param name="difference">C: <c>const double *</c></param>
-    /// <param name="shift">C: <c>double *</c></param>
-    /// <param name="alpha">C: <c>double</c></param>
-    /// <param name="difference_norm">C: <c>double *</c></param>
-    /// <param name="indices">C: <c>int32_t *</c></param>
-    /// <param name="values">C: <c>double *</c></param>
-    /// <param name="count">C: <c>int64_t *</c></param>
-    /// <param name="work">C: <c>uint64_t *</c></param>
-    /// <param name="work_len">C: <c>int64_t</c></param>
-    [LibraryImport(Library)]
-    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    public static partial int fednl_difference_step(in FednlCompressor compressor, long dim, in double difference, ref double shift, double alpha, ref double difference_norm, ref int indices, ref double values, ref long count, ref ulong work, long work_len);
-
-    /// <summary>
     /// packed += scale * S for a compressed S as fednl_compress writes it (indices null: dense, count = D). The server folds each client's S into its Hessian estimate with this, in client order.
     /// </summary>
     /// <param name="dim">C: <c>int64_t</c></param>
@@ -402,14 +391,111 @@ public static unsafe partial class NativeMethods
     public static partial int fednl_packed_add_compressed(long dim, ref double packed, double scale, in int indices, in double values, long count);
 
     /// <summary>
-    /// y = (packed + shift I) x for a packed symmetric matrix (OpenBLAS dspmv).
+    /// Workspace, in 8-byte words, that measuring or building a plan for a rows x cols client needs (-1: bad shape).
     /// </summary>
-    /// <param name="dim">C: <c>int64_t</c></param>
-    /// <param name="packed">C: <c>const double *</c></param>
+    /// <param name="rows">C: <c>int64_t</c></param>
+    /// <param name="cols">C: <c>int64_t</c></param>
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial long fednl_hessian_plan_workspace(long rows, long cols);
+
+    /// <summary>
+    /// Sizes the plan of a client with CSR rows (trusted: see fednl_csr_check) and the given fednl_hessian_plan_kind. A dense plan ignores the rows and needs no workspace.
+    /// </summary>
+    /// <param name="rows">C: <c>int64_t</c></param>
+    /// <param name="cols">C: <c>int64_t</c></param>
+    /// <param name="row_ptr">C: <c>const int64_t *</c></param>
+    /// <param name="col_idx">C: <c>const int32_t *</c></param>
+    /// <param name="values">C: <c>const double *</c></param>
+    /// <param name="kind">C: <c>int32_t</c></param>
+    /// <param name="info">C: <c>fednl_hessian_plan_info *</c></param>
+    /// <param name="work">C: <c>uint64_t *</c></param>
+    /// <param name="work_len">C: <c>int64_t</c></param>
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial int fednl_hessian_plan_measure(long rows, long cols, in long row_ptr, in int col_idx, in double values, int kind, ref FednlHessianPlanInfo info, ref ulong work, long work_len);
+
+    /// <summary>
+    /// Builds the plan into plan (at least info.words words, from fednl_hessian_plan_measure with the same arguments).
+    /// </summary>
+    /// <param name="rows">C: <c>int64_t</c></param>
+    /// <param name="cols">C: <c>int64_t</c></param>
+    /// <param name="row_ptr">C: <c>const int64_t *</c></param>
+    /// <param name="col_idx">C: <c>const int32_t *</c></param>
+    /// <param name="values">C: <c>const double *</c></param>
+    /// <param name="kind">C: <c>int32_t</c></param>
+    /// <param name="plan">C: <c>uint64_t *</c></param>
+    /// <param name="plan_words">C: <c>int64_t</c></param>
+    /// <param name="work">C: <c>uint64_t *</c></param>
+    /// <param name="work_len">C: <c>int64_t</c></param>
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial int fednl_hessian_plan_build(long rows, long cols, in long row_ptr, in int col_idx, in double values, int kind, ref ulong plan, long plan_words, ref ulong work, long work_len);
+
+    /// <summary>
+    /// Copies the plan's pattern (ascending packed offsets, pattern_length entries) into pattern.
+    /// </summary>
+    /// <param name="plan">C: <c>const uint64_t *</c></param>
+    /// <param name="plan_words">C: <c>int64_t</c></param>
+    /// <param name="pattern">C: <c>int32_t *</c></param>
+    /// <param name="pattern_length">C: <c>int64_t</c></param>
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial int fednl_hessian_plan_pattern(in ulong plan, long plan_words, ref int pattern, long pattern_length);
+
+    /// <summary>
+    /// The client's Hessian over its pattern into hessian (P doubles). Sparse plan: gathered from weights, the rows row weights fednl_logreg_sparse wrote at the model, plus one more entry that the call sets to zero (the lists' padding reads it); dense_hessian is ignored. Dense plan: copied from dense_hessian (D doubles, as fednl_logreg_dense wrote it); weights is ignored.
+    /// </summary>
+    /// <param name="plan">C: <c>const uint64_t *</c></param>
+    /// <param name="plan_words">C: <c>int64_t</c></param>
+    /// <param name="weights">C: <c>double *</c></param>
+    /// <param name="lambda">C: <c>double</c></param>
+    /// <param name="dense_hessian">C: <c>const double *</c></param>
+    /// <param name="hessian">C: <c>double *</c></param>
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial int fednl_plan_hessian(in ulong plan, long plan_words, ref double weights, double lambda, in double dense_hessian, ref double hessian);
+
+    /// <summary>
+    /// y = (H + shift I) x for the symmetric H whose pattern values (P doubles) are given; x and y have cols entries.
+    /// </summary>
+    /// <param name="plan">C: <c>const uint64_t *</c></param>
+    /// <param name="plan_words">C: <c>int64_t</c></param>
+    /// <param name="values">C: <c>const double *</c></param>
     /// <param name="shift">C: <c>double</c></param>
     /// <param name="x">C: <c>const double *</c></param>
     /// <param name="y">C: <c>double *</c></param>
     [LibraryImport(Library)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    public static partial int fednl_packed_multiply(long dim, in double packed, double shift, in double x, ref double y);
+    public static partial int fednl_pattern_multiply(in ulong plan, long plan_words, in double values, double shift, in double x, ref double y);
+
+    /// <summary>
+    /// Workspace, in 8-byte words, that fednl_pattern_shift_step needs (-1 for bad arguments).
+    /// </summary>
+    /// <param name="compressor">C: <c>const fednl_compressor *</c></param>
+    /// <param name="dim">C: <c>int64_t</c></param>
+    /// <param name="pattern_length">C: <c>int64_t</c></param>
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial long fednl_pattern_step_workspace(in FednlCompressor compressor, long dim, long pattern_length);
+
+    /// <summary>
+    /// One client's FedNL shift step over its pattern. On entry difference holds the Hessian over the pattern; the call forms M = Hessian - shift in it, writes *difference_norm = |M|_F (full symmetric matrix), compresses S = C(M) and moves shift += alpha * S. Output: for topk, toplek, randk and randseqk, *count ascending packed indices (the same ones fednl_compress picks for randk and randseqk) and values, zero where an index lies off the pattern; for identical and natural, P values in pattern order (the indices are the pattern; written too when indices is not null). Buffers hold P entries for the dense kinds and min(K, D) otherwise. When remaining_norm is not null it receives |M - alpha S|_F (FedNL-PP's new l_i) and difference is left holding M - alpha S instead of M.
+    /// </summary>
+    /// <param name="compressor">C: <c>const fednl_compressor *</c></param>
+    /// <param name="plan">C: <c>const uint64_t *</c></param>
+    /// <param name="plan_words">C: <c>int64_t</c></param>
+    /// <param name="difference">C: <c>double *</c></param>
+    /// <param name="shift">C: <c>double *</c></param>
+    /// <param name="alpha">C: <c>double</c></param>
+    /// <param name="difference_norm">C: <c>double *</c></param>
+    /// <param name="remaining_norm">C: <c>double *</c></param>
+    /// <param name="indices">C: <c>int32_t *</c></param>
+    /// <param name="values">C: <c>double *</c></param>
+    /// <param name="count">C: <c>int64_t *</c></param>
+    /// <param name="work">C: <c>uint64_t *</c></param>
+    /// <param name="work_len">C: <c>int64_t</c></param>
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial int fednl_pattern_shift_step(in FednlCompressor compressor, in ulong plan, long plan_words, ref double difference, ref double shift, double alpha, ref double difference_norm, ref double remaining_norm, ref int indices, ref double values, ref long count, ref ulong work, long work_len);
 }

@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 /** Version of this interface. Bumped whenever a function, struct or enum here changes. */
-#define FEDNL_ABI_VERSION 3
+#define FEDNL_ABI_VERSION 4
 
 /** Longest message fednl_last_error() can report, terminating zero included. */
 #define FEDNL_ERROR_CAPACITY 512
@@ -106,24 +106,16 @@ FEDNL_API int32_t fednl_csr_check(int64_t rows, int64_t cols, const int64_t *row
 /**
  * Logistic-regression oracle of one client on CSR data a (rows x cols), labels in {-1, +1}:
  *   f(x) = (1/m) sum_j log(1 + exp(-b_j a_j^T x)) + (lambda/2) |x|^2,  m = rows.
- * Writes margins[j] = b_j a_j^T x (rows entries) and *f. grad (cols entries) and hess_packed (the packed
- * upper triangle of the Hessian, cols*(cols+1)/2 entries) are written when not null; the Hessian is built
- * by sparse rank-1 accumulation, so it costs sum_j nnz_j^2 / 2, not rows * cols^2 / 2.
- * rows may be 0 (then only the regulariser remains). The CSR layout is trusted: see fednl_csr_check.
+ * Writes margins[j] = b_j a_j^T x (rows entries) and *f. grad (cols entries), hess_packed (the packed upper
+ * triangle of the Hessian, cols*(cols+1)/2 entries) and weights (rows entries: the Hessian's row weights
+ * s_j (1 - s_j) / m with s_j = 1 / (1 + exp(margins[j])), what fednl_plan_hessian gathers) are written when not
+ * null; the packed Hessian is built by sparse rank-1 accumulation, so it costs sum_j nnz_j^2 / 2, not
+ * rows * cols^2 / 2. rows may be 0 (then only the regulariser remains). The CSR layout is trusted: see
+ * fednl_csr_check.
  */
 FEDNL_API int32_t fednl_logreg_sparse(int64_t rows, int64_t cols, const int64_t *row_ptr, const int32_t *col_idx,
                                       const double *values, const double *labels, const double *x, double lambda,
-                                      double *margins, double *f, double *grad, double *hess_packed);
-
-/**
- * difference = Hessian - shift for the sparse oracle, where the Hessian is the one at the x that produced margins
- * (from a fednl_logreg_sparse call with hess_packed null). The rank-1 terms accumulate straight onto -shift, so the
- * client's FedNL step reads its shift once instead of forming the Hessian and subtracting afterwards.
- */
-FEDNL_API int32_t fednl_logreg_sparse_hessian_difference(int64_t rows, int64_t cols, const int64_t *row_ptr,
-                                                         const int32_t *col_idx, const double *values,
-                                                         const double *margins, double lambda, const double *shift,
-                                                         double *difference);
+                                      double *margins, double *f, double *grad, double *hess_packed, double *weights);
 
 /** Workspace, in doubles, that fednl_logreg_dense needs for a rows x cols client. */
 FEDNL_API int64_t fednl_logreg_dense_workspace(int64_t rows, int64_t cols);
@@ -187,7 +179,7 @@ typedef struct fednl_compressor {
     uint64_t seed;
 } fednl_compressor;
 
-/** Workspace, in 8-byte words, that fednl_compress, fednl_compress_indices and fednl_shift_step need. */
+/** Workspace, in 8-byte words, that fednl_compress and fednl_compress_indices need. */
 FEDNL_API int64_t fednl_compress_workspace(const fednl_compressor *compressor, int64_t dim);
 
 /** Number of entries fednl_compress writes at most: D for the dense kinds, min(K, D) otherwise. */
@@ -209,31 +201,93 @@ FEDNL_API int32_t fednl_compress_indices(const fednl_compressor *compressor, int
                                          int64_t *count, int64_t *start, uint64_t *work, int64_t work_len);
 
 /**
- * One client's Hessian-shift step of FedNL: given hessian = the client's Hessian at the model (packed; used
- * as scratch and overwritten with M), computes M = hessian - shift, *difference_norm = |M|_F, the compressed
- * S = C(M) into (indices, values, *count) as fednl_compress does, and updates shift += alpha * S.
- */
-FEDNL_API int32_t fednl_shift_step(const fednl_compressor *compressor, int64_t dim, double *hessian, double *shift,
-                                   double alpha, double *difference_norm, int32_t *indices, double *values,
-                                   int64_t *count, uint64_t *work, int64_t work_len);
-
-/**
- * The same step when M = Hessian - shift is already formed (fednl_logreg_sparse_hessian_difference):
- * *difference_norm = |M|_F, S = C(M), shift += alpha * S. difference is left holding M.
- */
-FEDNL_API int32_t fednl_difference_step(const fednl_compressor *compressor, int64_t dim, const double *difference,
-                                        double *shift, double alpha, double *difference_norm, int32_t *indices,
-                                        double *values, int64_t *count, uint64_t *work, int64_t work_len);
-
-/**
  * packed += scale * S for a compressed S as fednl_compress writes it (indices null: dense, count = D).
  * The server folds each client's S into its Hessian estimate with this, in client order.
  */
 FEDNL_API int32_t fednl_packed_add_compressed(int64_t dim, double *packed, double scale, const int32_t *indices,
                                               const double *values, int64_t count);
 
-/** y = (packed + shift I) x for a packed symmetric matrix (OpenBLAS dspmv). */
-FEDNL_API int32_t fednl_packed_multiply(int64_t dim, const double *packed, double shift, const double *x, double *y);
+/* ---------------------------------------------------------------------------------------------------------
+ * Hessian plans: a client's round on its Hessian pattern.
+ *
+ * A client's Hessian (1/m) sum_j w_j a_j a_j^T + lambda I can only be non-zero on a fixed set of packed entries,
+ * its pattern: the pairs of features that share one of its rows, and the diagonal. Its shift H_i starts as a
+ * Hessian and moves by compressed Hessian differences, so it never leaves the pattern either. A plan, built once
+ * from the client's rows, holds the pattern (P entries, ascending packed offsets) and, for the sparse kind, the
+ * row lists that make each entry a sum of gathered row weights. Each round then costs the client's row pairs
+ * (sum_j nnz_j (nnz_j + 1) / 2 gathers) plus O(P), never O(D).
+ * Shifts, Hessians and differences "over the pattern" are arrays of P doubles in pattern order.
+ * ------------------------------------------------------------------------------------------------------- */
+
+/** How a plan forms the Hessian. */
+typedef enum fednl_hessian_plan_kind {
+    /** Row lists per pattern entry, gathered each round (sparse data). */
+    FEDNL_HESSIAN_PLAN_SPARSE = 0,
+    /** The pattern is every packed entry; the Hessian comes from the dense oracle (dense data). */
+    FEDNL_HESSIAN_PLAN_DENSE = 1
+} fednl_hessian_plan_kind;
+
+/** Sizes of a plan, from fednl_hessian_plan_measure. */
+typedef struct fednl_hessian_plan_info {
+    /** Length of the plan in 8-byte words. */
+    int64_t words;
+    /** P, the number of pattern entries (D for a dense plan). */
+    int64_t pattern_length;
+    /** Row pairs sum_j nnz_j (nnz_j + 1) / 2: the gathers one Hessian costs (0 for a dense plan). */
+    int64_t pairs;
+    /** Pattern entries whose row products differ, so each gather is also multiplied (0 for 0/1 data). */
+    int64_t valued_entries;
+} fednl_hessian_plan_info;
+
+/** Workspace, in 8-byte words, that measuring or building a plan for a rows x cols client needs (-1: bad shape). */
+FEDNL_API int64_t fednl_hessian_plan_workspace(int64_t rows, int64_t cols);
+
+/**
+ * Sizes the plan of a client with CSR rows (trusted: see fednl_csr_check) and the given fednl_hessian_plan_kind.
+ * A dense plan ignores the rows and needs no workspace.
+ */
+FEDNL_API int32_t fednl_hessian_plan_measure(int64_t rows, int64_t cols, const int64_t *row_ptr, const int32_t *col_idx,
+                                             const double *values, int32_t kind, fednl_hessian_plan_info *info,
+                                             uint64_t *work, int64_t work_len);
+
+/** Builds the plan into plan (at least info.words words, from fednl_hessian_plan_measure with the same arguments). */
+FEDNL_API int32_t fednl_hessian_plan_build(int64_t rows, int64_t cols, const int64_t *row_ptr, const int32_t *col_idx,
+                                           const double *values, int32_t kind, uint64_t *plan, int64_t plan_words,
+                                           uint64_t *work, int64_t work_len);
+
+/** Copies the plan's pattern (ascending packed offsets, pattern_length entries) into pattern. */
+FEDNL_API int32_t fednl_hessian_plan_pattern(const uint64_t *plan, int64_t plan_words, int32_t *pattern,
+                                             int64_t pattern_length);
+
+/**
+ * The client's Hessian over its pattern into hessian (P doubles). Sparse plan: gathered from weights, the rows
+ * row weights fednl_logreg_sparse wrote at the model, plus one more entry that the call sets to zero (the lists'
+ * padding reads it); dense_hessian is ignored. Dense plan: copied from dense_hessian (D doubles, as
+ * fednl_logreg_dense wrote it); weights is ignored.
+ */
+FEDNL_API int32_t fednl_plan_hessian(const uint64_t *plan, int64_t plan_words, double *weights, double lambda,
+                                     const double *dense_hessian, double *hessian);
+
+/** y = (H + shift I) x for the symmetric H whose pattern values (P doubles) are given; x and y have cols entries. */
+FEDNL_API int32_t fednl_pattern_multiply(const uint64_t *plan, int64_t plan_words, const double *values, double shift,
+                                         const double *x, double *y);
+
+/** Workspace, in 8-byte words, that fednl_pattern_shift_step needs (-1 for bad arguments). */
+FEDNL_API int64_t fednl_pattern_step_workspace(const fednl_compressor *compressor, int64_t dim, int64_t pattern_length);
+
+/**
+ * One client's FedNL shift step over its pattern. On entry difference holds the Hessian over the pattern; the call
+ * forms M = Hessian - shift in it, writes *difference_norm = |M|_F (full symmetric matrix), compresses S = C(M) and
+ * moves shift += alpha * S. Output: for topk, toplek, randk and randseqk, *count ascending packed indices (the same
+ * ones fednl_compress picks for randk and randseqk) and values, zero where an index lies off the pattern; for
+ * identical and natural, P values in pattern order (the indices are the pattern; written too when indices is not
+ * null). Buffers hold P entries for the dense kinds and min(K, D) otherwise. When remaining_norm is not null it
+ * receives |M - alpha S|_F (FedNL-PP's new l_i) and difference is left holding M - alpha S instead of M.
+ */
+FEDNL_API int32_t fednl_pattern_shift_step(const fednl_compressor *compressor, const uint64_t *plan, int64_t plan_words,
+                                           double *difference, double *shift, double alpha, double *difference_norm,
+                                           double *remaining_norm, int32_t *indices, double *values, int64_t *count,
+                                           uint64_t *work, int64_t work_len);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,5 @@
-/* compress.c - the public compressor entry points: argument checks, workspace sizes, dispatch by kind, and
- * the fused client step M = Hessian - shift, |M|, S = C(M), shift += alpha S. */
+/* compress.c - the public compressor entry points on a whole packed matrix: argument checks, workspace sizes and
+ * dispatch by kind. (A client's round step works on its Hessian pattern instead: hessian/pattern_step.c.) */
 #include "compressors/compressor.h"
 
 #include <string.h>
@@ -27,8 +27,8 @@ static int32_t check_compressor(const fednl_compressor *c, int64_t dim, const ch
 FEDNL_API int64_t fednl_compress_workspace(const fednl_compressor *c, int64_t dim) {
     if (check_compressor(c, dim, "compress_workspace") != FEDNL_OK) return -1;
     switch (c->kind) {
-    case FEDNL_COMPRESSOR_TOPK: return packed_length(dim);
-    case FEDNL_COMPRESSOR_TOPLEK: return packed_length(dim) + budget(c, dim);
+    case FEDNL_COMPRESSOR_TOPK: return 2 * packed_length(dim);                         /* keys, scratch */
+    case FEDNL_COMPRESSOR_TOPLEK: return 2 * packed_length(dim) + (budget(c, dim) + 1) / 2; /* ... and a heap */
     case FEDNL_COMPRESSOR_RANDK: return (packed_length(dim) + 63) / 64;
     default: return 0;
     }
@@ -53,9 +53,16 @@ static int64_t compress_checked(const fednl_compressor *c, int64_t dim, const do
         fednl_natural(total, m, &rng, values);
         return total;
     case FEDNL_COMPRESSOR_TOPK:
-        return fednl_topk(dim, k, m, indices, values, (double *)work);
-    case FEDNL_COMPRESSOR_TOPLEK:
-        return fednl_toplek(dim, k, m, &rng, indices, values, (double *)work);
+    case FEDNL_COMPRESSOR_TOPLEK: {
+        /* on the whole matrix, positions are packed offsets */
+        double *keys = (double *)work, *scratch = keys + total;
+        fednl_entry_keys(dim, total, NULL, m, keys);
+        count = c->kind == FEDNL_COMPRESSOR_TOPK
+                    ? fednl_topk_positions(total, k, keys, scratch, indices)
+                    : fednl_toplek_positions(total, k, total, keys, scratch, &rng, indices, (int32_t *)(scratch + total));
+        for (int64_t t = 0; t < count; t++) values[t] = m[indices[t]];
+        return count;
+    }
     case FEDNL_COMPRESSOR_RANDK:
         count = fednl_randk_indices(total, k, &rng, indices, work);
         break;
@@ -107,52 +114,5 @@ FEDNL_API int32_t fednl_compress_indices(const fednl_compressor *c, int64_t dim,
         *count = fednl_randk_indices(packed_length(dim), budget(c, dim), &rng, indices, work);
     else
         *count = fednl_randseqk_indices(packed_length(dim), budget(c, dim), &rng, indices, start);
-    return FEDNL_OK;
-}
-
-/* Norm, compression and shift update once M is formed; arguments already checked. */
-static void difference_step_checked(const fednl_compressor *c, int64_t dim, const double *m, double *shift,
-                                    double alpha, double *difference_norm, int32_t *indices, double *values,
-                                    int64_t *count, uint64_t *work) {
-    int64_t total = packed_length(dim);
-    *difference_norm = sqrt(fednl_active_kernels()->packed_sum_squares(dim, m));
-    int64_t n = compress_checked(c, dim, m, indices, values, work);
-    *count = n;
-    if (is_dense_kind(c->kind))
-        for (int64_t e = 0; e < total; e++) shift[e] += alpha * values[e];
-    else
-        for (int64_t t = 0; t < n; t++) shift[indices[t]] += alpha * values[t];
-}
-
-static int32_t check_step(const fednl_compressor *c, int64_t dim, const double *m, const double *shift, double alpha,
-                          const double *difference_norm, const int32_t *indices, const double *values,
-                          const int64_t *count, const uint64_t *work, int64_t work_len, const char *function) {
-    int32_t status = check_compressor(c, dim, function);
-    if (status != FEDNL_OK) return status;
-    if (m == NULL || shift == NULL || difference_norm == NULL)
-        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "%s: the matrix, shift or difference_norm is null", function);
-    if (!isfinite(alpha)) return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "%s: alpha is not finite", function);
-    return check_buffers(c, dim, indices, values, count, work, work_len, function);
-}
-
-FEDNL_API int32_t fednl_shift_step(const fednl_compressor *c, int64_t dim, double *hessian, double *shift, double alpha,
-                                   double *difference_norm, int32_t *indices, double *values, int64_t *count,
-                                   uint64_t *work, int64_t work_len) {
-    int32_t status = check_step(c, dim, hessian, shift, alpha, difference_norm, indices, values, count, work, work_len,
-                                "shift_step");
-    if (status != FEDNL_OK) return status;
-    int64_t total = packed_length(dim);
-    for (int64_t e = 0; e < total; e++) hessian[e] -= shift[e];
-    difference_step_checked(c, dim, hessian, shift, alpha, difference_norm, indices, values, count, work);
-    return FEDNL_OK;
-}
-
-FEDNL_API int32_t fednl_difference_step(const fednl_compressor *c, int64_t dim, const double *difference,
-                                        double *shift, double alpha, double *difference_norm, int32_t *indices,
-                                        double *values, int64_t *count, uint64_t *work, int64_t work_len) {
-    int32_t status = check_step(c, dim, difference, shift, alpha, difference_norm, indices, values, count, work,
-                                work_len, "difference_step");
-    if (status != FEDNL_OK) return status;
-    difference_step_checked(c, dim, difference, shift, alpha, difference_norm, indices, values, count, work);
     return FEDNL_OK;
 }

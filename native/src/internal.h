@@ -27,6 +27,14 @@ typedef struct fednl_vector_kernels {
                                 double *packed);
     /* sum of squares of the full symmetric matrix behind a packed upper triangle */
     double (*packed_sum_squares)(int64_t dim, const double *packed);
+    /* A Hessian plan's gathers (hessian/plan.h): for each group of 4 entries and each lane l with entry[l] >= 0,
+     * out[entry[l]] = scale[l] * sum_q w[sample[4q + l]] (each term times pair_value[4q + l] when that is not
+     * null), the even q summed apart from the odd q and the two sums added last. sample holds uint16 or int32
+     * row indices (width 2 or 4 bytes). */
+    void (*plan_gather)(int64_t groups, const int32_t *length, const int32_t *entry, const double *scale,
+                        const uint8_t *sample, int32_t width, const double *pair_value, const double *w, double *out);
+    /* m[t] = h[t] - shift[t]; returns sum of m[t]^2 */
+    double (*difference_squares)(int64_t n, const double *h, const double *shift, double *m);
 } fednl_vector_kernels;
 
 extern const fednl_vector_kernels fednl_vector_kernels_reference;
@@ -69,6 +77,13 @@ static inline double fednl_sigmoid_neg(double z) {
         return e / (1.0 + e);
     }
     return 1.0 / (1.0 + exp(z));
+}
+
+/* log(1 + exp(-z)) and *sigma_neg = sigma(-z) from one exp: the same values as the two functions above. */
+static inline double fednl_logistic(double z, double *sigma_neg) {
+    double e = exp(-fabs(z));
+    *sigma_neg = z > 0.0 ? e / (1.0 + e) : 1.0 / (1.0 + e);
+    return z > 0.0 ? log1p(e) : -z + log1p(e);
 }
 
 #endif /* FEDNL_INTERNAL_H */

@@ -19,7 +19,7 @@ static void add_regulariser(int64_t cols, const double *x, double lambda, double
 
 FEDNL_API int32_t fednl_logreg_sparse(int64_t rows, int64_t cols, const int64_t *row_ptr, const int32_t *col_idx,
                                       const double *values, const double *labels, const double *x, double lambda,
-                                      double *margins, double *f, double *grad, double *hess_packed) {
+                                      double *margins, double *f, double *grad, double *hess_packed, double *weights) {
     if (rows < 0 || cols < 1 || cols > INT32_MAX)
         return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "logreg_sparse: need rows >= 0 and 1 <= cols <= 2^31-1, got %lld x %lld",
                           (long long)rows, (long long)cols);
@@ -39,9 +39,10 @@ FEDNL_API int32_t fednl_logreg_sparse(int64_t rows, int64_t cols, const int64_t 
         int64_t begin = row_ptr[j], nnz = row_ptr[j + 1] - begin;
         double z = labels[j] * k->sparse_dot(nnz, col_idx + begin, values + begin, x);
         margins[j] = z;
-        loss += fednl_log1p_exp_neg(z);
-        if (grad != NULL)
-            k->sparse_axpy(nnz, -inv_m * labels[j] * fednl_sigmoid_neg(z), col_idx + begin, values + begin, grad);
+        double s;
+        loss += fednl_logistic(z, &s);
+        if (grad != NULL) k->sparse_axpy(nnz, -inv_m * labels[j] * s, col_idx + begin, values + begin, grad);
+        if (weights != NULL) weights[j] = inv_m * s * (1.0 - s);
     }
 
     if (hess_packed != NULL) {
@@ -55,31 +56,5 @@ FEDNL_API int32_t fednl_logreg_sparse(int64_t rows, int64_t cols, const int64_t 
 
     *f = loss * inv_m;
     add_regulariser(cols, x, lambda, f, grad, hess_packed);
-    return FEDNL_OK;
-}
-
-FEDNL_API int32_t fednl_logreg_sparse_hessian_difference(int64_t rows, int64_t cols, const int64_t *row_ptr,
-                                                         const int32_t *col_idx, const double *values,
-                                                         const double *margins, double lambda, const double *shift,
-                                                         double *difference) {
-    if (rows < 0 || cols < 1 || cols > INT32_MAX)
-        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "logreg_sparse_hessian_difference: bad shape %lld x %lld",
-                          (long long)rows, (long long)cols);
-    if (row_ptr == NULL || shift == NULL || difference == NULL || (rows > 0 && margins == NULL) ||
-        (row_ptr[rows] > 0 && (col_idx == NULL || values == NULL)))
-        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "logreg_sparse_hessian_difference: a required buffer is null");
-    if (!(lambda >= 0.0) || !isfinite(lambda))
-        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "logreg_sparse_hessian_difference: lambda must be finite and >= 0");
-
-    const fednl_vector_kernels *k = fednl_active_kernels();
-    int64_t total = cols * (cols + 1) / 2;
-    double inv_m = rows > 0 ? 1.0 / (double)rows : 0.0;
-    for (int64_t e = 0; e < total; e++) difference[e] = -shift[e];
-    for (int64_t j = 0; j < rows; j++) {
-        int64_t begin = row_ptr[j], nnz = row_ptr[j + 1] - begin;
-        double s = fednl_sigmoid_neg(margins[j]);
-        k->sparse_rank1_packed(cols, nnz, inv_m * s * (1.0 - s), col_idx + begin, values + begin, difference);
-    }
-    for (int64_t i = 0; i < cols; i++) difference[fednl_packed_row_offset(cols, i)] += lambda;
     return FEDNL_OK;
 }

@@ -1,7 +1,5 @@
-/* packed_ops.c - small operations on packed symmetric matrices that the server and FedNL-PP need. */
+/* packed_ops.c - the server's fold of compressed matrices into its packed Hessian estimate. */
 #include "internal.h"
-
-#include <cblas.h>
 
 FEDNL_API int32_t fednl_packed_add_compressed(int64_t dim, double *packed, double scale, const int32_t *indices,
                                               const double *values, int64_t count) {
@@ -24,15 +22,5 @@ FEDNL_API int32_t fednl_packed_add_compressed(int64_t dim, double *packed, doubl
                               (long long)total);
     }
     for (int64_t t = 0; t < count; t++) packed[indices[t]] += scale * values[t];
-    return FEDNL_OK;
-}
-
-FEDNL_API int32_t fednl_packed_multiply(int64_t dim, const double *packed, double shift, const double *x, double *y) {
-    if (dim < 1 || dim > INT32_MAX || packed == NULL || x == NULL || y == NULL)
-        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "packed_multiply: bad dim (%lld) or null buffer", (long long)dim);
-    fednl_blas_init();
-    /* Row-major upper packed is exactly what dspmv reads with (CblasRowMajor, CblasUpper). */
-    cblas_dspmv(CblasRowMajor, CblasUpper, (int)dim, 1.0, packed, x, 1, 0.0, y, 1);
-    for (int64_t i = 0; i < dim; i++) y[i] += shift * x[i];
     return FEDNL_OK;
 }

@@ -33,9 +33,43 @@ static double packed_sum_squares(int64_t dim, const double *packed) {
     return 2.0 * all - diagonal;
 }
 
+static void plan_gather(int64_t groups, const int32_t *length, const int32_t *entry, const double *scale,
+                        const uint8_t *sample, int32_t width, const double *pair_value, const double *w, double *out) {
+    const uint16_t *sample16 = (const uint16_t *)(const void *)sample;
+    const int32_t *sample32 = (const int32_t *)(const void *)sample;
+    for (int64_t g = 0; g < groups; g++) {
+        double even[4] = {0, 0, 0, 0}, odd[4] = {0, 0, 0, 0};
+        for (int64_t q = 0; q < length[g]; q++) {
+            double *sum = (q & 1) ? odd : even;
+            for (int l = 0; l < 4; l++) {
+                int64_t row = width == 2 ? sample16[4 * q + l] : sample32[4 * q + l];
+                sum[l] += pair_value != NULL ? w[row] * pair_value[4 * q + l] : w[row];
+            }
+        }
+        for (int l = 0; l < 4; l++)
+            if (entry[l] >= 0) out[entry[l]] = scale[l] * (even[l] + odd[l]);
+        sample16 += 4 * length[g];
+        sample32 += 4 * length[g];
+        if (pair_value != NULL) pair_value += 4 * length[g];
+        entry += 4;
+        scale += 4;
+    }
+}
+
+static double difference_squares(int64_t n, const double *h, const double *shift, double *m) {
+    double sum = 0.0;
+    for (int64_t t = 0; t < n; t++) {
+        m[t] = h[t] - shift[t];
+        sum += m[t] * m[t];
+    }
+    return sum;
+}
+
 const fednl_vector_kernels fednl_vector_kernels_reference = {
     sparse_dot,
     sparse_axpy,
     sparse_rank1_packed,
     packed_sum_squares,
+    plan_gather,
+    difference_squares,
 };

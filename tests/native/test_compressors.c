@@ -13,7 +13,6 @@ void test_compress_random_kinds_are_unbiased(void);
 void test_compress_randseqk_wraps(void);
 void test_compress_natural_rounds_to_powers_of_two(void);
 void test_compress_indices_regenerate(void);
-void test_shift_step_matches_compress(void);
 void test_compress_rejects_bad_arguments(void);
 
 typedef struct compressed {
@@ -230,40 +229,6 @@ void test_compress_indices_regenerate(void) {
     free(m);
 }
 
-void test_shift_step_matches_compress(void) {
-    int64_t dim = 20, total = dim * (dim + 1) / 2;
-    for (int kind = FEDNL_COMPRESSOR_IDENTICAL; kind <= FEDNL_COMPRESSOR_NATURAL; kind++) {
-        fednl_compressor c = {kind, 0, 3 * dim, 77};
-        double *hessian = random_packed(dim, 50), *shift = random_packed(dim, 51);
-        double *diff = malloc((size_t)total * sizeof(double)), *expected_shift = malloc((size_t)total * sizeof(double));
-        double *s = malloc((size_t)total * sizeof(double)), alpha = 0.375, norm = -1;
-        for (int64_t e = 0; e < total; e++) diff[e] = hessian[e] - shift[e];
-        compressed a = make_compressed(&c, dim), b = make_compressed(&c, dim);
-        CHECK_STATUS(fednl_compress(&c, dim, diff, a.indices, a.values, &a.count, a.work, a.work_len), FEDNL_OK);
-        expand(&c, &a, s);
-        for (int64_t e = 0; e < total; e++) expected_shift[e] = shift[e] + alpha * s[e];
-        CHECK_STATUS(fednl_shift_step(&c, dim, hessian, shift, alpha, &norm, b.indices, b.values, &b.count, b.work, b.work_len),
-                     FEDNL_OK);
-        CHECK(b.count == a.count);
-        CHECK(memcmp(b.values, a.values, (size_t)a.count * sizeof(double)) == 0);
-        CHECK_CLOSE(norm, sqrt(norm2(dim, diff)), 1e-12 * sqrt(norm2(dim, diff)));
-        for (int64_t e = 0; e < total; e++) CHECK(shift[e] == expected_shift[e]);
-        /* the server's fold of the same S */
-        double *server = calloc((size_t)total, sizeof(double));
-        int dense = kind == FEDNL_COMPRESSOR_IDENTICAL || kind == FEDNL_COMPRESSOR_NATURAL;
-        CHECK_STATUS(fednl_packed_add_compressed(dim, server, alpha, dense ? NULL : b.indices, b.values, b.count), FEDNL_OK);
-        for (int64_t e = 0; e < total; e++) CHECK(server[e] == alpha * s[e]);
-        free(server);
-        free_compressed(&a);
-        free_compressed(&b);
-        free(hessian);
-        free(shift);
-        free(diff);
-        free(expected_shift);
-        free(s);
-    }
-}
-
 void test_compress_rejects_bad_arguments(void) {
     double m[3] = {1, 2, 3}, values[3];
     int32_t indices[3];
@@ -279,34 +244,4 @@ void test_compress_rejects_bad_arguments(void) {
     CHECK_STATUS(fednl_packed_add_compressed(2, m, 1.0, indices, values, 4), FEDNL_ERR_INVALID_ARGUMENT);
     indices[0] = 7;
     CHECK_STATUS(fednl_packed_add_compressed(2, m, 1.0, indices, values, 1), FEDNL_ERR_INVALID_ARGUMENT);
-    double x[2] = {1, 1}, y[2];
-    CHECK_STATUS(fednl_packed_multiply(2, m, 0.5, x, y), FEDNL_OK);
-    CHECK_CLOSE(y[0], 1 + 2 + 0.5, 1e-15);
-    CHECK_CLOSE(y[1], 2 + 3 + 0.5, 1e-15);
-}
-
-void test_difference_step_matches_shift_step(void);
-
-void test_difference_step_matches_shift_step(void) {
-    int64_t dim = 18, total = dim * (dim + 1) / 2;
-    for (int kind = FEDNL_COMPRESSOR_IDENTICAL; kind <= FEDNL_COMPRESSOR_NATURAL; kind++) {
-        fednl_compressor c = {kind, 0, 2 * dim, 31};
-        double *hessian = random_packed(dim, 60), *shift_a = random_packed(dim, 61), *shift_b = random_packed(dim, 61);
-        double *diff = malloc((size_t)total * sizeof(double)), norm_a, norm_b;
-        for (int64_t e = 0; e < total; e++) diff[e] = hessian[e] - shift_b[e];
-        compressed a = make_compressed(&c, dim), b = make_compressed(&c, dim);
-        CHECK_STATUS(fednl_shift_step(&c, dim, hessian, shift_a, 0.5, &norm_a, a.indices, a.values, &a.count, a.work, a.work_len),
-                     FEDNL_OK);
-        CHECK_STATUS(fednl_difference_step(&c, dim, diff, shift_b, 0.5, &norm_b, b.indices, b.values, &b.count, b.work, b.work_len),
-                     FEDNL_OK);
-        CHECK(norm_a == norm_b && a.count == b.count);
-        CHECK(memcmp(a.values, b.values, (size_t)a.count * sizeof(double)) == 0);
-        CHECK(memcmp(shift_a, shift_b, (size_t)total * sizeof(double)) == 0);
-        free_compressed(&a);
-        free_compressed(&b);
-        free(hessian);
-        free(shift_a);
-        free(shift_b);
-        free(diff);
-    }
 }

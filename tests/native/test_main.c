@@ -28,10 +28,14 @@
     X(compress_randseqk_wraps)                                                                               \
     X(compress_natural_rounds_to_powers_of_two)                                                              \
     X(compress_indices_regenerate)                                                                           \
-    X(shift_step_matches_compress)                                                                           \
     X(compress_rejects_bad_arguments)                                                                        \
-    X(logreg_hessian_difference_matches_hessian_minus_shift)                                                 \
-    X(difference_step_matches_shift_step)
+    X(plan_hessian_matches_reference)                                                                        \
+    X(plan_hessian_variants_agree_bitwise)                                                                   \
+    X(plan_dense_kind_is_every_entry)                                                                        \
+    X(pattern_step_matches_compress)                                                                         \
+    X(pattern_step_remaining_norm)                                                                           \
+    X(plan_rejects_bad_arguments)                                                                            \
+    X(pattern_multiply_matches_dense)
 
 #define DECLARE(name) void test_##name(void);
 TEST_CASES(DECLARE)

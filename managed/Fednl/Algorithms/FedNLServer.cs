@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Fednl.Compression;
 using Fednl.Interop;
 using Fednl.Kernels;
@@ -49,12 +50,17 @@ public sealed class FedNLServer : IDisposable
     /// <summary>How often the last solve had to add to the diagonal to stay positive definite.</summary>
     public int LastSolveRegularisations { get; private set; }
 
+    /// <summary>Stopwatch ticks spent aggregating (means, folding the S_i) and solving, over the whole run.</summary>
+    public long AggregationTicks { get; private set; }
+    public long SolveTicks { get; private set; }
+
     /// <summary>
     /// f = mean f_i, g = mean g_i, l = mean l_i over the updates of the clients that answered (in client order).
     /// With every client answering this is FedNL's aggregation; a lost client is left out of the means.
     /// </summary>
     public void Aggregate(ReadOnlySpan<ClientUpdate> updates, ReadOnlySpan<bool> answered)
     {
+        long start = Stopwatch.GetTimestamp();
         Array.Clear(Gradient);
         double loss = 0, l = 0;
         int count = 0;
@@ -72,18 +78,22 @@ public sealed class FedNLServer : IDisposable
         for (int i = 0; i < Dimension; i++) Gradient[i] *= inv;
         Loss = loss * inv;
         DifferenceNorm = l * inv;
+        AggregationTicks += Stopwatch.GetTimestamp() - start;
     }
 
     /// <summary>H += (α/n) Σ S_i over the clients that answered, in the order given (client order).</summary>
     public void FoldDifferences(ReadOnlySpan<ClientUpdate> updates, ReadOnlySpan<bool> answered, double alpha)
     {
+        long start = Stopwatch.GetTimestamp();
         for (int t = 0; t < updates.Length; t++)
             if (answered[t]) HessianCompressor.AddScaled(Dimension, Hessian, alpha / Clients, updates[t].Difference);
+        AggregationTicks += Stopwatch.GetTimestamp() - start;
     }
 
     /// <summary>FedNL-PP: l += (1/n) Σ Δl_i and g += (1/n) Σ Δg_i over the clients that answered (deltas).</summary>
     public void FoldPartialDeltas(ReadOnlySpan<ClientUpdate> updates, ReadOnlySpan<bool> answered)
     {
+        long start = Stopwatch.GetTimestamp();
         double inv = 1.0 / Clients;
         for (int t = 0; t < updates.Length; t++)
         {
@@ -92,6 +102,7 @@ public sealed class FedNLServer : IDisposable
             DifferenceNorm += u.DifferenceNormDelta * inv;
             for (int i = 0; i < Dimension; i++) Gradient[i] += u.Gradient[i] * inv;
         }
+        AggregationTicks += Stopwatch.GetTimestamp() - start;
     }
 
     /// <summary>Puts the server back into a saved state (resuming from a checkpoint).</summary>
@@ -110,6 +121,7 @@ public sealed class FedNLServer : IDisposable
     /// </summary>
     public void Solve(double shift, ReadOnlySpan<double> rhs, Span<double> solution)
     {
+        long start = Stopwatch.GetTimestamp();
         LastSolveRegularisations = 0;
         double scale = Math.Max(Lambda, 1e-300);
         for (int i = 0; i < Dimension; i++) scale = Math.Max(scale, Math.Abs(Hessian[PackedSymmetric.Index(Dimension, i, i)]));
@@ -122,6 +134,7 @@ public sealed class FedNLServer : IDisposable
                     "the server's Hessian estimate stayed indefinite after 60 diagonal shifts");
             current = Math.Max(current, 1e-12 * scale) * 10;
         }
+        SolveTicks += Stopwatch.GetTimestamp() - start;
     }
 
     /// <summary>The Newton-type step: x ← x − (H + shift·I)⁻¹ g.</summary>

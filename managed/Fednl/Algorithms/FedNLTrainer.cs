@@ -78,6 +78,8 @@ public static class FedNLTrainer
     /// <summary>Runs the rounds (from <see cref="TrainingRun.StartRound"/>) with the run's algorithm.</summary>
     internal static void Execute(TrainingRun run, double stepSize)
     {
+        int collections = Collections();
+        long allocated = GC.GetTotalAllocatedBytes(precise: true);
         run.Clock.Start();
         try
         {
@@ -92,8 +94,12 @@ public static class FedNLTrainer
         finally
         {
             run.Clock.Stop();
+            run.CollectionsDuringRounds = Collections() - collections;
+            run.AllocatedBytesDuringRounds = GC.GetTotalAllocatedBytes(precise: true) - allocated;
         }
     }
+
+    private static int Collections() => GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2);
 
     internal static TrainingResult ResultOf(TrainingRun run, int clients, long droppedSamples, double setupSeconds, double stepSize) => new()
     {
@@ -109,6 +115,10 @@ public static class FedNLTrainer
         DroppedSamples = droppedSamples,
         Cancelled = run.Cancelled,
         Converged = run.Converged,
+        Phases = PhaseSeconds.From(run.Transport is InProcessTransport local ? local.ClientTicks : default,
+            run.Server.AggregationTicks, run.Server.SolveTicks),
+        CollectionsDuringRounds = run.CollectionsDuringRounds,
+        AllocatedBytesDuringRounds = run.AllocatedBytesDuringRounds,
     };
 
     /// <summary>L = λ + max_j ‖a_j‖² / 4 bounds the largest eigenvalue of every client's Hessian.</summary>

@@ -38,6 +38,10 @@ internal sealed class TrainingRun
     public double[] Losses { get; }
     public double[][] Gradients { get; }
     public Stopwatch Clock { get; } = new();
+
+    /// <summary>Garbage collections and managed allocations while the rounds ran (filled when they end).</summary>
+    public int CollectionsDuringRounds { get; set; }
+    public long AllocatedBytesDuringRounds { get; set; }
     public IReadOnlyList<RoundReport> History => _history;
     public bool Cancelled { get; private set; }
     public bool Converged { get; private set; }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using CommunityToolkit.HighPerformance.Buffers;
 using Fednl.Compression;
 using Fednl.Interop;
@@ -12,14 +13,18 @@ public sealed class HessianCompressor : IDisposable
 {
     private readonly MemoryOwner<ulong> _workspace;
 
-    public HessianCompressor(CompressorSpec spec)
+    /// <param name="spec">The compressor.</param>
+    /// <param name="maxPatternLength">The longest Hessian pattern <see cref="PatternStep"/> will see (default: D).</param>
+    public HessianCompressor(CompressorSpec spec, long maxPatternLength = 0)
     {
         FednlNative.EnsureLoaded();
         Spec = spec;
         var settings = Settings(0);
+        long pattern = maxPatternLength > 0 ? Math.Min(maxPatternLength, spec.PackedLength) : spec.PackedLength;
         long words = NativeMethods.fednl_compress_workspace(in settings, spec.Dimension);
-        if (words < 0) NativeError.Check((int)FednlStatus.ErrInvalidArgument);
-        _workspace = MemoryOwner<ulong>.Allocate(checked((int)words));
+        long stepWords = NativeMethods.fednl_pattern_step_workspace(in settings, spec.Dimension, pattern);
+        if (words < 0 || stepWords < 0) NativeError.Check((int)FednlStatus.ErrInvalidArgument);
+        _workspace = MemoryOwner<ulong>.Allocate(checked((int)Math.Max(words, stepWords)));
     }
 
     public CompressorSpec Spec { get; }
@@ -38,39 +43,30 @@ public sealed class HessianCompressor : IDisposable
     }
 
     /// <summary>
-    /// FedNL's client step on the Hessian difference: M = hessian − shift (hessian is overwritten with M),
-    /// S = C(M) into <paramref name="output"/>, shift += α S. Returns ‖M‖_F.
+    /// FedNL's client step over a client's Hessian pattern: <paramref name="difference"/> holds the Hessian over the
+    /// pattern and is overwritten with M = Hessian − shift; S = C(M) goes to <paramref name="output"/> (for identical
+    /// and natural its support is the plan's pattern) and shift += α S. Returns ‖M‖_F; with
+    /// <paramref name="remaining"/> also ‖M − αS‖_F (FedNL-PP's new l_i), and difference then holds M − αS.
     /// </summary>
-    public double ShiftStep(Span<double> hessian, Span<double> shift, double alpha, ulong seed, CompressedMatrix output)
+    public double PatternStep(HessianPlan plan, Span<double> difference, Span<double> shift, double alpha, ulong seed,
+        CompressedMatrix output, bool remaining, out double remainingNorm)
     {
-        PackedSymmetric.CheckLength(Spec.Dimension, hessian.Length, nameof(hessian));
-        PackedSymmetric.CheckLength(Spec.Dimension, shift.Length, nameof(shift));
+        if (plan.Dimension != Spec.Dimension)
+            throw new ArgumentException($"the plan is for d = {plan.Dimension}, the compressor for d = {Spec.Dimension}", nameof(plan));
+        if (difference.Length < plan.PatternLength || shift.Length < plan.PatternLength)
+            throw new ArgumentException($"the pattern has {plan.PatternLength} entries; difference has {difference.Length}, shift {shift.Length}");
         var settings = Settings(seed);
         long count = 0;
         double norm = 0;
+        remainingNorm = 0;
         var work = _workspace.Span;
-        NativeError.Check(NativeMethods.fednl_shift_step(in settings, Spec.Dimension, ref NativeSpan.Ref(hessian),
-            ref NativeSpan.Ref(shift), alpha, ref norm, ref NativeSpan.Ref(output.Indices.AsSpan()),
-            ref NativeSpan.Ref(output.Values.AsSpan()), ref count, ref NativeSpan.Ref(work), work.Length));
+        NativeError.Check(NativeMethods.fednl_pattern_shift_step(in settings, in plan.Words[0], plan.Words.Length,
+            ref NativeSpan.Ref(difference), ref NativeSpan.Ref(shift), alpha, ref norm,
+            ref remaining ? ref remainingNorm : ref Unsafe.NullRef<double>(),
+            ref NativeSpan.Ref(output.Indices.AsSpan()), ref NativeSpan.Ref(output.Values.AsSpan()), ref count,
+            ref NativeSpan.Ref(work), work.Length));
         output.Count = checked((int)count);
-        return norm;
-    }
-
-    /// <summary>
-    /// The same step when M = ∇²f − shift is already formed: S = C(M), shift += α S. Returns ‖M‖_F.
-    /// </summary>
-    public double DifferenceStep(ReadOnlySpan<double> difference, Span<double> shift, double alpha, ulong seed, CompressedMatrix output)
-    {
-        PackedSymmetric.CheckLength(Spec.Dimension, difference.Length, nameof(difference));
-        PackedSymmetric.CheckLength(Spec.Dimension, shift.Length, nameof(shift));
-        var settings = Settings(seed);
-        long count = 0;
-        double norm = 0;
-        var work = _workspace.Span;
-        NativeError.Check(NativeMethods.fednl_difference_step(in settings, Spec.Dimension, in NativeSpan.Ref(difference),
-            ref NativeSpan.Ref(shift), alpha, ref norm, ref NativeSpan.Ref(output.Indices.AsSpan()),
-            ref NativeSpan.Ref(output.Values.AsSpan()), ref count, ref NativeSpan.Ref(work), work.Length));
-        output.Count = checked((int)count);
+        output.Support = Spec.IsDense && !plan.IsDense ? plan.Pattern : null;
         return norm;
     }
 
@@ -97,17 +93,6 @@ public sealed class HessianCompressor : IDisposable
         FednlNative.EnsureLoaded();
         NativeError.Check(NativeMethods.fednl_packed_add_compressed(dimension, ref NativeSpan.Ref(packed), scale,
             in NativeSpan.Ref(s.UsedIndices), in NativeSpan.Ref(s.UsedValues), s.Count));
-    }
-
-    /// <summary>y = (packed + shift·I) x.</summary>
-    public static void Multiply(int dimension, ReadOnlySpan<double> packed, double shift, ReadOnlySpan<double> x, Span<double> y)
-    {
-        PackedSymmetric.CheckLength(dimension, packed.Length, nameof(packed));
-        if (x.Length != dimension || y.Length != dimension)
-            throw new ArgumentException($"x and y need {dimension} entries, got {x.Length} and {y.Length}");
-        FednlNative.EnsureLoaded();
-        NativeError.Check(NativeMethods.fednl_packed_multiply(dimension, in NativeSpan.Ref(packed), shift,
-            in NativeSpan.Ref(x), ref NativeSpan.Ref(y)));
     }
 
     private FednlCompressor Settings(ulong seed) => new()

@@ -9,34 +9,23 @@ namespace Fednl.Kernels;
 /// </summary>
 public static class LogisticOracle
 {
-    /// <summary>Sparse path: the Hessian by sparse rank-1 accumulation. Returns f.</summary>
+    /// <summary>
+    /// Sparse path: f, and the gradient, the packed Hessian (by sparse rank-1 accumulation) and the Hessian's row
+    /// weights s_j(1 − s_j)/m (what <see cref="HessianPlan.Hessian"/> gathers) when those spans are not empty. Returns f.
+    /// </summary>
     public static double EvaluateSparse(CsrSpan data, ReadOnlySpan<double> labels, ReadOnlySpan<double> x, double lambda,
-        Span<double> margins, Span<double> gradient = default, Span<double> hessianPacked = default)
+        Span<double> margins, Span<double> gradient = default, Span<double> hessianPacked = default, Span<double> weights = default)
     {
         CheckShapes(data.Rows, data.Columns, labels, x, margins, gradient, hessianPacked);
+        if (!weights.IsEmpty && weights.Length < data.Rows)
+            throw new ArgumentException($"weights need {data.Rows} entries, got {weights.Length}", nameof(weights));
         FednlNative.EnsureLoaded();
         double f = 0;
         NativeError.Check(NativeMethods.fednl_logreg_sparse(data.Rows, data.Columns,
             in NativeSpan.Ref(data.RowPointers), in NativeSpan.Ref(data.ColumnIndices), in NativeSpan.Ref(data.Values),
             in NativeSpan.Ref(labels), in NativeSpan.Ref(x), lambda, ref NativeSpan.Ref(margins), ref f,
-            ref NativeSpan.Ref(gradient), ref NativeSpan.Ref(hessianPacked)));
+            ref NativeSpan.Ref(gradient), ref NativeSpan.Ref(hessianPacked), ref NativeSpan.Ref(weights)));
         return f;
-    }
-
-    /// <summary>
-    /// difference = ∇²f(x) − shift on the sparse path, for the x whose margins a previous
-    /// <see cref="EvaluateSparse"/> call wrote: the Hessian's rank-1 terms accumulate straight onto −shift.
-    /// </summary>
-    public static void SparseHessianDifference(CsrSpan data, ReadOnlySpan<double> margins, double lambda,
-        ReadOnlySpan<double> shift, Span<double> difference)
-    {
-        if (margins.Length < data.Rows) throw new ArgumentException($"margins need {data.Rows} entries, got {margins.Length}", nameof(margins));
-        PackedSymmetric.CheckLength(data.Columns, shift.Length, nameof(shift));
-        PackedSymmetric.CheckLength(data.Columns, difference.Length, nameof(difference));
-        FednlNative.EnsureLoaded();
-        NativeError.Check(NativeMethods.fednl_logreg_sparse_hessian_difference(data.Rows, data.Columns,
-            in NativeSpan.Ref(data.RowPointers), in NativeSpan.Ref(data.ColumnIndices), in NativeSpan.Ref(data.Values),
-            in NativeSpan.Ref(margins), lambda, in NativeSpan.Ref(shift), ref NativeSpan.Ref(difference)));
     }
 
     /// <summary>Doubles of workspace <see cref="EvaluateDense"/> needs for a rows x columns client.</summary>

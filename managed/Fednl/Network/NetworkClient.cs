@@ -155,7 +155,7 @@ public static class NetworkClient
             _welcome = welcome;
             var spec = welcome.Spec();
             _client = new FedNLClient(settings.Id, settings.Data, welcome.Lambda, settings.HessianPath);
-            _scratch = new ClientScratch(spec.Dimension, _client.Samples, spec, _client.DenseWorkspaceLength);
+            _scratch = new ClientScratch(spec, [_client]);
             _update = new ClientUpdate(settings.Id, spec);
             _x = new double[spec.Dimension];
         }
@@ -186,13 +186,15 @@ public static class NetworkClient
                         if (partial)
                         {
                             client.InitializePartialParticipation(_x, scratch);
-                            w.Doubles(client.Shift);
+                            client.CopyShiftTo(scratch.Packed);
+                            w.Doubles(scratch.Packed);
                             w.Doubles(client.LocalGradientTerm!);
                         }
                         else
                         {
                             client.InitializeShift(_x, scratch);
-                            w.Doubles(client.Shift);
+                            client.CopyShiftTo(scratch.Packed);
+                            w.Doubles(scratch.Packed);
                         }
                         (length, answer) = (w.Position, FrameType.InitialState);
                         break;
@@ -202,9 +204,17 @@ public static class NetworkClient
                         r.Int32();
                         bool partial = r.Byte() != 0;
                         double l = r.Double();
-                        r.Doubles(client.Shift);
+                        r.Doubles(scratch.Packed);
                         if (partial) r.Doubles(_x);
                         r.End();
+                        try
+                        {
+                            client.LoadShift(scratch.Packed);
+                        }
+                        catch (ArgumentException e)
+                        {
+                            throw new ProtocolException(ProtocolError.MalformedFrame, $"Restore: {e.Message}");
+                        }
                         if (partial) client.RestorePartialParticipation(_x, l, scratch);
                         (length, answer) = (0, FrameType.Ready);
                         break;
@@ -220,7 +230,7 @@ public static class NetworkClient
                         ulong seed = SeedSequence.Compressor(welcome.Seed, settings.Id, round);
                         if (frame.Type == FrameType.Round) client.Round(_x, round, alpha, seed, scratch, update);
                         else client.Participate(_x, round, alpha, seed, scratch, update);
-                        (length, answer) = (UpdateCodec.Write(connection.SendPayload, update, spec), FrameType.Update);
+                        (length, answer) = (UpdateCodec.Write(connection.SendPayload, update, spec, scratch.Packed), FrameType.Update);
                         break;
                     }
                     case FrameType.Evaluate:

@@ -24,7 +24,11 @@ public static class UpdateCodec
 
     public static bool SendsIndices(CompressorKind kind) => kind is CompressorKind.TopK or CompressorKind.TopLEK;
 
-    public static int Write(Span<byte> payload, ClientUpdate update, CompressorSpec spec)
+    /// <summary>
+    /// Writes an update. A dense-kind difference that lives on a Hessian pattern is sent as all D values, expanded
+    /// through <paramref name="denseScratch"/> (D doubles).
+    /// </summary>
+    public static int Write(Span<byte> payload, ClientUpdate update, CompressorSpec spec, Span<double> denseScratch = default)
     {
         var w = new WireWriter(payload);
         w.Int32(update.Round);
@@ -33,8 +37,15 @@ public static class UpdateCodec
         w.Double(update.DifferenceNormDelta);
         w.Doubles(update.Gradient);
         var s = update.Difference;
-        w.Int32(s.Count);
-        var values = s.UsedValues;
+        ReadOnlySpan<double> values = s.UsedValues;
+        if (s.IsDense && s.Support is not null)
+        {
+            if (denseScratch.Length < spec.PackedLength)
+                throw new ArgumentException($"expanding a pattern update needs {spec.PackedLength} doubles of scratch", nameof(denseScratch));
+            s.ExpandDense(denseScratch);
+            values = denseScratch[..(int)spec.PackedLength];
+        }
+        w.Int32(values.Length);
         bool natural = spec.Kind == CompressorKind.Natural && AllPowersOfTwo(values);
         w.Byte(natural ? NaturalValues : RawValues);
         if (SendsIndices(spec.Kind)) w.Int32s(s.UsedIndices);
@@ -64,13 +75,16 @@ public static class UpdateCodec
         var s = update.Difference;
         int count = r.Int32();
         long capacity = spec.IsDense ? spec.PackedLength : spec.K;
-        bool countOk = spec.Kind == CompressorKind.TopLEK ? count >= 0 && count <= capacity : count == capacity;
+        // TopK sends fewer than K when the client's Hessian pattern has fewer entries; TopLEK often does
+        bool upTo = spec.Kind is CompressorKind.TopK or CompressorKind.TopLEK;
+        bool countOk = upTo ? count >= 0 && count <= capacity : count == capacity;
         if (!countOk)
-            throw new ProtocolException(ProtocolError.MalformedFrame, $"Update carries {count} entries; {spec} sends {(spec.Kind == CompressorKind.TopLEK ? "at most " : "")}{capacity}");
+            throw new ProtocolException(ProtocolError.MalformedFrame, $"Update carries {count} entries; {spec} sends {(upTo ? "at most " : "")}{capacity}");
         byte encoding = r.Byte();
         if (encoding > NaturalValues || (encoding == NaturalValues && spec.Kind != CompressorKind.Natural))
             throw new ProtocolException(ProtocolError.MalformedFrame, $"Update uses value encoding {encoding}, not valid for {spec}");
         s.Count = count;
+        s.Support = null;
         if (SendsIndices(spec.Kind))
         {
             var indices = s.Indices.AsSpan(0, count);

@@ -35,6 +35,18 @@ public static class RunSummary
             ["converged"] = result.Converged,
             ["cancelled"] = result.Cancelled,
         };
+        var phases = result.Phases;
+        json["phases"] = new JsonObject
+        {
+            ["oracle"] = phases.Oracle,
+            ["hessian"] = phases.Hessian,
+            ["compression"] = phases.Compression,
+            ["aggregation"] = phases.Aggregation,
+            ["solve"] = phases.Solve,
+        };
+        json["gc_during_rounds"] = result.CollectionsDuringRounds;
+        json["allocated_bytes_during_rounds"] = result.AllocatedBytesDuringRounds;
+        if (PeakMemory.ResidentBytes() is { } peak) json["peak_rss_bytes"] = peak;
         if (result.TestAccuracy is { } accuracy) json["test_accuracy"] = accuracy;
         return json.ToJsonString(new JsonSerializerOptions { WriteIndented = false });
     }

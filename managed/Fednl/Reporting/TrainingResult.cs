@@ -26,6 +26,11 @@ public sealed record TrainingResult
     public bool Converged { get; init; }
     /// <summary>Accuracy on a held-out set, when one was given.</summary>
     public double? TestAccuracy { get; init; }
+    /// <summary>Where the rounds' time went.</summary>
+    public PhaseSeconds Phases { get; init; } = new();
+    /// <summary>Garbage collections (all generations) and bytes allocated on the managed heap during the rounds.</summary>
+    public int CollectionsDuringRounds { get; init; }
+    public long AllocatedBytesDuringRounds { get; init; }
 
     public RoundReport Final => History[^1];
     public int Rounds => Final.Round;

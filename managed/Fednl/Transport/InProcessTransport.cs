@@ -23,9 +23,7 @@ public sealed class InProcessTransport : IClientTransport
         _seed = seed;
         Dimension = _clients[0].Dimension;
         int workers = Math.Clamp(threads, 1, _clients.Length);
-        int maxSamples = _clients.Max(c => c.Samples);
-        long denseWork = _clients.Max(c => c.DenseWorkspaceLength);
-        _scratch = Enumerable.Range(0, workers).Select(_ => new ClientScratch(Dimension, maxSamples, spec, denseWork)).ToArray();
+        _scratch = Enumerable.Range(0, workers).Select(_ => new ClientScratch(spec, _clients)).ToArray();
         _parallel = new ParallelOptions { MaxDegreeOfParallelism = workers };
         _answered = new bool[_clients.Length];
         Array.Fill(_answered, true);
@@ -36,6 +34,17 @@ public sealed class InProcessTransport : IClientTransport
     public int ClientCount => _clients.Length;
     public int Dimension { get; }
     public IReadOnlyList<FedNLClient> Clients => _clients;
+
+    /// <summary>Client time so far by phase, summed over the workers (CPU time, not wall time).</summary>
+    public PhaseTicks ClientTicks
+    {
+        get
+        {
+            var total = new PhaseTicks();
+            foreach (var s in _scratch) total.Add(s.Ticks);
+            return total;
+        }
+    }
 
     /// <summary>Runs body(index, scratch) for index in [0, count), in fixed contiguous blocks per worker.</summary>
     private void ForEach(int count, Action<int, ClientScratch> body)
@@ -57,14 +66,23 @@ public sealed class InProcessTransport : IClientTransport
     {
         var x = x0.ToArray();
         ForEach(_clients.Length, (i, scratch) => _clients[i].InitializeShift(x, scratch));
-        ClientOrder.Mean(_clients.Length, i => _clients[i].Shift, hessianMean);
+        MeanOfShifts(hessianMean);
+    }
+
+    /// <summary>(1/n) Σ H_i in client order: each shift lives on its client's pattern and is zero elsewhere.</summary>
+    private void MeanOfShifts(Span<double> mean)
+    {
+        mean.Clear();
+        foreach (var client in _clients) client.Plan.AddTo(client.Shift, mean);
+        double inv = 1.0 / _clients.Length;
+        for (int e = 0; e < mean.Length; e++) mean[e] *= inv;
     }
 
     public void InitializePartialParticipation(ReadOnlySpan<double> x0, Span<double> hessianMean, Span<double> gradientTermMean)
     {
         var x = x0.ToArray();
         ForEach(_clients.Length, (i, scratch) => _clients[i].InitializePartialParticipation(x, scratch));
-        ClientOrder.Mean(_clients.Length, i => _clients[i].Shift, hessianMean);
+        MeanOfShifts(hessianMean);
         ClientOrder.Mean(_clients.Length, i => _clients[i].LocalGradientTerm!, gradientTermMean);
     }
 

@@ -1,13 +1,15 @@
-/* compressor.h - the compressors' shared internal interface. Every compressor reads the packed matrix m
- * (D = dim(dim+1)/2 entries) and writes (indices, values, *count); see fednl.h for the contract. */
+/* compressor.h - the compressors' shared internal interface. The selecting compressors work on a list of n
+ * entries (a whole packed matrix, or the entries of a client's Hessian pattern) and report positions in that
+ * list; the callers map positions to packed offsets. */
 #ifndef FEDNL_COMPRESSOR_H
 #define FEDNL_COMPRESSOR_H
 
 #include "../internal.h"
 #include "../random.h"
 
-/* Squared weight of packed entry v in the Frobenius norm: 1 on the diagonal, 2 off it. Fills keys[0..D). */
-void fednl_entry_weights_squared(int64_t dim, const double *m, double *keys);
+/* keys[t] = squared Frobenius weight of entry t: m[t]^2 on the diagonal, 2 m[t]^2 off it. Entry t sits at packed
+ * offset offsets[t] (ascending), or at offset t when offsets is null. */
+void fednl_entry_keys(int64_t dim, int64_t n, const int32_t *offsets, const double *m, double *keys);
 
 /* The K-th largest of keys[0..n) (1 <= k <= n); reorders keys. */
 double fednl_kth_largest(double *keys, int64_t n, int64_t k);
@@ -15,9 +17,14 @@ double fednl_kth_largest(double *keys, int64_t n, int64_t k);
 /* Sorts a[0..n) ascending (insertion sort below 24 entries, else quicksort). */
 void fednl_sort_indices(int32_t *a, int64_t n);
 
-int64_t fednl_topk(int64_t dim, int64_t k, const double *m, int32_t *indices, double *values, double *keys);
-int64_t fednl_toplek(int64_t dim, int64_t k, const double *m, fednl_random *rng, int32_t *indices, double *values,
-                     double *keys);
+/* Positions (ascending) of the min(k, n) largest keys, ties to the lowest positions. scratch holds n doubles. */
+int64_t fednl_topk_positions(int64_t n, int64_t k, const double *keys, double *scratch, int32_t *positions);
+
+/* TopLEK's positions (ascending) among n entries of a matrix with `total` packed entries; positions and heap hold
+ * min(k, n) int32 each, scratch n doubles. */
+int64_t fednl_toplek_positions(int64_t n, int64_t k, int64_t total, const double *keys, double *scratch,
+                               fednl_random *rng, int32_t *positions, int32_t *heap);
+
 int64_t fednl_randk_indices(int64_t total, int64_t k, fednl_random *rng, int32_t *indices, uint64_t *bitmap);
 int64_t fednl_randseqk_indices(int64_t total, int64_t k, fednl_random *rng, int32_t *indices, int64_t *start);
 void fednl_natural(int64_t total, const double *m, fednl_random *rng, double *values);

@@ -1,12 +1,17 @@
-/* selection.c - weights, K-th largest and index sorting shared by TopK and TopLEK. */
+/* selection.c - squared Frobenius weights and the K-th largest key, shared by TopK and TopLEK. */
 #include "compressor.h"
 
-void fednl_entry_weights_squared(int64_t dim, const double *m, double *keys) {
-    for (int64_t i = 0; i < dim; i++) {
-        keys[0] = m[0] * m[0];
-        for (int64_t j = 1; j < dim - i; j++) keys[j] = 2.0 * m[j] * m[j];
-        m += dim - i;
-        keys += dim - i;
+void fednl_entry_keys(int64_t dim, int64_t n, const int32_t *offsets, const double *m, double *keys) {
+    /* offsets ascend, so the row of entry t only moves forward */
+    int64_t row = 0, next_row = dim > 1 ? fednl_packed_row_offset(dim, 1) : INT64_MAX;
+    for (int64_t t = 0; t < n; t++) {
+        int64_t e = offsets != NULL ? offsets[t] : t;
+        while (e >= next_row) {
+            row++;
+            next_row = row + 1 < dim ? fednl_packed_row_offset(dim, row + 1) : INT64_MAX;
+        }
+        double weight = e == fednl_packed_row_offset(dim, row) ? 1.0 : 2.0;
+        keys[t] = weight * m[t] * m[t];
     }
 }
 

@@ -29,4 +29,14 @@ public sealed class StructLayoutTests
         Assert.That(Marshal.OffsetOf<FednlCompressor>(nameof(FednlCompressor.K)).ToInt64(), Is.EqualTo(8), "offsetof(fednl_compressor, k)");
         Assert.That(Marshal.OffsetOf<FednlCompressor>(nameof(FednlCompressor.Seed)).ToInt64(), Is.EqualTo(16), "offsetof(fednl_compressor, seed)");
     }
+
+    [Test]
+    public void FednlHessianPlanInfo_matches_the_C_layout()
+    {
+        Assert.That(Unsafe.SizeOf<FednlHessianPlanInfo>(), Is.EqualTo(32), "sizeof(fednl_hessian_plan_info)");
+        Assert.That(Marshal.OffsetOf<FednlHessianPlanInfo>(nameof(FednlHessianPlanInfo.Words)).ToInt64(), Is.EqualTo(0), "offsetof(fednl_hessian_plan_info, words)");
+        Assert.That(Marshal.OffsetOf<FednlHessianPlanInfo>(nameof(FednlHessianPlanInfo.PatternLength)).ToInt64(), Is.EqualTo(8), "offsetof(fednl_hessian_plan_info, pattern_length)");
+        Assert.That(Marshal.OffsetOf<FednlHessianPlanInfo>(nameof(FednlHessianPlanInfo.Pairs)).ToInt64(), Is.EqualTo(16), "offsetof(fednl_hessian_plan_info, pairs)");
+        Assert.That(Marshal.OffsetOf<FednlHessianPlanInfo>(nameof(FednlHessianPlanInfo.ValuedEntries)).ToInt64(), Is.EqualTo(24), "offsetof(fednl_hessian_plan_info, valued_entries)");
+    }
 }

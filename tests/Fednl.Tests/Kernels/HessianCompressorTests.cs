@@ -54,20 +54,52 @@ public sealed class HessianCompressorTests
     }
 
     [Test]
-    public void Shift_step_moves_the_shift_by_alpha_times_S()
+    public void Pattern_step_moves_the_shift_by_alpha_times_S_and_reports_the_norm(
+        [Values(CompressorKind.Identical, CompressorKind.TopK, CompressorKind.TopLEK, CompressorKind.RandK, CompressorKind.RandSeqK,
+            CompressorKind.Natural)] CompressorKind kind)
     {
-        var spec = new CompressorSpec(CompressorKind.TopK, 12, 2);
-        using var compressor = new HessianCompressor(spec);
+        var problem = RandomProblem.Create(40, 12, 0.2, 21);
+        var plan = HessianPlan.Build(problem.Csr, dense: false);
+        var spec = new CompressorSpec(kind, 12, 2);
+        using var compressor = new HessianCompressor(spec, plan.PatternLength);
         var output = new CompressedMatrix(spec);
-        var hessian = RandomPacked(12, 4);
-        var shift = RandomPacked(12, 5);
+        var weights = new double[problem.Rows + 1];
+        LogisticOracle.EvaluateSparse(problem.Csr, problem.Labels, problem.X, 1e-3, new double[problem.Rows], weights: weights);
+        var hessian = new double[plan.PatternLength];
+        plan.Hessian(weights, 1e-3, default, hessian);
+        var random = new Random(5);
+        var shift = hessian.Select(h => h + 0.01 * (random.NextDouble() - 0.5)).ToArray();
         var before = (double[])shift.Clone();
-        var difference = hessian.Zip(shift, (h, s) => h - s).ToArray();
-        double norm = compressor.ShiftStep(hessian, shift, 0.5, 7, output);
-        Assert.That(norm, Is.EqualTo(PackedSymmetric.FrobeniusNorm(12, difference)).Within(1e-12));
-        var expected = (double[])before.Clone();
-        for (int t = 0; t < output.Count; t++) expected[output.Indices[t]] += 0.5 * output.Values[t];
-        Assert.That(shift, Is.EqualTo(expected));
+        var difference = new double[spec.PackedLength];
+        plan.Expand(hessian.Zip(shift, (h, s) => h - s).ToArray(), difference);
+
+        double norm = compressor.PatternStep(plan, hessian, shift, 0.5, 7, output, remaining: false, out _);
+
+        Assert.That(norm, Is.EqualTo(PackedSymmetric.FrobeniusNorm(12, difference)).Within(1e-14));
+        // S expanded to all D entries: the packed shift moved by exactly 0.5 S, and S vanishes off the pattern
+        var s = new double[spec.PackedLength];
+        if (spec.IsDense) output.ExpandDense(s);
+        else for (int t = 0; t < output.Count; t++) s[output.Indices[t]] = output.Values[t];
+        var expected = new double[spec.PackedLength];
+        plan.Expand(before, expected);
+        for (int e = 0; e < expected.Length; e++) expected[e] += 0.5 * s[e];
+        var moved = new double[spec.PackedLength];
+        plan.Expand(shift, moved);
+        Assert.That(moved, Is.EqualTo(expected));
+        Assert.That(output.UsedIndices.ToArray(), Is.Ordered.Ascending.And.Unique);
+    }
+
+    [Test]
+    public void A_shift_off_the_pattern_is_refused()
+    {
+        var problem = RandomProblem.Create(10, 9, 0.1, 3);
+        var plan = HessianPlan.Build(problem.Csr, dense: false);
+        Assert.That(plan.PatternLength, Is.LessThan(PackedSymmetric.Length(9)));
+        var packed = new double[PackedSymmetric.Length(9)];
+        int off = Enumerable.Range(0, packed.Length).First(e => Array.BinarySearch(plan.Pattern, e) < 0);
+        packed[off] = 1;
+        var ex = Assert.Throws<ArgumentException>(() => plan.Compact(packed, new double[plan.PatternLength]));
+        Assert.That(ex!.Message, Does.Contain($"packed entry {off}").And.Contain("off this client's Hessian pattern"));
     }
 }
 

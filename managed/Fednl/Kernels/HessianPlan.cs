@@ -1,0 +1,124 @@
+using Fednl.Interop;
+
+namespace Fednl.Kernels;
+
+/// <summary>
+/// A client's Hessian plan (fednl.h): its Hessian pattern — the packed entries its Hessian, and therefore its shift,
+/// can ever hold — and, for sparse data, the row lists that form those entries by gathers each round. Built once
+/// from the client's rows; values "over the pattern" are arrays of <see cref="PatternLength"/> doubles in pattern order.
+/// </summary>
+public sealed class HessianPlan
+{
+    private readonly ulong[] _words;
+
+    private HessianPlan(int dimension, int rows, ulong[] words, int[] pattern, FednlHessianPlanInfo info, bool dense)
+    {
+        Dimension = dimension;
+        Rows = rows;
+        _words = words;
+        Pattern = pattern;
+        Pairs = info.Pairs;
+        ValuedEntries = info.ValuedEntries;
+        IsDense = dense;
+    }
+
+    public int Dimension { get; }
+    public int Rows { get; }
+
+    /// <summary>True when the pattern is every packed entry and the Hessian comes from the dense oracle.</summary>
+    public bool IsDense { get; }
+
+    /// <summary>Ascending packed offsets of the pattern's entries.</summary>
+    public int[] Pattern { get; }
+
+    public int PatternLength => Pattern.Length;
+
+    /// <summary>Gathers one Hessian costs (Σ_j nnz_j (nnz_j + 1) / 2; 0 for a dense plan).</summary>
+    public long Pairs { get; }
+
+    /// <summary>Pattern entries whose row products differ (0 for 0/1-valued data).</summary>
+    public long ValuedEntries { get; }
+
+    /// <summary>Bytes the plan and its pattern take.</summary>
+    public long Bytes => 8L * _words.Length + 4L * Pattern.Length;
+
+    internal ReadOnlySpan<ulong> Words => _words;
+
+    /// <summary>Measures and builds the plan of a client's rows.</summary>
+    public static HessianPlan Build(CsrSpan data, bool dense)
+    {
+        FednlNative.EnsureLoaded();
+        int kind = (int)(dense ? FednlHessianPlanKind.Dense : FednlHessianPlanKind.Sparse);
+        long workLength = dense ? 0 : NativeMethods.fednl_hessian_plan_workspace(data.Rows, data.Columns);
+        if (workLength < 0)
+            throw new ArgumentException($"a Hessian plan needs 1 to 65535 columns, got {data.Columns}", nameof(data));
+        var work = new ulong[workLength];
+        var info = new FednlHessianPlanInfo();
+        NativeError.Check(NativeMethods.fednl_hessian_plan_measure(data.Rows, data.Columns, in NativeSpan.Ref(data.RowPointers),
+            in NativeSpan.Ref(data.ColumnIndices), in NativeSpan.Ref(data.Values), kind, ref info,
+            ref NativeSpan.Ref(work.AsSpan()), work.Length));
+        var words = new ulong[info.Words];
+        NativeError.Check(NativeMethods.fednl_hessian_plan_build(data.Rows, data.Columns, in NativeSpan.Ref(data.RowPointers),
+            in NativeSpan.Ref(data.ColumnIndices), in NativeSpan.Ref(data.Values), kind, ref words[0], words.Length,
+            ref NativeSpan.Ref(work.AsSpan()), work.Length));
+        var pattern = new int[info.PatternLength];
+        NativeError.Check(NativeMethods.fednl_hessian_plan_pattern(in words[0], words.Length, ref pattern[0], pattern.Length));
+        return new HessianPlan(data.Columns, data.Rows, words, pattern, info, dense);
+    }
+
+    /// <summary>
+    /// The Hessian over the pattern: gathered from the oracle's row weights (sparse plan; <paramref name="weights"/>
+    /// holds rows + 1 doubles, the last one the call zeroes for the lists' padding) or copied from the dense oracle's
+    /// packed Hessian (dense plan).
+    /// </summary>
+    public void Hessian(Span<double> weights, double lambda, ReadOnlySpan<double> denseHessian, Span<double> hessian)
+    {
+        if (hessian.Length < PatternLength)
+            throw new ArgumentException($"the pattern has {PatternLength} entries, the buffer {hessian.Length}", nameof(hessian));
+        if (IsDense) PackedSymmetric.CheckLength(Dimension, denseHessian.Length, nameof(denseHessian));
+        else if (weights.Length < Rows + 1)
+            throw new ArgumentException($"{Rows} rows need {Rows + 1} weights, got {weights.Length}", nameof(weights));
+        NativeError.Check(NativeMethods.fednl_plan_hessian(in _words[0], _words.Length, ref NativeSpan.Ref(weights), lambda,
+            in NativeSpan.Ref(denseHessian), ref NativeSpan.Ref(hessian)));
+    }
+
+    /// <summary>y = (H + shift·I) x for the symmetric H with these values over the pattern (a fixed summation order).</summary>
+    public void Multiply(ReadOnlySpan<double> values, double shift, ReadOnlySpan<double> x, Span<double> y)
+    {
+        if (values.Length < PatternLength || x.Length != Dimension || y.Length != Dimension)
+            throw new ArgumentException($"need {PatternLength} values and x, y of {Dimension}, got {values.Length}, {x.Length}, {y.Length}");
+        NativeError.Check(NativeMethods.fednl_pattern_multiply(in _words[0], _words.Length, in NativeSpan.Ref(values), shift,
+            in NativeSpan.Ref(x), ref NativeSpan.Ref(y)));
+    }
+
+    /// <summary>The packed matrix (D entries) of values over the pattern; zero elsewhere.</summary>
+    public void Expand(ReadOnlySpan<double> values, Span<double> packed)
+    {
+        PackedSymmetric.CheckLength(Dimension, packed.Length, nameof(packed));
+        packed[..PackedSymmetric.Length(Dimension)].Clear();
+        for (int t = 0; t < Pattern.Length; t++) packed[Pattern[t]] = values[t];
+    }
+
+    /// <summary>sum += values over the pattern (a packed sum of D entries).</summary>
+    public void AddTo(ReadOnlySpan<double> values, Span<double> sum)
+    {
+        PackedSymmetric.CheckLength(Dimension, sum.Length, nameof(sum));
+        for (int t = 0; t < Pattern.Length; t++) sum[Pattern[t]] += values[t];
+    }
+
+    /// <summary>
+    /// The pattern's entries of a packed matrix. Throws when the matrix is non-zero off the pattern: such a matrix
+    /// cannot be this client's Hessian or shift.
+    /// </summary>
+    public void Compact(ReadOnlySpan<double> packed, Span<double> values)
+    {
+        PackedSymmetric.CheckLength(Dimension, packed.Length, nameof(packed));
+        int t = 0;
+        for (int e = 0; e < PackedSymmetric.Length(Dimension); e++)
+        {
+            if (t < Pattern.Length && Pattern[t] == e) values[t++] = packed[e];
+            else if (packed[e] != 0)
+                throw new ArgumentException($"packed entry {e} is {packed[e]}, but it lies off this client's Hessian pattern", nameof(packed));
+        }
+    }
+}

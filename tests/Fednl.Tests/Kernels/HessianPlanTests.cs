@@ -1,0 +1,64 @@
+using Fednl.Kernels;
+
+namespace Fednl.Tests.Kernels;
+
+/// <summary>Hessian plans through the managed wrapper, against the oracle's packed Hessian.</summary>
+public sealed class HessianPlanTests
+{
+    private const double Lambda = 1e-3;
+
+    [TestCase(60, 20, 0.05)]
+    [TestCase(60, 20, 0.4)]
+    [TestCase(9, 33, 0.9)]
+    public void The_sparse_plan_gives_the_oracle_Hessian_on_its_pattern_and_the_Hessian_is_zero_elsewhere(int rows, int columns, double density)
+    {
+        var p = RandomProblem.Create(rows, columns, density, seed: rows + columns);
+        var plan = HessianPlan.Build(p.Csr, dense: false);
+        var packed = new double[PackedSymmetric.Length(columns)];
+        var weights = new double[rows + 1];
+        LogisticOracle.EvaluateSparse(p.Csr, p.Labels, p.X, Lambda, new double[rows], default, packed, weights);
+        var hessian = new double[plan.PatternLength];
+        plan.Hessian(weights, Lambda, default, hessian);
+
+        var expanded = new double[packed.Length];
+        plan.Expand(hessian, expanded);
+        for (int e = 0; e < packed.Length; e++)
+            Assert.That(expanded[e], Is.EqualTo(packed[e]).Within(1e-15 + 1e-13 * Math.Abs(packed[e])), $"entry {e}");
+        Assert.That(plan.Pattern, Is.Ordered.Ascending.And.Unique);
+        Assert.That(plan.Pairs, Is.EqualTo(Enumerable.Range(0, rows).Sum(j =>
+        {
+            long nnz = p.RowPointers[j + 1] - p.RowPointers[j];
+            return nnz * (nnz + 1) / 2;
+        })));
+    }
+
+    [Test]
+    public void A_dense_plan_covers_every_entry_and_copies_the_dense_Hessian()
+    {
+        var p = RandomProblem.Create(12, 7, 0.7, seed: 4);
+        var plan = HessianPlan.Build(p.Csr, dense: true);
+        Assert.That(plan.Pattern, Is.EqualTo(Enumerable.Range(0, PackedSymmetric.Length(7))));
+        var packed = new double[PackedSymmetric.Length(7)];
+        var work = new double[LogisticOracle.DenseWorkspaceLength(12, 7)];
+        LogisticOracle.EvaluateDense(p.Dense, 12, 7, p.Labels, p.X, Lambda, new double[12], new double[7], packed, work);
+        var hessian = new double[plan.PatternLength];
+        plan.Hessian(default, Lambda, packed, hessian);
+        Assert.That(hessian, Is.EqualTo(packed));
+    }
+
+    [Test]
+    public void Expand_compact_and_add_are_consistent()
+    {
+        var p = RandomProblem.Create(30, 15, 0.2, seed: 8);
+        var plan = HessianPlan.Build(p.Csr, dense: false);
+        var values = Enumerable.Range(1, plan.PatternLength).Select(v => (double)v).ToArray();
+        var packed = new double[PackedSymmetric.Length(15)];
+        plan.Expand(values, packed);
+        var back = new double[plan.PatternLength];
+        plan.Compact(packed, back);
+        Assert.That(back, Is.EqualTo(values));
+        var sum = (double[])packed.Clone();
+        plan.AddTo(values, sum);
+        Assert.That(sum, Is.EqualTo(packed.Select(v => 2 * v)));
+    }
+}
