@@ -36,6 +36,7 @@ public static class FednlNative
         lock (Gate)
         {
             if (_verified) return;
+            BlasCoreType.Choose();
             InstallResolver();
             int version;
             try

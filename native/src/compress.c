@@ -27,8 +27,10 @@ static int32_t check_compressor(const fednl_compressor *c, int64_t dim, const ch
 FEDNL_API int64_t fednl_compress_workspace(const fednl_compressor *c, int64_t dim) {
     if (check_compressor(c, dim, "compress_workspace") != FEDNL_OK) return -1;
     switch (c->kind) {
-    case FEDNL_COMPRESSOR_TOPK: return 2 * packed_length(dim);                         /* keys, scratch */
-    case FEDNL_COMPRESSOR_TOPLEK: return 2 * packed_length(dim) + (budget(c, dim) + 1) / 2; /* ... and a heap */
+    case FEDNL_COMPRESSOR_TOPK: /* keys, scratch */
+        return packed_length(dim) + FEDNL_TOPK_SCRATCH_WORDS(packed_length(dim));
+    case FEDNL_COMPRESSOR_TOPLEK: /* ... and a heap */
+        return packed_length(dim) + FEDNL_TOPK_SCRATCH_WORDS(packed_length(dim)) + (budget(c, dim) + 1) / 2;
     case FEDNL_COMPRESSOR_RANDK: return (packed_length(dim) + 63) / 64;
     default: return 0;
     }
@@ -56,10 +58,11 @@ static int64_t compress_checked(const fednl_compressor *c, int64_t dim, const do
     case FEDNL_COMPRESSOR_TOPLEK: {
         /* on the whole matrix, positions are packed offsets */
         double *keys = (double *)work, *scratch = keys + total;
+        int32_t *histogram = (int32_t *)(scratch + total);
         fednl_entry_keys(dim, total, NULL, m, keys);
         count = c->kind == FEDNL_COMPRESSOR_TOPK
-                    ? fednl_topk_positions(total, k, keys, scratch, indices)
-                    : fednl_toplek_positions(total, k, total, keys, scratch, &rng, indices, (int32_t *)(scratch + total));
+                    ? fednl_topk_positions(total, k, keys, scratch, histogram, indices)
+                    : fednl_toplek_positions(total, k, total, keys, scratch, histogram, &rng, indices, histogram + 4 * 2048);
         for (int64_t t = 0; t < count; t++) values[t] = m[indices[t]];
         return count;
     }

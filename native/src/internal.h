@@ -33,6 +33,12 @@ typedef struct fednl_vector_kernels {
      * row indices (width 2 or 4 bytes). */
     void (*plan_gather)(int64_t groups, const int32_t *length, const int32_t *entry, const double *scale,
                         const uint8_t *sample, int32_t width, const double *pair_value, const double *w, double *out);
+    /* RandK over a pattern: values[c] = scale * m[t] for the pattern entry t at the c-th chosen index (the bits of
+     * bitmap, D bits in words words; zero where a chosen index is off the pattern), shift[t] += alpha * that. Each
+     * entry finds its slot by a popcount (rank holds one int32 per word), with no data-dependent branch: a merge of
+     * two ascending lists mispredicts at every gap. offsets null means the pattern is every entry. */
+    void (*randk_gather)(const int32_t *offsets, int64_t n, const double *m, double *shift, double alpha, double scale,
+                         const uint64_t *bitmap, int64_t words, int32_t *rank, int64_t count, double *values);
     /* m[t] = h[t] - shift[t]; returns sum of m[t]^2 */
     double (*difference_squares)(int64_t n, const double *h, const double *shift, double *m);
 } fednl_vector_kernels;
@@ -53,6 +59,26 @@ static inline int64_t fednl_packed_row_offset(int64_t dim, int64_t i) { return i
 
 /* packed[fednl_packed_row_base(dim, i) + j] is entry (i, j) for j >= i. */
 static inline int64_t fednl_packed_row_base(int64_t dim, int64_t i) { return i * dim - i * (i + 1) / 2; }
+
+/* The body of randk_gather, for a popcount of the variant's choosing (a macro, so each variant inlines its own). */
+#define FEDNL_RANDK_GATHER_BODY(POPCOUNT)                                                                       \
+    memset(values, 0, (size_t)count * sizeof *values);                                                         \
+    int32_t before = 0;                                                                                        \
+    double sink = 0.0; /* unchosen entries store here: no load of values[slot], so no chain through memory */  \
+    for (int64_t w = 0; w < words; w++) {                                                                      \
+        rank[w] = before;                                                                                      \
+        before += (int32_t)POPCOUNT(bitmap[w]);                                                                \
+    }                                                                                                          \
+    for (int64_t t = 0; t < n; t++) {                                                                          \
+        int64_t e = offsets != NULL ? offsets[t] : t;                                                          \
+        uint64_t word = bitmap[e >> 6], chosen = (word >> (e & 63)) & 1;                                       \
+        int64_t slot = rank[e >> 6] + (int64_t)POPCOUNT(word & ((1ull << (e & 63)) - 1));                      \
+        double *target = chosen ? &values[slot] : &sink;                                                       \
+        double kept = chosen ? scale * m[t] : 0.0;                                                             \
+        *target = kept;                                                                                        \
+        shift[t] += alpha * kept;                                                                              \
+    }                                                                                                          \
+    (void)sink;
 
 /* Index of the lowest set bit of a non-zero word. */
 static inline int fednl_lowest_bit(uint64_t bits) {

@@ -54,13 +54,15 @@ static inline uint64_t fednl_mul_high(uint64_t a, uint64_t b, uint64_t *low) {
 }
 #endif
 
-/* Uniform integer in [0, bound), bound >= 1, without modulo bias (Lemire's multiply-and-reject). */
+/* Uniform integer in [0, bound), bound >= 1, without modulo bias (Lemire's multiply-and-reject). The rejection
+ * threshold (2^64 mod bound) is below bound, so it is only computed, with its division, when the low half is. */
 static inline uint64_t fednl_random_below(fednl_random *r, uint64_t bound) {
-    uint64_t threshold = (0 - bound) % bound;
-    for (;;) {
-        uint64_t low, high = fednl_mul_high(fednl_random_next(r), bound, &low);
-        if (low >= threshold) return high;
+    uint64_t low, high = fednl_mul_high(fednl_random_next(r), bound, &low);
+    if (low < bound) {
+        uint64_t threshold = (0 - bound) % bound;
+        while (low < threshold) high = fednl_mul_high(fednl_random_next(r), bound, &low);
     }
+    return high;
 }
 
 #endif

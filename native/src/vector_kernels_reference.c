@@ -1,6 +1,8 @@
 /* vector_kernels_reference.c - plain scalar C; the definition every other variant is tested against. */
 #include "internal.h"
 
+#include <string.h>
+
 static double sparse_dot(int64_t nnz, const int32_t *idx, const double *val, const double *x) {
     double sum = 0.0;
     for (int64_t k = 0; k < nnz; k++) sum += val[k] * x[idx[k]];
@@ -56,6 +58,19 @@ static void plan_gather(int64_t groups, const int32_t *length, const int32_t *en
     }
 }
 
+/* Set bits of a word without a POPCNT instruction (the reference variant runs on any x86-64). */
+static inline uint64_t popcount_portable(uint64_t v) {
+    v = v - ((v >> 1) & 0x5555555555555555ull);
+    v = (v & 0x3333333333333333ull) + ((v >> 2) & 0x3333333333333333ull);
+    v = (v + (v >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+    return (v * 0x0101010101010101ull) >> 56;
+}
+
+static void randk_gather(const int32_t *offsets, int64_t n, const double *m, double *shift, double alpha, double scale,
+                         const uint64_t *bitmap, int64_t words, int32_t *rank, int64_t count, double *values) {
+    FEDNL_RANDK_GATHER_BODY(popcount_portable)
+}
+
 static double difference_squares(int64_t n, const double *h, const double *shift, double *m) {
     double sum = 0.0;
     for (int64_t t = 0; t < n; t++) {
@@ -71,5 +86,6 @@ const fednl_vector_kernels fednl_vector_kernels_reference = {
     sparse_rank1_packed,
     packed_sum_squares,
     plan_gather,
+    randk_gather,
     difference_squares,
 };

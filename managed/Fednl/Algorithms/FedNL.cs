@@ -31,10 +31,16 @@ internal static class FedNL
                 return;
 
             double shift = options.Option == Compression.FedNLOption.Option2 ? server.DifferenceNorm : options.Lambda;
-            if (options.HessianRule == HessianRule.AfterUpdate) server.FoldDifferences(run.Updates, answered, run.Alpha);
-            server.NewtonStep(shift);
+            if (options.HessianRule == HessianRule.AfterUpdate)
+            {
+                server.FoldDifferences(run.Updates, answered, run.Alpha);
+                server.NewtonStep(shift);
+            }
+            else
+            {
+                server.NewtonStepThenFold(shift, run.Updates, answered, run.Alpha);
+            }
             run.Regularisations = server.LastSolveRegularisations;
-            if (options.HessianRule == HessianRule.BeforeUpdate) server.FoldDifferences(run.Updates, answered, run.Alpha);
         }
     }
 }

@@ -38,7 +38,8 @@ internal static class FedNLLineSearch
                     regularisations: run.Regularisations, missing: TrainingRun.Missing(roundAnswered)))
                 return;
 
-            server.Direction(server.DifferenceNorm, direction);
+            // the line search only evaluates f_i, so H can move to Hᵏ⁺¹ while the direction is solved with Hᵏ
+            server.DirectionThenFold(server.DifferenceNorm, direction, run.Updates, roundAnswered, run.Alpha);
             run.Regularisations = server.LastSolveRegularisations;
             double slope = 0;
             for (int i = 0; i < d; i++) slope += server.Gradient[i] * direction[i];
@@ -48,7 +49,6 @@ internal static class FedNLLineSearch
             {
                 run.LineSearchTries = 0;
                 for (int i = 0; i < d; i++) server.Model[i] += direction[i];
-                server.FoldDifferences(run.Updates, roundAnswered, run.Alpha);
                 continue;
             }
             for (int tries = 1; ; tries++)
@@ -70,7 +70,6 @@ internal static class FedNLLineSearch
                 t *= options.LineSearchGamma;
             }
             for (int i = 0; i < d; i++) server.Model[i] += bestT * direction[i];
-            server.FoldDifferences(run.Updates, roundAnswered, run.Alpha);
         }
     }
 

@@ -14,6 +14,12 @@ public sealed class FedNLServer : IDisposable
 {
     private readonly CholeskySolver _solver;
     private readonly double[] _step;
+    private readonly double[] _snapshot;
+    private readonly SideThread _side = new("fednl-server-fold");
+    private readonly Action _foldPending;
+    private readonly bool[] _foldAnswered;
+    private ClientUpdate[]? _foldUpdates;
+    private double _foldAlpha;
 
     public FedNLServer(int dimension, int clients, double lambda)
     {
@@ -25,6 +31,9 @@ public sealed class FedNLServer : IDisposable
         Hessian = new double[PackedSymmetric.Length(dimension)];
         Gradient = new double[dimension];
         _step = new double[dimension];
+        _snapshot = new double[Hessian.Length];
+        _foldAnswered = new bool[clients];
+        _foldPending = () => FoldDifferences(_foldUpdates, _foldAnswered.AsSpan(0, _foldUpdates!.Length), _foldAlpha);
         _solver = new CholeskySolver(dimension);
     }
 
@@ -119,14 +128,16 @@ public sealed class FedNLServer : IDisposable
     /// definite (a compressed H can lose definiteness), the shift grows — max(shift, 1e-12 · scale) × 10 per try —
     /// until it is; the number of tries is kept in <see cref="LastSolveRegularisations"/>.
     /// </summary>
-    public void Solve(double shift, ReadOnlySpan<double> rhs, Span<double> solution)
+    public void Solve(double shift, ReadOnlySpan<double> rhs, Span<double> solution) => Solve(Hessian, shift, rhs, solution);
+
+    private void Solve(ReadOnlySpan<double> hessian, double shift, ReadOnlySpan<double> rhs, Span<double> solution)
     {
         long start = Stopwatch.GetTimestamp();
         LastSolveRegularisations = 0;
         double scale = Math.Max(Lambda, 1e-300);
-        for (int i = 0; i < Dimension; i++) scale = Math.Max(scale, Math.Abs(Hessian[PackedSymmetric.Index(Dimension, i, i)]));
+        for (int i = 0; i < Dimension; i++) scale = Math.Max(scale, Math.Abs(hessian[PackedSymmetric.Index(Dimension, i, i)]));
         double current = shift;
-        while (!_solver.TrySolve(Hessian, current, rhs, solution, out _))
+        while (!_solver.TrySolve(hessian, current, rhs, solution, out _))
         {
             LastSolveRegularisations++;
             if (LastSolveRegularisations > 60)
@@ -144,15 +155,48 @@ public sealed class FedNLServer : IDisposable
         for (int i = 0; i < Dimension; i++) Model[i] -= _step[i];
     }
 
-    /// <summary>The direction −(H + shift·I)⁻¹ g without moving (FedNL-LS).</summary>
-    public void Direction(double shift, Span<double> direction)
+    /// <summary>
+    /// Solves (Hᵏ + shift·I) s = g into <paramref name="solution"/> and, at the same time on a second core, folds the
+    /// round's S_i into H (<see cref="FoldDifferences"/>): the solve works on a copy of Hᵏ, so the result is the same
+    /// as solving first and folding after.
+    /// </summary>
+    public void SolveThenFold(double shift, Span<double> solution, ClientUpdate[] updates, ReadOnlySpan<bool> answered, double alpha)
     {
-        Solve(shift, Gradient, direction);
+        Hessian.CopyTo(_snapshot, 0);
+        answered.CopyTo(_foldAnswered);
+        (_foldUpdates, _foldAlpha) = (updates, alpha);
+        _side.Start(_foldPending);
+        try
+        {
+            Solve(_snapshot, shift, Gradient, solution);
+        }
+        finally
+        {
+            _side.Wait();
+            _foldUpdates = null;
+        }
+    }
+
+    /// <summary>FedNL's step under the paper's rule: x ← x − (Hᵏ + shift·I)⁻¹ g, then H ← Hᵏ⁺¹ (overlapped).</summary>
+    public void NewtonStepThenFold(double shift, ClientUpdate[] updates, ReadOnlySpan<bool> answered, double alpha)
+    {
+        SolveThenFold(shift, _step, updates, answered, alpha);
+        for (int i = 0; i < Dimension; i++) Model[i] -= _step[i];
+    }
+
+    /// <summary>FedNL-LS's direction −(Hᵏ + shift·I)⁻¹ g, then H ← Hᵏ⁺¹ (overlapped).</summary>
+    public void DirectionThenFold(double shift, Span<double> direction, ClientUpdate[] updates, ReadOnlySpan<bool> answered, double alpha)
+    {
+        SolveThenFold(shift, direction, updates, answered, alpha);
         for (int i = 0; i < Dimension; i++) direction[i] = -direction[i];
     }
 
     /// <summary>FedNL-PP: x = (H + l I)⁻¹ g.</summary>
     public void SolveForModel() => Solve(DifferenceNorm, Gradient, Model);
 
-    public void Dispose() => _solver.Dispose();
+    public void Dispose()
+    {
+        _side.Dispose();
+        _solver.Dispose();
+    }
 }

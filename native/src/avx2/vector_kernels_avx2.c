@@ -4,6 +4,7 @@
 #include "../internal.h"
 
 #include <immintrin.h>
+#include <string.h>
 
 static double horizontal_sum(__m256d v) {
     __m128d low = _mm256_castpd256_pd128(v);
@@ -125,6 +126,11 @@ static void plan_gather(int64_t groups, const int32_t *length, const int32_t *en
     }
 }
 
+static void randk_gather(const int32_t *offsets, int64_t n, const double *m, double *shift, double alpha, double scale,
+                         const uint64_t *bitmap, int64_t words, int32_t *rank, int64_t count, double *values) {
+    FEDNL_RANDK_GATHER_BODY(_mm_popcnt_u64)
+}
+
 static double difference_squares(int64_t n, const double *h, const double *shift, double *m) {
     __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd();
     int64_t t = 0;
@@ -150,5 +156,6 @@ const fednl_vector_kernels fednl_vector_kernels_avx2 = {
     sparse_rank1_packed,
     packed_sum_squares,
     plan_gather,
+    randk_gather,
     difference_squares,
 };

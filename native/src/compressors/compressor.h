@@ -7,9 +7,9 @@
 #include "../internal.h"
 #include "../random.h"
 
-/* keys[t] = squared Frobenius weight of entry t: m[t]^2 on the diagonal, 2 m[t]^2 off it. Entry t sits at packed
- * offset offsets[t] (ascending), or at offset t when offsets is null. */
-void fednl_entry_keys(int64_t dim, int64_t n, const int32_t *offsets, const double *m, double *keys);
+/* keys[t] = squared Frobenius weight of entry t: m[t]^2 on the diagonal, 2 m[t]^2 off it. diagonal lists the dim
+ * positions of the diagonal entries, or is null when the entries are the whole packed matrix (n = D). */
+void fednl_entry_keys(int64_t dim, int64_t n, const int32_t *diagonal, const double *m, double *keys);
 
 /* The K-th largest of keys[0..n) (1 <= k <= n); reorders keys. */
 double fednl_kth_largest(double *keys, int64_t n, int64_t k);
@@ -17,13 +17,17 @@ double fednl_kth_largest(double *keys, int64_t n, int64_t k);
 /* Sorts a[0..n) ascending (insertion sort below 24 entries, else quicksort). */
 void fednl_sort_indices(int32_t *a, int64_t n);
 
-/* Positions (ascending) of the min(k, n) largest keys, ties to the lowest positions. scratch holds n doubles. */
-int64_t fednl_topk_positions(int64_t n, int64_t k, const double *keys, double *scratch, int32_t *positions);
+/* Words of scratch TopK and TopLEK need beside their keys: n doubles and 4 x 2048 int32 counts. */
+#define FEDNL_TOPK_SCRATCH_WORDS(n) ((n) + 4096)
 
-/* TopLEK's positions (ascending) among n entries of a matrix with `total` packed entries; positions and heap hold
- * min(k, n) int32 each, scratch n doubles. */
+/* Positions (ascending) of the min(k, n) largest non-negative keys, ties to the lowest positions. scratch holds
+ * FEDNL_TOPK_SCRATCH_WORDS(n) words; positions (and the heap) hold min(k, n) int32. */
+int64_t fednl_topk_positions(int64_t n, int64_t k, const double *keys, double *scratch, int32_t *histogram,
+                             int32_t *positions);
+
+/* TopLEK's positions (ascending) among n entries of a matrix with `total` packed entries. */
 int64_t fednl_toplek_positions(int64_t n, int64_t k, int64_t total, const double *keys, double *scratch,
-                               fednl_random *rng, int32_t *positions, int32_t *heap);
+                               int32_t *histogram, fednl_random *rng, int32_t *positions, int32_t *heap);
 
 int64_t fednl_randk_indices(int64_t total, int64_t k, fednl_random *rng, int32_t *indices, uint64_t *bitmap);
 int64_t fednl_randseqk_indices(int64_t total, int64_t k, fednl_random *rng, int32_t *indices, int64_t *start);

@@ -1,17 +1,11 @@
 /* selection.c - squared Frobenius weights and the K-th largest key, shared by TopK and TopLEK. */
 #include "compressor.h"
 
-void fednl_entry_keys(int64_t dim, int64_t n, const int32_t *offsets, const double *m, double *keys) {
-    /* offsets ascend, so the row of entry t only moves forward */
-    int64_t row = 0, next_row = dim > 1 ? fednl_packed_row_offset(dim, 1) : INT64_MAX;
-    for (int64_t t = 0; t < n; t++) {
-        int64_t e = offsets != NULL ? offsets[t] : t;
-        while (e >= next_row) {
-            row++;
-            next_row = row + 1 < dim ? fednl_packed_row_offset(dim, row + 1) : INT64_MAX;
-        }
-        double weight = e == fednl_packed_row_offset(dim, row) ? 1.0 : 2.0;
-        keys[t] = weight * m[t] * m[t];
+void fednl_entry_keys(int64_t dim, int64_t n, const int32_t *diagonal, const double *m, double *keys) {
+    for (int64_t t = 0; t < n; t++) keys[t] = 2.0 * m[t] * m[t];
+    for (int64_t i = 0; i < dim; i++) {
+        int64_t t = diagonal != NULL ? diagonal[i] : fednl_packed_row_offset(dim, i);
+        keys[t] = m[t] * m[t];
     }
 }
 

@@ -15,9 +15,11 @@ FEDNL_API int64_t fednl_pattern_step_workspace(const fednl_compressor *c, int64_
     if (c == NULL || dim < 1 || dim > 65535 || pattern_length < 1 || pattern_length > packed_length(dim)) return -1;
     int64_t k = c->k < pattern_length ? c->k : pattern_length;
     switch (c->kind) {
-    case FEDNL_COMPRESSOR_TOPK: return 2 * pattern_length + (k + 1) / 2;   /* keys, scratch, positions */
-    case FEDNL_COMPRESSOR_TOPLEK: return 2 * pattern_length + k + 1;      /* ... and the heap */
-    case FEDNL_COMPRESSOR_RANDK: return (packed_length(dim) + 63) / 64;  /* the index bitmap */
+    case FEDNL_COMPRESSOR_TOPK: /* keys, scratch, positions */
+        return pattern_length + FEDNL_TOPK_SCRATCH_WORDS(pattern_length) + (k + 1) / 2;
+    case FEDNL_COMPRESSOR_TOPLEK: /* ... and the heap */
+        return pattern_length + FEDNL_TOPK_SCRATCH_WORDS(pattern_length) + k + 1;
+    case FEDNL_COMPRESSOR_RANDK: return 2 * ((packed_length(dim) + 63) / 64); /* index bitmap, rank per word */
     default: return 0;
     }
 }
@@ -35,27 +37,32 @@ static int64_t lower_bound(const int32_t *offsets, int64_t n, int64_t e) {
 
 static int64_t offset_at(const int32_t *offsets, int64_t t) { return offsets != NULL ? offsets[t] : t; }
 
-/* The first position >= t whose offset is >= e: a few linear steps, then a binary search for long jumps. */
+/* The first position >= t whose offset is >= e: a galloping search, so a walk over ascending indices costs the
+ * logarithm of each gap rather than the gap. */
 static int64_t advance(const int32_t *offsets, int64_t n, int64_t t, int64_t e) {
     if (offsets == NULL) return e < n ? (e > t ? e : t) : n;
-    for (int step = 0; step < 8; step++, t++)
-        if (t >= n || offsets[t] >= e) return t;
-    return t + lower_bound(offsets + t, n - t, e);
+    if (t >= n || offsets[t] >= e) return t;
+    int64_t below = t, step = 1; /* offsets[below] < e */
+    while (below + step < n && offsets[below + step] < e) {
+        below += step;
+        step *= 2;
+    }
+    int64_t end = below + step < n ? below + step : n;
+    return below + 1 + lower_bound(offsets + below + 1, end - below - 1, e);
 }
 
-/* values[c] = scale * M at each of the count ascending packed indices (zero off the pattern); shift moves by alpha
- * times the kept values on the pattern. Both lists ascend, so one merge walks them. */
-static void gather_indices(const int32_t *offsets, int64_t n, const double *m, double *shift, double alpha, double scale,
-                           const int32_t *indices, int64_t count, double *values) {
-    int64_t t = 0;
-    for (int64_t c = 0; c < count; c++) {
-        int64_t e = indices[c];
-        t = advance(offsets, n, t, e);
-        if (t < n && offset_at(offsets, t) == e) {
-            values[c] = scale * m[t];
-            shift[t] += alpha * values[c];
-        } else {
-            values[c] = 0.0;
+/* RandSeqK: the window [first, first + K) wraps to [0, wrapped); its indices list the wrapped part first. The
+ * pattern entries inside are two contiguous runs of positions, found by two binary searches. */
+static void gather_window(const int32_t *offsets, int64_t n, int64_t total, const double *m, double *shift, double alpha,
+                          double scale, int64_t first, int64_t k, double *values) {
+    memset(values, 0, (size_t)k * sizeof *values);
+    int64_t wrapped = first + k > total ? first + k - total : 0;
+    int64_t runs[2][3] = {{0, wrapped, 0}, {first, first + k - wrapped, wrapped}}; /* from, to, slot of from */
+    for (int r = 0; r < 2; r++) {
+        int64_t from = runs[r][0], to = runs[r][1], slot = runs[r][2];
+        for (int64_t t = advance(offsets, n, 0, from); t < n && offset_at(offsets, t) < to; t++) {
+            values[slot + offset_at(offsets, t) - from] = scale * m[t];
+            shift[t] += alpha * values[slot + offset_at(offsets, t) - from];
         }
     }
 }
@@ -110,11 +117,11 @@ FEDNL_API int32_t fednl_pattern_shift_step(const fednl_compressor *c, const uint
     case FEDNL_COMPRESSOR_TOPK:
     case FEDNL_COMPRESSOR_TOPLEK: {
         double *keys = (double *)work, *scratch = keys + n;
-        int32_t *positions = (int32_t *)(scratch + n);
-        fednl_entry_keys(dim, n, offsets, m, keys);
+        int32_t *histogram = (int32_t *)(scratch + n), *positions = histogram + 4 * 2048;
+        fednl_entry_keys(dim, n, fednl_plan_diagonal(plan, h), m, keys);
         written = c->kind == FEDNL_COMPRESSOR_TOPK
-                      ? fednl_topk_positions(n, k, keys, scratch, positions)
-                      : fednl_toplek_positions(n, k, total, keys, scratch, &rng, positions,
+                      ? fednl_topk_positions(n, k, keys, scratch, histogram, positions)
+                      : fednl_toplek_positions(n, k, total, keys, scratch, histogram, &rng, positions,
                                                positions + (k < n ? k : n));
         for (int64_t t = 0; t < written; t++) {
             int32_t p = positions[t];
@@ -124,11 +131,15 @@ FEDNL_API int32_t fednl_pattern_shift_step(const fednl_compressor *c, const uint
         }
         break;
     }
-    case FEDNL_COMPRESSOR_RANDK:
+    case FEDNL_COMPRESSOR_RANDK: {
+        int64_t words = (total + 63) / 64;
+        written = fednl_randk_indices(total, k, &rng, indices, work);
+        kernels->randk_gather(offsets, n, m, shift, alpha, scale, work, words, (int32_t *)(work + words), written, values);
+        break;
+    }
     case FEDNL_COMPRESSOR_RANDSEQK:
-        written = c->kind == FEDNL_COMPRESSOR_RANDK ? fednl_randk_indices(total, k, &rng, indices, work)
-                                                     : fednl_randseqk_indices(total, k, &rng, indices, &start);
-        gather_indices(offsets, n, m, shift, alpha, scale, indices, written, values);
+        written = fednl_randseqk_indices(total, k, &rng, indices, &start);
+        gather_window(offsets, n, total, m, shift, alpha, scale, start, written, values);
         break;
     }
     *count = written;
