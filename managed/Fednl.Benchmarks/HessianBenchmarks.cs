@@ -3,13 +3,17 @@ using Fednl.Kernels;
 
 namespace Fednl.Benchmarks;
 
-/// <summary>One client's oracle with Hessian: sparse rank-1 accumulation against the dense OpenBLAS path.</summary>
+/// <summary>
+/// One client's oracle with Hessian, three ways: the client's Hessian plan (gathers over its pattern, what training
+/// uses), sparse rank-1 accumulation into the packed triangle, and the dense OpenBLAS path.
+/// </summary>
 [MemoryDiagnoser]
 [MedianColumn]
 public class HessianBenchmarks
 {
     private ClientProblem _p = null!;
-    private double[] _margins = null!, _gradient = null!, _hessian = null!, _work = null!;
+    private double[] _margins = null!, _gradient = null!, _hessian = null!, _work = null!, _weights = null!, _pattern = null!;
+    private HessianPlan _plan = null!;
 
     [Params(0.039, 0.11, 0.44)]
     public double Density { get; set; }
@@ -26,6 +30,19 @@ public class HessianBenchmarks
         _gradient = new double[_p.Columns];
         _hessian = new double[PackedSymmetric.Length(_p.Columns)];
         _work = new double[LogisticOracle.DenseWorkspaceLength(_p.Rows, _p.Columns)];
+        _plan = HessianPlan.Build(Csr, dense: false);
+        _weights = new double[_p.Rows + 1];
+        _pattern = new double[_plan.PatternLength];
+    }
+
+    private CsrSpan Csr => new(_p.RowPointers, _p.ColumnIndices, _p.Values, _p.Columns);
+
+    [Benchmark]
+    public double PatternPlan()
+    {
+        double f = LogisticOracle.EvaluateSparse(Csr, _p.Labels, _p.X, 1e-3, _margins, _gradient, default, _weights);
+        _plan.Hessian(_weights, 1e-3, default, _pattern);
+        return f;
     }
 
     [Benchmark(Baseline = true)]

@@ -17,6 +17,7 @@ internal static class CommandRunner
         MasterCommand.Create(),
         ClientCommand.Create(),
         CertsCommand.Create(),
+        BenchCommand.Create(),
     };
 
     public static int Run(string[] args)

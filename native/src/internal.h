@@ -33,12 +33,12 @@ typedef struct fednl_vector_kernels {
      * row indices (width 2 or 4 bytes). */
     void (*plan_gather)(int64_t groups, const int32_t *length, const int32_t *entry, const double *scale,
                         const uint8_t *sample, int32_t width, const double *pair_value, const double *w, double *out);
-    /* RandK over a pattern: values[c] = scale * m[t] for the pattern entry t at the c-th chosen index (the bits of
-     * bitmap, D bits in words words; zero where a chosen index is off the pattern), shift[t] += alpha * that. Each
-     * entry finds its slot by a popcount (rank holds one int32 per word), with no data-dependent branch: a merge of
-     * two ascending lists mispredicts at every gap. offsets null means the pattern is every entry. */
-    void (*randk_gather)(const int32_t *offsets, int64_t n, const double *m, double *shift, double alpha, double scale,
-                         const uint64_t *bitmap, int64_t words, int32_t *rank, int64_t count, double *values);
+    /* RandK over a pattern: for each of the count chosen packed indices, values[c] = scale * m[pos] at its pattern
+     * position pos = rank[w] + the pattern bits below it in word w, or 0 when the index is off the pattern; then
+     * shift[pos] += alpha * values[c]. One popcount per index and no data-dependent branch. pattern_bits null: the
+     * pattern is every entry. */
+    void (*randk_gather)(const int32_t *indices, int64_t count, const uint64_t *pattern_bits, const int32_t *rank,
+                         const double *m, double *shift, double alpha, double scale, double *values);
     /* m[t] = h[t] - shift[t]; returns sum of m[t]^2 */
     double (*difference_squares)(int64_t n, const double *h, const double *shift, double *m);
 } fednl_vector_kernels;
@@ -62,21 +62,19 @@ static inline int64_t fednl_packed_row_base(int64_t dim, int64_t i) { return i *
 
 /* The body of randk_gather, for a popcount of the variant's choosing (a macro, so each variant inlines its own). */
 #define FEDNL_RANDK_GATHER_BODY(POPCOUNT)                                                                       \
-    memset(values, 0, (size_t)count * sizeof *values);                                                         \
-    int32_t before = 0;                                                                                        \
-    double sink = 0.0; /* unchosen entries store here: no load of values[slot], so no chain through memory */  \
-    for (int64_t w = 0; w < words; w++) {                                                                      \
-        rank[w] = before;                                                                                      \
-        before += (int32_t)POPCOUNT(bitmap[w]);                                                                \
-    }                                                                                                          \
-    for (int64_t t = 0; t < n; t++) {                                                                          \
-        int64_t e = offsets != NULL ? offsets[t] : t;                                                          \
-        uint64_t word = bitmap[e >> 6], chosen = (word >> (e & 63)) & 1;                                       \
-        int64_t slot = rank[e >> 6] + (int64_t)POPCOUNT(word & ((1ull << (e & 63)) - 1));                      \
-        double *target = chosen ? &values[slot] : &sink;                                                       \
-        double kept = chosen ? scale * m[t] : 0.0;                                                             \
-        *target = kept;                                                                                        \
-        shift[t] += alpha * kept;                                                                              \
+    double sink = 0.0; /* off-pattern indices store here, so nothing waits on a load */                       \
+    for (int64_t c = 0; c < count; c++) {                                                                      \
+        int64_t e = indices[c];                                                                                \
+        int64_t chosen = 1, pos = e;                                                                           \
+        if (pattern_bits != NULL) {                                                                            \
+            uint64_t word = pattern_bits[e >> 6];                                                              \
+            chosen = (int64_t)((word >> (e & 63)) & 1);                                                        \
+            pos = rank[e >> 6] + (int64_t)POPCOUNT(word & ((1ull << (e & 63)) - 1));                           \
+        }                                                                                                      \
+        double kept = chosen ? scale * m[chosen ? pos : 0] : 0.0;                                              \
+        values[c] = kept;                                                                                      \
+        double *target = chosen ? &shift[pos] : &sink;                                                         \
+        *target += alpha * kept;                                                                               \
     }                                                                                                          \
     (void)sink;
 
@@ -91,11 +89,6 @@ static inline int fednl_lowest_bit(uint64_t bits) {
 #endif
 }
 
-/* log(1 + exp(-z)) without overflow or loss of precision for large |z|. */
-static inline double fednl_log1p_exp_neg(double z) {
-    return z > 0.0 ? log1p(exp(-z)) : -z + log1p(exp(z));
-}
-
 /* sigma(-z) = 1 / (1 + exp(z)), stable for both signs. */
 static inline double fednl_sigmoid_neg(double z) {
     if (z >= 0.0) {
@@ -105,11 +98,33 @@ static inline double fednl_sigmoid_neg(double z) {
     return 1.0 / (1.0 + exp(z));
 }
 
-/* log(1 + exp(-z)) and *sigma_neg = sigma(-z) from one exp: the same values as the two functions above. */
-static inline double fednl_logistic(double z, double *sigma_neg) {
-    double e = exp(-fabs(z));
-    *sigma_neg = z > 0.0 ? e / (1.0 + e) : 1.0 / (1.0 + e);
-    return z > 0.0 ? log1p(e) : -z + log1p(e);
+/* A sum of log(1 + exp(-z_j)) over rows. With e_j = exp(-|z_j|) each term is log(1 + e_j), plus -z_j when z_j <= 0;
+ * the logs are taken of running products of the factors 1 + e_j, in (1, 2], so 512 rows cost one log instead of
+ * 512 (the product stays below 2^512). Rounding the factors costs at most half an ulp each: the error is that of
+ * summing the terms one by one. */
+typedef struct fednl_loss_sum {
+    double linear, logs, product;
+    int factors;
+} fednl_loss_sum;
+
+static inline fednl_loss_sum fednl_loss_sum_start(void) {
+    fednl_loss_sum s = {0.0, 0.0, 1.0, 0};
+    return s;
 }
+
+/* Adds row z's term; returns sigma(-z) = 1 / (1 + exp(z)), from the same exp. */
+static inline double fednl_loss_sum_add(fednl_loss_sum *s, double z) {
+    double e = exp(-fabs(z));
+    if (z <= 0.0) s->linear -= z;
+    s->product *= 1.0 + e;
+    if (++s->factors == 512) {
+        s->logs += log(s->product);
+        s->product = 1.0;
+        s->factors = 0;
+    }
+    return z > 0.0 ? e / (1.0 + e) : 1.0 / (1.0 + e);
+}
+
+static inline double fednl_loss_sum_total(const fednl_loss_sum *s) { return s->linear + (s->logs + log(s->product)); }
 
 #endif /* FEDNL_INTERNAL_H */

@@ -30,18 +30,18 @@ FEDNL_API int32_t fednl_logreg_dense(int64_t rows, int64_t cols, const double *a
     const int m = (int)rows, d = (int)cols;
     double inv_m = rows > 0 ? 1.0 / (double)rows : 0.0;
 
-    double loss = 0.0;
+    fednl_loss_sum loss = fednl_loss_sum_start();
     if (m > 0) {
         cblas_dgemv(CblasRowMajor, CblasNoTrans, m, d, 1.0, a, d, x, 1, 0.0, margins, 1);
         for (int j = 0; j < m; j++) {
             margins[j] *= labels[j];
-            loss += fednl_log1p_exp_neg(margins[j]);
+            fednl_loss_sum_add(&loss, margins[j]);
         }
     }
 
     double norm_squared = 0.0;
     for (int i = 0; i < d; i++) norm_squared += x[i] * x[i];
-    *f = loss * inv_m + 0.5 * lambda * norm_squared;
+    *f = fednl_loss_sum_total(&loss) * inv_m + 0.5 * lambda * norm_squared;
 
     if (grad != NULL) {
         double *coef = work;

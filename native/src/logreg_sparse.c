@@ -34,13 +34,12 @@ FEDNL_API int32_t fednl_logreg_sparse(int64_t rows, int64_t cols, const int64_t 
     double inv_m = rows > 0 ? 1.0 / (double)rows : 0.0;
 
     if (grad != NULL) memset(grad, 0, (size_t)cols * sizeof *grad);
-    double loss = 0.0;
+    fednl_loss_sum loss = fednl_loss_sum_start();
     for (int64_t j = 0; j < rows; j++) {
         int64_t begin = row_ptr[j], nnz = row_ptr[j + 1] - begin;
         double z = labels[j] * k->sparse_dot(nnz, col_idx + begin, values + begin, x);
         margins[j] = z;
-        double s;
-        loss += fednl_logistic(z, &s);
+        double s = fednl_loss_sum_add(&loss, z);
         if (grad != NULL) k->sparse_axpy(nnz, -inv_m * labels[j] * s, col_idx + begin, values + begin, grad);
         if (weights != NULL) weights[j] = inv_m * s * (1.0 - s);
     }
@@ -54,7 +53,7 @@ FEDNL_API int32_t fednl_logreg_sparse(int64_t rows, int64_t cols, const int64_t 
         }
     }
 
-    *f = loss * inv_m;
+    *f = fednl_loss_sum_total(&loss) * inv_m;
     add_regulariser(cols, x, lambda, f, grad, hess_packed);
     return FEDNL_OK;
 }

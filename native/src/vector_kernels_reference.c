@@ -66,8 +66,8 @@ static inline uint64_t popcount_portable(uint64_t v) {
     return (v * 0x0101010101010101ull) >> 56;
 }
 
-static void randk_gather(const int32_t *offsets, int64_t n, const double *m, double *shift, double alpha, double scale,
-                         const uint64_t *bitmap, int64_t words, int32_t *rank, int64_t count, double *values) {
+static void randk_gather(const int32_t *indices, int64_t count, const uint64_t *pattern_bits, const int32_t *rank,
+                         const double *m, double *shift, double alpha, double scale, double *values) {
     FEDNL_RANDK_GATHER_BODY(popcount_portable)
 }
 

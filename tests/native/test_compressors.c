@@ -14,6 +14,7 @@ void test_compress_randseqk_wraps(void);
 void test_compress_natural_rounds_to_powers_of_two(void);
 void test_compress_indices_regenerate(void);
 void test_compress_rejects_bad_arguments(void);
+void test_compress_topk_breaks_ties_by_position(void);
 
 typedef struct compressed {
     int64_t dim, total, capacity, count, work_len;
@@ -244,4 +245,26 @@ void test_compress_rejects_bad_arguments(void) {
     CHECK_STATUS(fednl_packed_add_compressed(2, m, 1.0, indices, values, 4), FEDNL_ERR_INVALID_ARGUMENT);
     indices[0] = 7;
     CHECK_STATUS(fednl_packed_add_compressed(2, m, 1.0, indices, values, 1), FEDNL_ERR_INVALID_ARGUMENT);
+}
+
+void test_compress_topk_breaks_ties_by_position(void) {
+    /* entries +-1: every off-diagonal key is 2, every diagonal key 1, so the K = 100 kept entries are the first 100
+     * off-diagonal positions, whatever the selection's internals do with runs of equal keys */
+    int64_t dim = 60, total = dim * (dim + 1) / 2;
+    double *m = malloc((size_t)total * sizeof(double));
+    for (int64_t e = 0; e < total; e++) m[e] = (e % 3 == 0) ? -1.0 : 1.0;
+    fednl_compressor c = {FEDNL_COMPRESSOR_TOPK, 0, 100, 1};
+    compressed r = make_compressed(&c, dim);
+    CHECK_STATUS(fednl_compress(&c, dim, m, r.indices, r.values, &r.count, r.work, r.work_len), FEDNL_OK);
+    CHECK(r.count == 100);
+    int64_t t = 0;
+    for (int64_t i = 0, e = 0; i < dim && t < 100; i++)
+        for (int64_t j = i; j < dim && t < 100; j++, e++)
+            if (j != i) {
+                CHECK(r.indices[t] == e);
+                CHECK(r.values[t] == m[e]);
+                t++;
+            }
+    free_compressed(&r);
+    free(m);
 }

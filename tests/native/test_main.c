@@ -29,6 +29,7 @@
     X(compress_natural_rounds_to_powers_of_two)                                                              \
     X(compress_indices_regenerate)                                                                           \
     X(compress_rejects_bad_arguments)                                                                        \
+    X(compress_topk_breaks_ties_by_position)                                                                 \
     X(plan_hessian_matches_reference)                                                                        \
     X(plan_hessian_variants_agree_bitwise)                                                                   \
     X(plan_dense_kind_is_every_entry)                                                                        \

@@ -126,8 +126,8 @@ static void plan_gather(int64_t groups, const int32_t *length, const int32_t *en
     }
 }
 
-static void randk_gather(const int32_t *offsets, int64_t n, const double *m, double *shift, double alpha, double scale,
-                         const uint64_t *bitmap, int64_t words, int32_t *rank, int64_t count, double *values) {
+static void randk_gather(const int32_t *indices, int64_t count, const uint64_t *pattern_bits, const int32_t *rank,
+                         const double *m, double *shift, double alpha, double scale, double *values) {
     FEDNL_RANDK_GATHER_BODY(_mm_popcnt_u64)
 }
 

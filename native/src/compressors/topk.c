@@ -4,32 +4,49 @@
 
 #include <string.h>
 
-/* The K-th largest of n non-negative keys. Non-negative doubles order like their bit patterns, so a histogram of
- * the exponent (the top 11 bits below the sign) finds the binade that holds the K-th largest in one branch-free
- * pass; a quickselect then runs on that binade's keys only, usually a few hundred. Keys crowd into a few binades,
- * so four interleaved histograms keep consecutive increments of one bucket from waiting on each other.
- * histogram holds 4 x 2048 counts. */
-static double kth_largest_by_binade(const double *keys, int64_t n, int64_t k, double *scratch, int32_t *histogram) {
+static uint64_t bits_of(double v) {
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return bits;
+}
+
+/* The K-th largest of n non-negative keys, by radix selection: non-negative doubles order like their bit patterns,
+ * so histograms of successive 11-bit fields (exponent first, then the mantissa) narrow the candidates to one
+ * bucket per pass without a data-dependent branch; a quickselect finishes once a few dozen remain. Keys crowd into
+ * a few binades, so the first pass, over all n keys, spreads its increments over four interleaved histograms so
+ * that consecutive increments of one bucket do not wait on each other. histogram holds 4 x 2048 counts. */
+static double kth_largest_radix(const double *keys, int64_t n, int64_t k, double *scratch, int32_t *histogram) {
     memset(histogram, 0, 4 * 2048 * sizeof *histogram);
-    for (int64_t t = 0; t < n; t++) {
-        uint64_t bits;
-        memcpy(&bits, &keys[t], sizeof bits);
-        histogram[(t & 3) * 2048 + (int64_t)(bits >> 52)]++;
-    }
-    int64_t above = 0, bucket = 2047, in_bucket;
+    for (int64_t t = 0; t < n; t++) histogram[(t & 3) * 2048 + (int64_t)(bits_of(keys[t]) >> 52)]++;
+    int64_t bucket = 2047, in_bucket;
     for (;; bucket--) {
         in_bucket = histogram[bucket] + histogram[2048 + bucket] + histogram[4096 + bucket] + histogram[6144 + bucket];
-        if (above + in_bucket >= k) break;
-        above += in_bucket;
+        if (in_bucket >= k) break;
+        k -= in_bucket;
     }
     int64_t count = 0;
     for (int64_t t = 0; t < n; t++) {
-        uint64_t bits;
-        memcpy(&bits, &keys[t], sizeof bits);
         scratch[count] = keys[t];
-        count += (int64_t)(bits >> 52) == bucket;
+        count += (int64_t)(bits_of(keys[t]) >> 52) == bucket;
     }
-    return fednl_kth_largest(scratch, count, k - above);
+    /* the mantissa's 52 bits, 11 at a time from the top */
+    for (int shift = 41; count > 32 && shift > -11; shift -= 11) {
+        int s = shift > 0 ? shift : 0, width = shift > 0 ? 11 : 11 + shift;
+        uint64_t mask = (1ull << width) - 1;
+        memset(histogram, 0, 2048 * sizeof *histogram);
+        for (int64_t t = 0; t < count; t++) histogram[(bits_of(scratch[t]) >> s) & mask]++;
+        for (bucket = (int64_t)mask;; bucket--) {
+            if (histogram[bucket] >= k) break;
+            k -= histogram[bucket];
+        }
+        int64_t kept = 0;
+        for (int64_t t = 0; t < count; t++) {
+            scratch[kept] = scratch[t];
+            kept += (int64_t)((bits_of(scratch[t]) >> s) & mask) == bucket;
+        }
+        count = kept;
+    }
+    return fednl_kth_largest(scratch, count, k);
 }
 
 int64_t fednl_topk_positions(int64_t n, int64_t k, const double *keys, double *scratch, int32_t *histogram,
@@ -38,15 +55,16 @@ int64_t fednl_topk_positions(int64_t n, int64_t k, const double *keys, double *s
         for (int64_t t = 0; t < n; t++) positions[t] = (int32_t)t;
         return n;
     }
-    double threshold = kth_largest_by_binade(keys, n, k, scratch, histogram);
+    double threshold = kth_largest_radix(keys, n, k, scratch, histogram);
     int64_t above = 0;
     for (int64_t t = 0; t < n; t++) above += keys[t] > threshold;
     /* keep what lies above the threshold and the first k - above keys equal to it, without branches */
     int64_t ties_left = k - above, count = 0;
     for (int64_t t = 0; t < n; t++) {
-        int64_t tie = keys[t] == threshold && ties_left > 0;
+        /* bitwise, not logical, operators: no branch to mispredict on the keys */
+        int64_t tie = (int64_t)(keys[t] == threshold) & (int64_t)(ties_left > 0);
         positions[count] = (int32_t)t;
-        count += (keys[t] > threshold) | tie;
+        count += (int64_t)(keys[t] > threshold) | tie;
         ties_left -= tie;
     }
     return count;

@@ -19,7 +19,7 @@ FEDNL_API int64_t fednl_pattern_step_workspace(const fednl_compressor *c, int64_
         return pattern_length + FEDNL_TOPK_SCRATCH_WORDS(pattern_length) + (k + 1) / 2;
     case FEDNL_COMPRESSOR_TOPLEK: /* ... and the heap */
         return pattern_length + FEDNL_TOPK_SCRATCH_WORDS(pattern_length) + k + 1;
-    case FEDNL_COMPRESSOR_RANDK: return 2 * ((packed_length(dim) + 63) / 64); /* index bitmap, rank per word */
+    case FEDNL_COMPRESSOR_RANDK: return (packed_length(dim) + 63) / 64; /* the index bitmap */
     default: return 0;
     }
 }
@@ -132,9 +132,9 @@ FEDNL_API int32_t fednl_pattern_shift_step(const fednl_compressor *c, const uint
         break;
     }
     case FEDNL_COMPRESSOR_RANDK: {
-        int64_t words = (total + 63) / 64;
         written = fednl_randk_indices(total, k, &rng, indices, work);
-        kernels->randk_gather(offsets, n, m, shift, alpha, scale, work, words, (int32_t *)(work + words), written, values);
+        const uint64_t *bits = h->bits_at != 0 ? plan + h->bits_at : NULL;
+        kernels->randk_gather(indices, written, bits, (const int32_t *)(plan + h->rank_at), m, shift, alpha, scale, values);
         break;
     }
     case FEDNL_COMPRESSOR_RANDSEQK:

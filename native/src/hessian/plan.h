@@ -16,8 +16,9 @@ typedef struct fednl_plan_header {
     /* groups of FEDNL_PLAN_LANES pattern entries; uniform groups first (every pair product of an entry is the
      * same, kept once in scale), then valued groups (a product per pair, in pair_value) */
     int64_t uniform_groups, valued_groups, uniform_slots, valued_slots;
-    /* word offsets; pattern_at is 0 for a dense plan, whose pattern is every packed entry */
-    int64_t pattern_at, diagonal_at, length_at, entry_at, scale_at, sample_at, pair_value_at;
+    /* word offsets; pattern_at and bits_at are 0 for a dense plan, whose pattern is every packed entry. bits: the
+     * pattern as D bits; rank: pattern entries before each 64-bit word, so an offset's position is one popcount */
+    int64_t pattern_at, bits_at, rank_at, diagonal_at, length_at, entry_at, scale_at, sample_at, pair_value_at;
 } fednl_plan_header;
 
 /* The header of a plan after checking its magic and size; null (with a message) when it is not a plan. */

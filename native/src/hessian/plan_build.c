@@ -134,6 +134,10 @@ static int64_t lay_out(const build_state *s, int32_t kind, fednl_plan_header *h)
     int64_t slots = h->uniform_slots + h->valued_slots;
     h->pattern_at = at;
     at += words_for_int32(s->pattern_length);
+    h->bits_at = at;
+    at += (s->total + 63) / 64;
+    h->rank_at = at;
+    at += words_for_int32((s->total + 63) / 64);
     h->diagonal_at = at;
     at += words_for_int32(s->cols);
     h->length_at = at;
@@ -227,9 +231,16 @@ FEDNL_API int32_t fednl_hessian_plan_build(int64_t rows, int64_t cols, const int
         return FEDNL_OK;
     }
 
-    int32_t *pattern = (int32_t *)(plan + h.pattern_at);
-    for (int64_t e = 0; e < s.total; e++)
-        if (s.map[e] >= 0) pattern[s.map[e]] = (int32_t)e;
+    int32_t *pattern = (int32_t *)(plan + h.pattern_at), *rank = (int32_t *)(plan + h.rank_at);
+    uint64_t *bits = plan + h.bits_at;
+    int32_t seen = 0; /* positions were numbered in packed order, so seen == map[e] on the pattern */
+    for (int64_t e = 0; e < s.total; e++) {
+        if ((e & 63) == 0) rank[e >> 6] = seen;
+        if (s.map[e] >= 0) {
+            pattern[seen++] = (int32_t)e;
+            bits[e >> 6] |= 1ull << (e & 63);
+        }
+    }
     for (int64_t i = 0; i < cols; i++) diagonal[i] = s.map[fednl_packed_row_offset(cols, i)];
 
     /* groups: entry positions (-1 pads the last lane of a section), scales, and each entry's first slot */
