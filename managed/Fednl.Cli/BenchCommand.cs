@@ -61,12 +61,6 @@ internal static class BenchCommand
 
     private static int Run(ParseResult parse)
     {
-        string dataDir = parse.GetValue(DataDir)?.FullName ?? Environment.GetEnvironmentVariable("FEDNL_DATA")
-            ?? throw new UsageException("bench needs the datasets: --data-dir DIR or FEDNL_DATA=DIR (the folder with w8a, a9a, phishing)");
-        var datasets = List(parse.GetValue(Datasets)!);
-        foreach (var name in datasets)
-            if (!File.Exists(Path.Combine(dataDir, name)))
-                throw new UsageException($"bench: {Path.Combine(dataDir, name)} does not exist");
         var compressors = List(parse.GetValue(Compressors)!);
         foreach (var c in compressors.Append(parse.GetValue(LineSearchCompressor)!))
             if (!CompressorKindNames.TryParse(c, out _))
@@ -75,6 +69,12 @@ internal static class BenchCommand
         if (repeat < 1 || rounds < 1 || clients < 1) throw new UsageException("--repeat, --rounds and --clients must be at least 1");
         string suite = parse.GetValue(Suite)!;
         if (suite is not ("table1" or "ls" or "all")) throw new UsageException($"--suite '{suite}' is not table1, ls or all");
+        string dataDir = parse.GetValue(DataDir)?.FullName ?? Environment.GetEnvironmentVariable("FEDNL_DATA")
+            ?? throw new UsageException("bench needs the datasets: --data-dir DIR or FEDNL_DATA=DIR (the folder with w8a, a9a, phishing)");
+        var datasets = List(parse.GetValue(Datasets)!);
+        foreach (var name in datasets)
+            if (!File.Exists(Path.Combine(dataDir, name)))
+                throw new UsageException($"bench: {Path.Combine(dataDir, name)} does not exist");
 
         var report = new StringBuilder();
         report.AppendLine($"fednl bench, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {repeat} runs per cell (median)");
@@ -177,13 +177,19 @@ internal static class BenchCommand
 
     private static TimedRun Median(List<TimedRun> runs) => runs.OrderBy(r => r.Seconds).ElementAt(runs.Count / 2);
 
-    /// <summary>Runs this fednl command with <paramref name="arguments"/> as a child process.</summary>
+    /// <summary>
+    /// Runs this fednl command with <paramref name="arguments"/> as a child process: the same executable when fednl
+    /// itself runs (apphost or `dotnet Fednl.Cli.dll`), otherwise (fednl hosted in another process, e.g. a test run)
+    /// `dotnet` with this assembly.
+    /// </summary>
     private static TimedRun TimeSelf(IReadOnlyList<string> arguments)
     {
-        string host = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which executable runs fednl");
-        bool viaDotnet = Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase);
-        var all = viaDotnet ? new[] { typeof(BenchCommand).Assembly.Location }.Concat(arguments).ToArray() : arguments.ToArray();
-        return Time(host, all);
+        string dll = typeof(BenchCommand).Assembly.Location;
+        string host = Environment.ProcessPath ?? "dotnet";
+        bool hostIsDotnet = Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase);
+        bool hostIsFednl = !hostIsDotnet && System.Reflection.Assembly.GetEntryAssembly() == typeof(BenchCommand).Assembly;
+        if (hostIsFednl) return Time(host, arguments);
+        return Time(hostIsDotnet ? host : "dotnet", new[] { dll }.Concat(arguments).ToArray());
     }
 
     /// <summary>Wall seconds of a whole child process and the JSON object it printed last.</summary>

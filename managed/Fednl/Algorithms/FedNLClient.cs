@@ -56,14 +56,26 @@ public sealed class FedNLClient
     public long DenseWorkspaceLength => UsesDenseHessian ? LogisticOracle.DenseWorkspaceLength(Samples, Dimension) : 0;
 
     /// <summary>
-    /// The sparse path gathers Σ_j nnz_j(nnz_j+1)/2 row weights per Hessian (≈ 0.4 ns each with AVX2), the dense one
-    /// pays m·d²/2 multiply-adds in OpenBLAS dsyrk (≈ 0.16 ns each at these sizes), so dense wins only when
-    /// (density)² exceeds about 0.4. Measured on phishing-shaped clients (77 × 69, 44 % dense): sparse plan 12 µs,
-    /// dense 30 µs per Hessian.
+    /// The sparse plan gathers Σ_j nnz_j(nnz_j+1)/2 row weights per Hessian (≈ 0.3–0.4 ns each with AVX2), the dense
+    /// path pays m·D multiply-adds in OpenBLAS dsyrk (≈ 0.08–0.16 ns each, better for larger clients), so the plan
+    /// wins while its gathers are at most about a fifth of the dense multiply-adds. Measured (BenchmarkDotNet,
+    /// managed/Fednl.Benchmarks): 350 × 301 clients at 44 % density break even (1.40 vs 1.30 ms, 0.19 m·D gathers);
+    /// phishing-shaped clients (77 × 69, 0.20 m·D) take 12 µs with the plan, 30 µs dense. The rule also bounds the
+    /// plan's memory (2 bytes per gather) by the work a dense round would do.
     /// </summary>
-    public const double DenseDensityThreshold = 0.63;
+    public const double DenseGatherRatio = 0.2;
 
-    private static bool PrefersDense(Dataset data) => data.Samples > 0 && data.Density >= DenseDensityThreshold;
+    private static bool PrefersDense(Dataset data)
+    {
+        if (data.Samples == 0) return false;
+        double pairs = 0;
+        for (int j = 0; j < data.Samples; j++)
+        {
+            double nnz = data.RowPointers[j + 1] - data.RowPointers[j];
+            pairs += nnz * (nnz + 1) / 2;
+        }
+        return pairs > DenseGatherRatio * data.Samples * PackedSymmetric.Length(data.Features);
+    }
 
     private CsrSpan Csr => new(Data.RowPointers, Data.ColumnIndices, Data.Values, Dimension);
 

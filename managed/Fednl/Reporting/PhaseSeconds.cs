@@ -16,7 +16,7 @@ public sealed record PhaseSeconds
     public double Hessian { get; init; }
     /// <summary>M = Hessian − H_i, ‖M‖_F, S = C(M) and H_i += α S.</summary>
     public double Compression { get; init; }
-    /// <summary>The server's means of f_i, g_i, l_i and its fold of the S_i into H.</summary>
+    /// <summary>The server's means of f_i, g_i, l_i and its fold of the S_i into H, less what the fold overlaps with the solve.</summary>
     public double Aggregation { get; init; }
     /// <summary>The server's Cholesky solves.</summary>
     public double Solve { get; init; }

@@ -15,6 +15,8 @@ public sealed class InProcessTransport : IClientTransport
     private readonly ulong _seed;
     private readonly ParallelOptions _parallel;
     private readonly bool[] _answered;
+    private readonly double[] _model, _losses;
+    private readonly int[] _selected;
 
     public InProcessTransport(IReadOnlyList<FedNLClient> clients, CompressorSpec spec, ulong seed, int threads)
     {
@@ -26,6 +28,9 @@ public sealed class InProcessTransport : IClientTransport
         _scratch = Enumerable.Range(0, workers).Select(_ => new ClientScratch(spec, _clients)).ToArray();
         _parallel = new ParallelOptions { MaxDegreeOfParallelism = workers };
         _answered = new bool[_clients.Length];
+        _model = new double[Dimension];
+        _losses = new double[_clients.Length];
+        _selected = new int[_clients.Length];
         Array.Fill(_answered, true);
     }
 
@@ -88,33 +93,42 @@ public sealed class InProcessTransport : IClientTransport
 
     public void Round(ReadOnlySpan<double> x, int round, double alpha, ClientUpdate[] updates)
     {
-        var model = x.ToArray();
+        var model = Model(x);
         ForEach(_clients.Length, (i, scratch) =>
             _clients[i].Round(model, round, alpha, SeedSequence.Compressor(_seed, i, round), scratch, updates[i]));
     }
 
     public void Participate(ReadOnlySpan<double> x, int round, double alpha, ReadOnlySpan<int> selected, ClientUpdate[] updates)
     {
-        var model = x.ToArray();
-        var ids = selected.ToArray();
+        var model = Model(x);
+        var ids = _selected.AsSpan(0, selected.Length);
+        selected.CopyTo(ids);
+        var idArray = _selected;
         ForEach(ids.Length, (t, scratch) =>
-            _clients[ids[t]].Participate(model, round, alpha, SeedSequence.Compressor(_seed, ids[t], round), scratch, updates[t]));
+            _clients[idArray[t]].Participate(model, round, alpha, SeedSequence.Compressor(_seed, idArray[t], round), scratch, updates[t]));
     }
 
     public void Losses(ReadOnlySpan<double> x, Span<double> losses)
     {
-        var model = x.ToArray();
-        var result = new double[_clients.Length];
+        var model = Model(x);
+        var result = _losses;
         ForEach(_clients.Length, (i, scratch) => result[i] = _clients[i].Evaluate(model, scratch, default, default));
         result.CopyTo(losses);
     }
 
     public void LossesAndGradients(ReadOnlySpan<double> x, Span<double> losses, double[][] gradients)
     {
-        var model = x.ToArray();
-        var result = new double[_clients.Length];
+        var model = Model(x);
+        var result = _losses;
         ForEach(_clients.Length, (i, scratch) => result[i] = _clients[i].Evaluate(model, scratch, gradients[i], default));
         result.CopyTo(losses);
+    }
+
+    /// <summary>The model the workers read this call (a buffer reused every round).</summary>
+    private double[] Model(ReadOnlySpan<double> x)
+    {
+        x.CopyTo(_model);
+        return _model;
     }
 
     public void Dispose()

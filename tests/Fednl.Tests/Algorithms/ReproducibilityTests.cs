@@ -65,3 +65,22 @@ public sealed class ReproducibilityTests
         }
     }
 }
+
+/// <summary>The round loop allocates (almost) nothing: no garbage collection runs while the rounds do.</summary>
+public sealed class AllocationTests
+{
+    [TestCase(Algorithm.FedNL, CompressorKind.RandSeqK)]
+    [TestCase(Algorithm.FedNL, CompressorKind.TopK)]
+    [TestCase(Algorithm.FedNL, CompressorKind.Natural)]
+    [TestCase(Algorithm.FedNLLineSearch, CompressorKind.RandK)]
+    public void Rounds_run_without_garbage_collections(Algorithm algorithm, CompressorKind compressor)
+    {
+        var split = ClientSplit.Split(SyntheticDataset.Generate(2000, 40, 0.2, 5).WithIntercept(), 20, 123);
+        var options = new TrainingOptions { Algorithm = algorithm, Compressor = compressor, Clients = 20, Rounds = 400, Threads = 2 };
+        var result = FedNLTrainer.Train(split.Clients, 0, options);
+        Assert.That(result.Rounds, Is.EqualTo(400));
+        Assert.That(result.CollectionsDuringRounds, Is.Zero, $"{result.AllocatedBytesDuringRounds} bytes allocated in the rounds");
+        // what remains is the history itself (one record per round) and the thread pool's bookkeeping
+        Assert.That(result.AllocatedBytesDuringRounds / 400.0, Is.LessThan(8192));
+    }
+}

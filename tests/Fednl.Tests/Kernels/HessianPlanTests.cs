@@ -62,3 +62,18 @@ public sealed class HessianPlanTests
         Assert.That(sum, Is.EqualTo(packed.Select(v => 2 * v)));
     }
 }
+
+/// <summary>Which way a client forms its Hessian when left to choose.</summary>
+public sealed class HessianPathChoiceTests
+{
+    [TestCase(0.04, false)]
+    [TestCase(0.3, false)]
+    [TestCase(0.95, true)]
+    public void Auto_takes_the_plan_unless_dense_multiply_adds_are_cheaper(double density, bool dense)
+    {
+        var data = Fednl.Data.SyntheticDataset.Generate(300, 60, density, 2);
+        var client = new Fednl.Algorithms.FedNLClient(0, data, 1e-3, Fednl.Algorithms.HessianPath.Auto);
+        Assert.That(client.UsesDenseHessian, Is.EqualTo(dense));
+        Assert.That(client.Plan.IsDense, Is.EqualTo(dense));
+    }
+}

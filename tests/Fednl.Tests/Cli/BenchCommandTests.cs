@@ -1,0 +1,55 @@
+using Fednl.Cli;
+
+namespace Fednl.Tests.Cli;
+
+/// <summary>`fednl bench`: whole-process timing and its table, on a small generated dataset.</summary>
+[NonParallelizable]
+public sealed class BenchCommandTests
+{
+    private static (int Exit, string Out, string Err) Run(params string[] args)
+    {
+        var (oldOut, oldErr) = (Console.Out, Console.Error);
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        Console.SetOut(stdout);
+        Console.SetError(stderr);
+        try
+        {
+            return (CommandRunner.Run(args), stdout.ToString(), stderr.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldErr);
+        }
+    }
+
+    [Test]
+    public void Bench_runs_each_cell_as_a_process_and_prints_the_table()
+    {
+        using var temp = TestData.TempFolder();
+        temp.File("tiny", string.Concat(Enumerable.Range(0, 240).Select(i =>
+            $"{(i % 3 == 0 ? 1 : -1)} {1 + i % 4}:1 {5 + i % 3}:0.5 9:{(i % 5) * 0.25 + 0.25}\n")));
+        string markdown = Path.Combine(temp.Path, "bench.md");
+        var (exit, output, error) = Run("bench", "--data-dir", temp.Path, "--datasets", "tiny", "--compressors", "randk,toplek",
+            "--repeat", "2", "--rounds", "5", "--clients", "4", "--suite", "table1", "--markdown", markdown);
+        Assert.That(exit, Is.Zero, error);
+        var rows = output.Split('\n').Where(l => l.StartsWith("| tiny |", StringComparison.Ordinal)).ToArray();
+        Assert.That(rows, Has.Length.EqualTo(2), output);
+        Assert.That(rows[0], Does.StartWith("| tiny | randk |"));
+        Assert.That(rows[1], Does.StartWith("| tiny | toplek |"));
+        // rounds and the zero GC count are the child processes' own report
+        Assert.That(rows[0].Split('|').Select(c => c.Trim()), Does.Contain("5"));
+        Assert.That(File.ReadAllText(markdown), Is.EqualTo(output));
+    }
+
+    [TestCase(new[] { "bench", "--data-dir", "/nonexistent-fednl-data" }, "/nonexistent-fednl-data/w8a does not exist")]
+    [TestCase(new[] { "bench", "--data-dir", "/tmp", "--datasets", "x", "--compressors", "zip" }, "'zip' is not a compressor")]
+    [TestCase(new[] { "bench", "--data-dir", "/tmp", "--suite", "some" }, "--suite 'some' is not table1, ls or all")]
+    public void Bad_bench_flags_name_the_problem(string[] args, string message)
+    {
+        var (exit, _, error) = Run(args);
+        Assert.That(exit, Is.EqualTo(2));
+        Assert.That(error, Does.Contain(message));
+    }
+}
