@@ -60,7 +60,7 @@ int64_t fednl_topk_positions(int64_t n, int64_t k, const double *keys, double *s
     for (int64_t t = 0; t < n; t++) above += keys[t] > threshold;
     /* keep what lies above the threshold and the first k - above keys equal to it, without branches */
     int64_t ties_left = k - above, count = 0;
-    for (int64_t t = 0; t < n; t++) {
+    for (int64_t t = 0; t < n && count < k; t++) { /* positions holds k: stop once it is full */
         /* bitwise, not logical, operators: no branch to mispredict on the keys */
         int64_t tie = (int64_t)(keys[t] == threshold) & (int64_t)(ties_left > 0);
         positions[count] = (int32_t)t;
