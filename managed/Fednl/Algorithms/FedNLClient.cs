@@ -57,13 +57,13 @@ public sealed class FedNLClient
 
     /// <summary>
     /// The sparse plan gathers Σ_j nnz_j(nnz_j+1)/2 row weights per Hessian (≈ 0.3–0.4 ns each with AVX2), the dense
-    /// path pays m·D multiply-adds in OpenBLAS dsyrk (≈ 0.08–0.16 ns each, better for larger clients), so the plan
-    /// wins while its gathers are at most about a fifth of the dense multiply-adds. Measured (BenchmarkDotNet,
-    /// managed/Fednl.Benchmarks): 350 × 301 clients at 44 % density break even (1.40 vs 1.30 ms, 0.19 m·D gathers);
-    /// phishing-shaped clients (77 × 69, 0.20 m·D) take 12 µs with the plan, 30 µs dense. The rule also bounds the
-    /// plan's memory (2 bytes per gather) by the work a dense round would do.
+    /// path pays m·D multiply-adds in OpenBLAS dsyrk, ≈ 0.08 ns each for 350 × 301 clients but ≈ 0.16 ns for small
+    /// ones, where the call's overhead shows. Measured (managed/Fednl.Benchmarks and the bench's phases): 350 × 301
+    /// clients at 44 % density (0.19 m·D gathers) break even, 1.40 vs 1.30 ms; phishing's 77 × 69 clients
+    /// (0.21 m·D) take 12 µs with the plan and 30 µs dense, and 1000 rounds run 2.5 s against 3.3 s. So the plan is
+    /// used up to 0.35 m·D gathers; that also bounds its memory (2 bytes per gather) by the work of a dense round.
     /// </summary>
-    public const double DenseGatherRatio = 0.2;
+    public const double DenseGatherRatio = 0.35;
 
     private static bool PrefersDense(Dataset data)
     {

@@ -107,8 +107,8 @@ static int64_t slots_of(const build_state *s, int64_t from, int64_t entries) {
     return slots;
 }
 
-/* Fills the header's sizes and offsets; returns the plan's length in words. */
-static int64_t lay_out(const build_state *s, int32_t kind, fednl_plan_header *h) {
+/* Fills the header's sizes and offsets (h->words: the plan's length in words). */
+static void lay_out(const build_state *s, int32_t kind, fednl_plan_header *h) {
     memset(h, 0, sizeof *h);
     h->magic = FEDNL_PLAN_MAGIC;
     h->rows = s->rows;
@@ -120,7 +120,7 @@ static int64_t lay_out(const build_state *s, int32_t kind, fednl_plan_header *h)
         h->diagonal_at = at;
         at += words_for_int32(s->cols);
         h->words = at;
-        return at;
+        return;
     }
     int64_t uniform = s->pattern_length - s->valued_entries;
     h->sample_bytes = s->rows < 65535 ? 2 : 4;
@@ -151,7 +151,6 @@ static int64_t lay_out(const build_state *s, int32_t kind, fednl_plan_header *h)
     h->pair_value_at = at;
     at += h->valued_slots * FEDNL_PLAN_LANES;
     h->words = at;
-    return at;
 }
 
 static int32_t check_inputs(int64_t rows, int64_t cols, const int64_t *row_ptr, const int32_t *col_idx,
@@ -172,6 +171,25 @@ static int32_t check_inputs(int64_t rows, int64_t cols, const int64_t *row_ptr, 
     return FEDNL_OK;
 }
 
+/* Scans and orders the pattern (sparse kind) and lays the plan out into *h; fails when the lists cannot be indexed. */
+static int32_t prepare(build_state *s, fednl_plan_header *h, int64_t rows, int64_t cols, const int64_t *row_ptr,
+                       const int32_t *col_idx, const double *values, int32_t kind, uint64_t *work, const char *function) {
+    memset(s, 0, sizeof *s);
+    s->rows = rows;
+    s->cols = cols;
+    s->total = cols * (cols + 1) / 2;
+    if (kind == FEDNL_HESSIAN_PLAN_SPARSE) {
+        *s = state_on(rows, cols, work);
+        scan_pattern(s, row_ptr, col_idx, values);
+        sort_entries(s);
+    }
+    lay_out(s, kind, h);
+    if ((h->uniform_slots + h->valued_slots) * FEDNL_PLAN_LANES >= INT32_MAX)
+        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "%s: %lld row pairs are too many for a sparse plan; use the dense plan",
+                          function, (long long)h->pairs);
+    return FEDNL_OK;
+}
+
 FEDNL_API int32_t fednl_hessian_plan_measure(int64_t rows, int64_t cols, const int64_t *row_ptr, const int32_t *col_idx,
                                              const double *values, int32_t kind, fednl_hessian_plan_info *info,
                                              uint64_t *work, int64_t work_len) {
@@ -180,19 +198,9 @@ FEDNL_API int32_t fednl_hessian_plan_measure(int64_t rows, int64_t cols, const i
     if (info == NULL) return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "hessian_plan_measure: info is null");
     build_state s;
     fednl_plan_header h;
-    memset(&s, 0, sizeof s);
-    s.rows = rows;
-    s.cols = cols;
-    s.total = cols * (cols + 1) / 2;
-    if (kind == FEDNL_HESSIAN_PLAN_SPARSE) {
-        s = state_on(rows, cols, work);
-        scan_pattern(&s, row_ptr, col_idx, values);
-        sort_entries(&s);
-    }
-    info->words = lay_out(&s, kind, &h);
-    if ((h.uniform_slots + h.valued_slots) * FEDNL_PLAN_LANES >= INT32_MAX)
-        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "hessian_plan_measure: %lld row pairs are too many for a sparse plan; "
-                          "use the dense plan", (long long)h.pairs);
+    status = prepare(&s, &h, rows, cols, row_ptr, col_idx, values, kind, work, "hessian_plan_measure");
+    if (status != FEDNL_OK) return status;
+    info->words = h.words;
     info->pattern_length = h.pattern_length;
     info->pairs = h.pairs;
     info->valued_entries = s.valued_entries;
@@ -206,20 +214,10 @@ FEDNL_API int32_t fednl_hessian_plan_build(int64_t rows, int64_t cols, const int
     if (status != FEDNL_OK) return status;
     if (plan == NULL) return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "hessian_plan_build: plan is null");
     build_state s;
-    memset(&s, 0, sizeof s);
-    s.rows = rows;
-    s.cols = cols;
-    s.total = cols * (cols + 1) / 2;
-    if (kind == FEDNL_HESSIAN_PLAN_SPARSE) {
-        s = state_on(rows, cols, work);
-        scan_pattern(&s, row_ptr, col_idx, values);
-        sort_entries(&s);
-    }
     fednl_plan_header h;
-    int64_t words = lay_out(&s, kind, &h);
-    if ((h.uniform_slots + h.valued_slots) * FEDNL_PLAN_LANES >= INT32_MAX)
-        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "hessian_plan_build: %lld row pairs are too many for a sparse plan; "
-                          "use the dense plan", (long long)h.pairs);
+    status = prepare(&s, &h, rows, cols, row_ptr, col_idx, values, kind, work, "hessian_plan_build");
+    if (status != FEDNL_OK) return status;
+    int64_t words = h.words;
     if (plan_words < words)
         return fednl_fail(FEDNL_ERR_WORKSPACE_TOO_SMALL, "hessian_plan_build: plan of %lld words, need %lld",
                           (long long)plan_words, (long long)words);

@@ -1,28 +1,10 @@
-using Fednl.Cli;
-
 namespace Fednl.Tests.Cli;
 
 /// <summary>`fednl bench`: whole-process timing and its table, on a small generated dataset.</summary>
 [NonParallelizable]
 public sealed class BenchCommandTests
 {
-    private static (int Exit, string Out, string Err) Run(params string[] args)
-    {
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            return (CommandRunner.Run(args), stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static (int Exit, string Out, string Err) Run(params string[] args) => CliHarness.Run(args);
 
     [Test]
     public void Bench_runs_each_cell_as_a_process_and_prints_the_table()
