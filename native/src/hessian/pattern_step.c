@@ -61,8 +61,9 @@ static void gather_window(const int32_t *offsets, int64_t n, int64_t total, cons
     for (int r = 0; r < 2; r++) {
         int64_t from = runs[r][0], to = runs[r][1], slot = runs[r][2];
         for (int64_t t = advance(offsets, n, 0, from); t < n && offset_at(offsets, t) < to; t++) {
-            values[slot + offset_at(offsets, t) - from] = scale * m[t];
-            shift[t] += alpha * values[slot + offset_at(offsets, t) - from];
+            double kept = scale * m[t];
+            values[slot + offset_at(offsets, t) - from] = kept;
+            shift[t] += alpha * kept;
         }
     }
 }
