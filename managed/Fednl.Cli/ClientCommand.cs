@@ -22,16 +22,27 @@ internal static class ClientCommand
     private static readonly Option<double> IdleTimeout = new("--idle-timeout") { Description = "seconds of silence from the master before reconnecting", DefaultValueFactory = _ => 600.0 };
     private static readonly Option<string> HessianPathFlag = TrainingFlags.HessianPathOption();
     private static readonly Option<string> Kernel = TrainingFlags.KernelOption();
-    private static readonly Option<string?> Fault = new("--fault") { Description = "fault injection for deployment tests: exit-at:R | stall-at:R | garbage-at:R", Hidden = true };
+    private static readonly Option<double> HandshakeTimeout = new("--handshake-timeout") { Description = "seconds for connecting, TLS and the master's Welcome", DefaultValueFactory = _ => 10.0 };
+    private static readonly Option<int> Dimension = new("--dimension") { Description = "d of the run, after any intercept column: a file whose largest index is lower gets zero columns up to it" };
 
     public static Command Create()
     {
         var command = new Command("client", "run one client of a networked FedNL run");
         foreach (var option in new Option[] { Master, Id, Data, LocalData, Clients, Seed, KeepAll, AddIntercept, Certs, Insecure,
-                     RetryFor, IdleTimeout, HessianPathFlag, Kernel, Fault })
+                     RetryFor, IdleTimeout, HandshakeTimeout, HessianPathFlag, Kernel, Dimension })
             command.Options.Add(option);
         command.SetAction(Run);
         return command;
+    }
+
+    /// <summary>A LIBSVM file with at least <paramref name="features"/> columns; more is an error naming the flag.</summary>
+    private static Dataset Read(string path, bool intercept, int features)
+    {
+        var data = LibSvmReader.Read(path, intercept, features);
+        int columns = data.Features - (intercept ? 1 : 0);
+        if (features > 0 && columns > features)
+            throw new UsageException($"--dimension {features + (intercept ? 1 : 0)}: {path} has features up to index {columns}");
+        return data;
     }
 
     private static int Run(ParseResult parse)
@@ -48,21 +59,32 @@ internal static class ClientCommand
         KernelSettings.Use(TrainingFlags.ParseKernel(parse.GetValue(Kernel)!));
         var log = new Action<string>(line => Console.Error.WriteLine($"fednl client {id}: {line}"));
 
+        int dimension = parse.GetValue(Dimension);
+        if (dimension < 0 || (parse.GetResult(Dimension) is not null && dimension <= (intercept ? 1 : 0)))
+            throw new UsageException($"--dimension must be >= {(intercept ? 2 : 1)}{(intercept ? " with --add-intercept" : "")}, got {dimension}");
+        // the file's own columns; the intercept, when added, is column d
+        int fileFeatures = dimension == 0 ? 0 : dimension - (intercept ? 1 : 0);
+
         Dataset data;
         int splitClients = 0;
+        long datasetSamples = 0;
+        bool keepAll = parse.GetValue(KeepAll);
         if (local is not null)
         {
-            data = LibSvmReader.Read(local.FullName, intercept);
+            data = Read(local.FullName, intercept, fileFeatures);
         }
         else
         {
             if (clients < 1) throw new UsageException($"--clients must be >= 1, got {clients}");
             if (id >= clients) throw new UsageException($"--id {id} is outside [0, {clients})");
-            var whole = shared is null ? SyntheticDataset.Default(intercept) : LibSvmReader.Read(shared.FullName, intercept);
+            var whole = shared is null ? SyntheticDataset.Default(intercept) : Read(shared.FullName, intercept, fileFeatures);
             if (clients > whole.Samples) throw new UsageException($"--clients {clients} exceeds the {whole.Samples} samples in {whole.Name}");
-            data = ClientSplit.SliceFor(whole, clients, seed, id, parse.GetValue(KeepAll) ? SplitMode.KeepAll : SplitMode.DropRemainder);
+            data = ClientSplit.SliceFor(whole, clients, seed, id, keepAll ? SplitMode.KeepAll : SplitMode.DropRemainder);
             splitClients = clients;
+            datasetSamples = whole.Samples;
         }
+        if (dimension != 0 && data.Features != dimension)
+            throw new UsageException($"--dimension {dimension}: the data has d = {data.Features}");
         bool insecure = parse.GetValue(Insecure);
         if (insecure) NetworkFlags.WarnInsecure($"client {id}");
         using var tls = insecure ? null : TlsSettings.ForClient(parse.GetValue(Certs)!.FullName, id);
@@ -74,12 +96,14 @@ internal static class ClientCommand
             Data = data,
             SplitClients = splitClients,
             SplitSeed = seed,
+            KeepAll = keepAll,
+            DatasetSamples = datasetSamples,
+            HandshakeTimeout = NetworkFlags.Seconds(parse.GetValue(HandshakeTimeout), "--handshake-timeout"),
             Tls = tls,
             RetryFor = NetworkFlags.Seconds(parse.GetValue(RetryFor), "--retry-for"),
             IdleTimeout = NetworkFlags.Seconds(parse.GetValue(IdleTimeout), "--idle-timeout"),
             HessianPath = TrainingFlags.ParseHessianPath(parse.GetValue(HessianPathFlag)!),
             Log = log,
-            Fault = parse.GetValue(Fault) is { } fault ? NetworkFlags.ParseClientFault(fault) : null,
         };
 
         using var cancel = new CancellationTokenSource();
@@ -88,8 +112,13 @@ internal static class ClientCommand
         try
         {
             log($"{data.Samples} samples, d = {data.Features}; connecting to {host}:{port}");
-            string reason = NetworkClient.RunAsync(settings, cancel.Token).GetAwaiter().GetResult();
-            log($"master ended the run: {reason}");
+            var end = NetworkClient.RunAsync(settings, cancel.Token).GetAwaiter().GetResult();
+            if (end.Failed)
+            {
+                log($"the master stopped the run on a failure: {end.Reason}");
+                return CommandRunner.Failed;
+            }
+            log($"master ended the run: {end.Reason}");
             return CommandRunner.Ok;
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)

@@ -18,14 +18,14 @@ internal static class MasterCommand
     private static readonly Option<FileInfo?> Checkpoint = new("--checkpoint") { Description = "checkpoint file (written atomically)" };
     private static readonly Option<int> CheckpointEvery = new("--checkpoint-every") { Description = "write the checkpoint every R rounds (0: only when the run stops)", DefaultValueFactory = _ => 0 };
     private static readonly Option<bool> Resume = new("--resume") { Description = "continue from --checkpoint" };
-    private static readonly Option<string?> Fault = new("--fault") { Description = "fault injection for deployment tests: kill-at:R", Hidden = true };
+    private static readonly Option<int> Dimension = new("--dimension") { Description = "d of the run, after any intercept column (default: what the clients report)" };
 
     public static Command Create()
     {
         var command = new Command("master", "run the master of a networked FedNL run (clients connect with `fednl client`)");
         Flags.AddTo(command);
         foreach (var option in new Option[] { Listen, Certs, Insecure, RoundTimeout, JoinTimeout, HandshakeTimeout, OnClientLoss,
-                     Checkpoint, CheckpointEvery, Resume, Fault })
+                     Checkpoint, CheckpointEvery, Resume, Dimension })
             command.Options.Add(option);
         command.SetAction(Run);
         return command;
@@ -48,13 +48,9 @@ internal static class MasterCommand
         var checkpoint = parse.GetValue(Checkpoint);
         if ((every > 0 || parse.GetValue(Resume)) && checkpoint is null)
             throw new UsageException("--checkpoint-every and --resume need --checkpoint FILE");
-        int? killAt = null;
-        if (parse.GetValue(Fault) is { } fault)
-        {
-            var (kind, round) = NetworkFlags.ParseFault(fault);
-            if (kind != "kill-at") throw new UsageException($"--fault '{fault}': the master knows kill-at:R");
-            killAt = round;
-        }
+        int dimension = parse.GetValue(Dimension);
+        if (dimension < 0 || (parse.GetResult(Dimension) is not null && dimension == 0))
+            throw new UsageException($"--dimension must be >= 1, got {dimension}");
         bool insecure = parse.GetValue(Insecure);
         if (insecure) NetworkFlags.WarnInsecure("master");
         using var tls = insecure ? null : TlsSettings.ForMaster(parse.GetValue(Certs)!.FullName);
@@ -73,7 +69,7 @@ internal static class MasterCommand
             CheckpointEvery = every,
             Resume = parse.GetValue(Resume),
             Log = log,
-            KillAtRound = killAt,
+            Dimension = dimension,
         };
 
         // First Ctrl-C: finish the round, checkpoint, shut the clients down. Second: stop waiting at once.

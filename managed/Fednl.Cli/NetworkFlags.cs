@@ -5,7 +5,7 @@ using Fednl.Network;
 
 namespace Fednl.Cli;
 
-/// <summary>Parsing shared by `fednl master` and `fednl client`: endpoints, durations, TLS files, faults.</summary>
+/// <summary>Parsing shared by `fednl master` and `fednl client`: endpoints, durations, TLS files.</summary>
 internal static class NetworkFlags
 {
     /// <summary>"HOST:PORT" (IPv6 as "[::1]:PORT"); the host stays a name, for TLS name checks.</summary>
@@ -41,27 +41,6 @@ internal static class NetworkFlags
     public static TimeSpan Seconds(double value, string flag) => value > 0 && double.IsFinite(value)
         ? TimeSpan.FromSeconds(value)
         : throw new UsageException($"{flag} must be a positive number of seconds, got {value}");
-
-    /// <summary>"exit-at:R", "stall-at:R", "garbage-at:R" (client) or "kill-at:R" (master).</summary>
-    public static (string Kind, int Round) ParseFault(string text)
-    {
-        int colon = text.IndexOf(':');
-        if (colon > 0 && int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int round))
-            return (text[..colon].ToLowerInvariant(), round);
-        throw new UsageException($"--fault '{text}' must be KIND-at:ROUND");
-    }
-
-    public static ClientFault ParseClientFault(string text)
-    {
-        var (kind, round) = ParseFault(text);
-        return kind switch
-        {
-            "exit-at" => new ClientFault(ClientFaultKind.Exit, round),
-            "stall-at" => new ClientFault(ClientFaultKind.Stall, round),
-            "garbage-at" => new ClientFault(ClientFaultKind.Garbage, round),
-            _ => throw new UsageException($"--fault '{text}': expected exit-at:R, stall-at:R or garbage-at:R"),
-        };
-    }
 
     public static void WarnInsecure(string who) =>
         Console.Error.WriteLine($"fednl {who}: warning: --insecure: plain TCP, no encryption, no authentication of peers");

@@ -4,7 +4,7 @@ namespace Fednl.Algorithms;
 /// FedNL (spec section 3). Round k: every client sends g_i, l_i, f_i and S_i = C(∇²f_i(xᵏ) − H_i) and moves its
 /// shift; the server takes x ← x − (Hᵏ + s I)⁻¹ g with s = l (option 2) or s = λ (option 1), and folds the S_i
 /// into H. With <see cref="HessianRule.AfterUpdate"/> the fold comes before the step. Clients a networked run
-/// lost are left out of the round's means; their shifts (and their share of H) stay where they were.
+/// lost are left out of every mean, H included (<see cref="TrainingRun.FollowMembers"/>), until they rejoin.
 /// </summary>
 internal static class FedNL
 {
@@ -18,7 +18,7 @@ internal static class FedNL
             {
                 double loss = run.EvaluateAll(server.Model, server.Gradient);
                 run.Record(k, loss, server.Gradient, server.Model, regularisations: run.Regularisations,
-                    missing: TrainingRun.Missing(run.Transport.Answered));
+                    participants: TrainingRun.Count(run.Transport.Answered), missing: TrainingRun.Missing(run.Transport.Answered));
                 return;
             }
             run.Transport.Round(server.Model, k, run.Alpha, run.Updates);
@@ -41,6 +41,7 @@ internal static class FedNL
                 server.NewtonStepThenFold(shift, run.Updates, answered, run.Alpha);
             }
             run.Regularisations = server.LastSolveRegularisations;
+            run.FollowMembers(answered);
         }
     }
 }

@@ -25,7 +25,7 @@ internal static class FedNLLineSearch
             {
                 double loss = run.EvaluateAll(server.Model, server.Gradient);
                 run.Record(k, loss, server.Gradient, server.Model, run.LineSearchTries, regularisations: run.Regularisations,
-                    missing: TrainingRun.Missing(run.Transport.Answered));
+                    participants: TrainingRun.Count(run.Transport.Answered), missing: TrainingRun.Missing(run.Transport.Answered));
                 return;
             }
             run.Transport.Round(server.Model, k, run.Alpha, run.Updates);
@@ -41,6 +41,7 @@ internal static class FedNLLineSearch
             // the line search only evaluates f_i, so H can move to Hᵏ⁺¹ while the direction is solved with Hᵏ
             server.DirectionThenFold(server.DifferenceNorm, direction, run.Updates, roundAnswered, run.Alpha);
             run.Regularisations = server.LastSolveRegularisations;
+            run.FollowMembers(roundAnswered);
             double slope = 0;
             for (int i = 0; i < d; i++) slope += server.Gradient[i] * direction[i];
 

@@ -7,7 +7,8 @@ namespace Fednl.Algorithms;
 
 /// <summary>
 /// The server role of FedNL: holds the model x, the aggregated Hessian estimate H = (1/n) Σ H_i (packed) and the
-/// round's aggregates. Client contributions are always summed in client-id order, so results do not depend on
+/// round's aggregates; while a networked run has lost clients, every mean (f, g, l and H) is over the clients that
+/// answered, so the run minimises the remaining clients' objective. Client contributions are always summed in client-id order, so results do not depend on
 /// which client finished first.
 /// </summary>
 public sealed class FedNLServer : IDisposable
@@ -30,6 +31,7 @@ public sealed class FedNLServer : IDisposable
         if (clients < 1) throw new ArgumentOutOfRangeException(nameof(clients), clients, "at least one client");
         Dimension = dimension;
         Clients = clients;
+        Members = clients;
         Lambda = lambda;
         Model = new double[dimension];
         Hessian = new double[PackedSymmetric.Length(dimension)];
@@ -48,6 +50,9 @@ public sealed class FedNLServer : IDisposable
 
     public int Dimension { get; }
     public int Clients { get; }
+
+    /// <summary>How many clients' shifts H averages (n, fewer while a networked run has lost clients).</summary>
+    public int Members { get; private set; }
     public double Lambda { get; }
 
     /// <summary>xᵏ.</summary>
@@ -113,7 +118,7 @@ public sealed class FedNLServer : IDisposable
     /// </summary>
     private void FoldRange(ReadOnlySpan<ClientUpdate> updates, ReadOnlySpan<bool> answered, double alpha, int from, int to)
     {
-        double scale = alpha / Clients;
+        double scale = alpha / Members;
         var h = Hessian.AsSpan();
         for (int t = 0; t < updates.Length; t++)
         {
@@ -153,6 +158,14 @@ public sealed class FedNLServer : IDisposable
             for (int i = 0; i < Dimension; i++) Gradient[i] += u.Gradient[i] * inv;
         }
         AggregationTicks += Stopwatch.GetTimestamp() - start;
+    }
+
+    /// <summary>H becomes <paramref name="hessianMean"/>, the mean shift of <paramref name="members"/> clients (the set changed).</summary>
+    public void Rebase(ReadOnlySpan<double> hessianMean, int members)
+    {
+        if (members < 1 || members > Clients) throw new ArgumentOutOfRangeException(nameof(members), members, $"1..{Clients} clients");
+        hessianMean.CopyTo(Hessian);
+        Members = members;
     }
 
     /// <summary>Puts the server back into a saved state (resuming from a checkpoint).</summary>

@@ -13,7 +13,8 @@ internal static class GradientDescent
         {
             bool stop = run.AtRoundStart(k);
             double loss = run.EvaluateAll(server.Model, server.Gradient);
-            if (run.Record(k, loss, server.Gradient, server.Model, missing: TrainingRun.Missing(run.Transport.Answered)) || stop)
+            if (run.Record(k, loss, server.Gradient, server.Model, participants: TrainingRun.Count(run.Transport.Answered),
+                    missing: TrainingRun.Missing(run.Transport.Answered)) || stop)
                 return;
             for (int i = 0; i < run.Dimension; i++) server.Model[i] -= stepSize * server.Gradient[i];
         }

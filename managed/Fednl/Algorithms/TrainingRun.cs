@@ -66,8 +66,11 @@ internal sealed class TrainingRun
 
     /// <summary>Continues a run from a checkpoint taken at the top of <paramref name="round"/>.</summary>
     public void Resume(int round, IEnumerable<RoundReport> history, (long UpValues, long UpIndices, long Down) traffic,
-        int regularisations, int lineSearchTries)
+        int regularisations, int lineSearchTries, bool[] members)
     {
+        if (members.Length != ClientCount) throw new ArgumentException($"{members.Length} membership flags for {ClientCount} clients");
+        _members = members.ToArray();
+        Server.Rebase(Server.Hessian, Count(_members));
         StartRound = round;
         _history.Clear();
         _history.AddRange(history);
@@ -82,6 +85,25 @@ internal sealed class TrainingRun
         bool stop = round >= Options.Rounds || StopRequested();
         RoundStarting?.Invoke(round, stop);
         return stop;
+    }
+
+    private bool[]? _members;
+
+    /// <summary>Which clients' shifts H averages over (all, unless a networked run lost some).</summary>
+    public bool[] Members => _members ?? Enumerable.Repeat(true, ClientCount).ToArray();
+
+    /// <summary>
+    /// After a FedNL step: when the clients that answered are not the ones H averages over (a client was lost, or
+    /// came back), H becomes the mean of the answering clients' shifts, so H, g and l describe the same objective.
+    /// With every client answering every round (always, in simulation) this does nothing.
+    /// </summary>
+    public void FollowMembers(ReadOnlySpan<bool> answered)
+    {
+        _members ??= Enumerable.Repeat(true, ClientCount).ToArray();
+        if (answered.SequenceEqual(_members)) return;
+        answered.CopyTo(_members);
+        Transport.MeanShift(_members, Server.Hessian);
+        Server.Rebase(Server.Hessian, Count(_members));
     }
 
     /// <summary>Ids of the clients that did not answer (the ids are the positions unless <paramref name="ids"/> is given).</summary>

@@ -31,6 +31,8 @@ public sealed class ClientLink(int id, int dimension)
 
     /// <summary>Sample count and max ‖a_j‖² from the client's Hello.</summary>
     public int Samples { get; set; }
+    /// <summary>Samples in the shared file the client took its slice of; 0 for a client on its own file.</summary>
+    public long DatasetSamples { get; set; }
     public double MaxRowNormSquared { get; set; }
 
     /// <summary>Randk/randseqk index regeneration for this client's updates (its own workspace, so clients decode in parallel).</summary>

@@ -79,6 +79,12 @@ public sealed class FrameConnection : IAsyncDisposable, IDisposable
     /// Reads one frame. A closed stream, a bad header or an oversized length throws; <see cref="ProtocolException"/>
     /// carries what to tell the peer.
     /// </summary>
+    /// <summary>
+    /// True when the last header read starts like a TLS record (handshake or alert, version 3.x): the peer speaks TLS
+    /// where this side speaks plain frames. Only meaningful for the first frame of a connection.
+    /// </summary>
+    public bool LooksLikeTls => _header[0] is 0x15 or 0x16 && _header[1] == 0x03 && _header[2] <= 0x04;
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once: pooled, no allocation per frame
     public async ValueTask<Frame> ReceiveAsync(CancellationToken token)
     {
@@ -141,14 +147,15 @@ public sealed class FrameConnection : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>Best effort shutdown notice. Never throws.</summary>
-    public async Task TrySendShutdownAsync(string reason, TimeSpan timeout)
+    /// <summary>Best effort shutdown notice (<paramref name="failed"/>: the run stopped on a failure). Never throws.</summary>
+    public async Task TrySendShutdownAsync(bool failed, string reason, TimeSpan timeout)
     {
         try
         {
             using var cts = new CancellationTokenSource(timeout);
             var writer = new WireWriter(SendPayload);
-            writer.Utf8(reason);
+            writer.Byte(failed ? (byte)1 : (byte)0);
+            writer.Utf8(reason.Length > 1000 ? reason[..1000] : reason);
             await SendAsync(FrameType.Shutdown, writer.Position, cts.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or SocketException or InvalidOperationException or NotSupportedException)

@@ -5,13 +5,14 @@ namespace Fednl.Network;
 
 /// <summary>
 /// What a client says when it connects. <see cref="SplitClients"/> is 0 when the client trains on its own local file;
-/// otherwise it took slice <see cref="ClientId"/> of a shared file split into that many clients with
-/// <see cref="SplitSeed"/>, and the master checks both against its own settings.
+/// otherwise it took slice <see cref="ClientId"/> of a shared file of <see cref="DatasetSamples"/> samples split into
+/// that many clients with <see cref="SplitSeed"/> and <see cref="KeepAll"/>, and the master checks all of them
+/// against its own settings and the other clients.
 /// </summary>
 public sealed record Hello(Guid RunId, int ClientId, int Features, int Samples, int SplitClients, ulong SplitSeed,
-    double MaxRowNormSquared)
+    double MaxRowNormSquared, bool KeepAll = false, long DatasetSamples = 0)
 {
-    public const int PayloadBytes = 16 + 4 * 4 + 8 + 8;
+    public const int PayloadBytes = 16 + 4 * 4 + 8 + 8 + 1 + 8;
 
     public int Write(Span<byte> payload)
     {
@@ -25,6 +26,8 @@ public sealed record Hello(Guid RunId, int ClientId, int Features, int Samples, 
         w.Int32(SplitClients);
         w.UInt64(SplitSeed);
         w.Double(MaxRowNormSquared);
+        w.Byte(KeepAll ? (byte)1 : (byte)0);
+        w.Int64(DatasetSamples);
         return w.Position;
     }
 
@@ -32,8 +35,12 @@ public sealed record Hello(Guid RunId, int ClientId, int Features, int Samples, 
     {
         var r = new WireReader(payload, "Hello");
         var hello = new Hello(new Guid(r.Bytes(16)), r.Int32(), r.Int32(), r.Int32(), r.Int32(), r.UInt64(), r.Double());
+        byte keepAll = r.Byte();
+        long datasetSamples = r.Int64();
         r.End();
-        return hello;
+        if (keepAll > 1) throw new ProtocolException(ProtocolError.MalformedFrame, $"Hello has split mode {keepAll}");
+        if (datasetSamples < 0) throw new ProtocolException(ProtocolError.MalformedFrame, $"Hello reports {datasetSamples} samples in its file");
+        return hello with { KeepAll = keepAll == 1, DatasetSamples = datasetSamples };
     }
 }
 

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using Fednl.Algorithms;
 using Fednl.Compression;
@@ -10,11 +11,15 @@ namespace Fednl.Network;
 /// The master's state at the top of a round: the run's settings, history and traffic counters, the server's model,
 /// H, g and l, and its copy of every client's state. Resuming from it gives the same result as never stopping:
 /// the clients get their state back from it. Written atomically (temporary file, flush, rename), so a crash while
-/// writing leaves the previous checkpoint intact.
+/// writing leaves the previous checkpoint intact. Layout: magic, format version, the fields, magic again, then a
+/// SHA-256 of everything before it; a file whose hash does not match is refused before any field is used.
 /// </summary>
 public sealed class MasterCheckpoint
 {
-    private const string Magic = "FEDNLCK1";
+    private const string Magic = "FEDNLCKP";
+    /// <summary>Format version; a file of another version is refused by name.</summary>
+    public const int FormatVersion = 2;
+    private const int HashBytes = 32;
 
     public required Guid RunId { get; init; }
     public required int Dimension { get; init; }
@@ -28,6 +33,8 @@ public sealed class MasterCheckpoint
     public required double[] Gradient { get; init; }
     public required double DifferenceNorm { get; init; }
     public required ClientLink[] Links { get; init; }
+    /// <summary>Which clients' shifts the server's H averages over (all, unless clients were lost).</summary>
+    public required bool[] Members { get; init; }
     public required string Settings { get; init; }
 
     /// <summary>The settings that must agree for a resumed run to continue the same computation.</summary>
@@ -39,11 +46,13 @@ public sealed class MasterCheckpoint
     internal static void Write(string path, Guid runId, TrainingRun run, int round, IReadOnlyList<ClientLink> links)
     {
         string temporary = path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        using (var stream = new HashingWriteStream(file))
         using (var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
         {
             var server = run.Server;
             w.Write(Encoding.ASCII.GetBytes(Magic));
+            w.Write(FormatVersion);
             w.Write(runId.ToByteArray());
             w.Write(SettingsKey(run.Options, run.Alpha));
             w.Write(run.Dimension);
@@ -61,6 +70,7 @@ public sealed class MasterCheckpoint
             WriteDoubles(w, server.Hessian);
             WriteDoubles(w, server.Gradient);
             w.Write(server.DifferenceNorm);
+            foreach (bool member in run.Members) w.Write(member);
             foreach (var link in links)
             {
                 WriteDoubles(w, link.Shift);
@@ -69,9 +79,32 @@ public sealed class MasterCheckpoint
             }
             w.Write(Encoding.ASCII.GetBytes(Magic));
             w.Flush();
-            stream.Flush(flushToDisk: true);
+            file.Write(stream.Hash());
+            file.Flush(flushToDisk: true);
         }
         File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>Checks the trailing SHA-256 against the rest of the file.</summary>
+    private static void Verify(FileStream stream, string path)
+    {
+        long body = stream.Length - HashBytes;
+        if (body < Magic.Length + 4) throw new InvalidDataException($"{path}: checkpoint is truncated ({stream.Length} bytes)");
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        stream.Position = 0;
+        var buffer = new byte[1 << 16];
+        for (long left = body; left > 0;)
+        {
+            int n = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+            if (n == 0) throw new InvalidDataException($"{path}: checkpoint is truncated");
+            hash.AppendData(buffer, 0, n);
+            left -= n;
+        }
+        var stored = new byte[HashBytes];
+        stream.ReadExactly(stored);
+        if (!CryptographicOperations.FixedTimeEquals(stored, hash.GetHashAndReset()))
+            throw new InvalidDataException($"{path}: checkpoint is corrupted (its SHA-256 does not match its contents); resume from an intact copy or start a new run");
+        stream.Position = 0;
     }
 
     public static MasterCheckpoint Read(string path)
@@ -81,8 +114,16 @@ public sealed class MasterCheckpoint
         {
             using var stream = File.OpenRead(path);
             using var r = new BinaryReader(stream, Encoding.UTF8);
-            if (Encoding.ASCII.GetString(r.ReadBytes(Magic.Length)) != Magic)
+            string magic = Encoding.ASCII.GetString(r.ReadBytes(Magic.Length));
+            if (magic == "FEDNLCK1")
+                throw new InvalidDataException($"{path}: checkpoint format 1 (no integrity check) is not read by this fednl (format {FormatVersion}); start a new run");
+            if (magic != Magic)
                 throw new InvalidDataException($"{path}: not a fednl checkpoint");
+            int version = r.ReadInt32();
+            if (version != FormatVersion)
+                throw new InvalidDataException($"{path}: checkpoint format {version} is not read by this fednl (format {FormatVersion})");
+            Verify(stream, path);
+            r.ReadBytes(Magic.Length + 4);
             var runId = new Guid(r.ReadBytes(16));
             string settings = r.ReadString();
             int d = r.ReadInt32(), n = r.ReadInt32(), round = r.ReadInt32(), regularisations = r.ReadInt32(), tries = r.ReadInt32();
@@ -98,6 +139,14 @@ public sealed class MasterCheckpoint
             var hessian = ReadDoubles(r, packed);
             var gradient = ReadDoubles(r, d);
             double l = r.ReadDouble();
+            var members = new bool[n];
+            for (int i = 0; i < n; i++)
+            {
+                byte member = r.ReadByte();
+                if (member > 1) throw new InvalidDataException($"{path}: membership flag {member} for client {i}");
+                members[i] = member == 1;
+            }
+            if (!members.Contains(true)) throw new InvalidDataException($"{path}: no client is a member of H");
             var links = new ClientLink[n];
             for (int i = 0; i < n; i++)
             {
@@ -106,13 +155,13 @@ public sealed class MasterCheckpoint
                 ReadDoubles(r, d).CopyTo(link.LocalModel, 0);
                 link.LocalDifferenceNorm = r.ReadDouble();
             }
-            if (Encoding.ASCII.GetString(r.ReadBytes(Magic.Length)) != Magic || stream.Position != stream.Length)
+            if (Encoding.ASCII.GetString(r.ReadBytes(Magic.Length)) != Magic || stream.Position != stream.Length - HashBytes)
                 throw new InvalidDataException($"{path}: checkpoint is truncated or has trailing data");
             return new MasterCheckpoint
             {
                 RunId = runId, Dimension = d, Round = round, Regularisations = regularisations, LineSearchTries = tries,
                 Traffic = traffic, History = history, Model = model, Hessian = hessian, Gradient = gradient,
-                DifferenceNorm = l, Links = links, Settings = settings,
+                DifferenceNorm = l, Links = links, Members = members, Settings = settings,
             };
         }
         catch (EndOfStreamException)
@@ -166,5 +215,37 @@ public sealed class MasterCheckpoint
         var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan());
         r.BaseStream.ReadExactly(bytes);
         return values;
+    }
+}
+
+/// <summary>Forwards writes to a file and hashes them (SHA-256), so a checkpoint is hashed in the same pass that writes it.</summary>
+internal sealed class HashingWriteStream(Stream inner) : Stream
+{
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+    public byte[] Hash() => _hash.GetHashAndReset();
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        _hash.AppendData(buffer);
+        inner.Write(buffer);
+    }
+
+    public override void Flush() => inner.Flush();
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _hash.Dispose();
+        base.Dispose(disposing);
     }
 }

@@ -11,32 +11,49 @@ namespace Fednl.Network;
 /// <summary>
 /// Accepts client connections for the whole run: TLS handshake (mutual; the certificate names the client id),
 /// Hello checked against the run (version, run id, id range, d, split settings, duplicates), Welcome sent back.
-/// Before training starts a welcomed client joins directly; later it is handed to the transport to be restored
-/// (a rejoin). Each handshake has its own timeout, so a silent or garbage peer costs one slot for a few seconds
-/// and nothing else; at most <see cref="MaxPendingHandshakes"/> run at once.
+/// Before training starts a welcomed client waits in the lobby: a lobby client whose connection closes frees its
+/// id at once, and d is settled only when all n are there (by <see cref="MasterSettings.Dimension"/> or the
+/// checkpoint when given, else by what most clients report), so no single Hello — refused, departed or wrong — fixes
+/// it for everyone. Later a welcomed client is handed to the transport to be restored (a rejoin). Each handshake
+/// has its own timeout, so a silent or garbage peer costs one slot for a few seconds and nothing else; at most
+/// <see cref="MaxPendingHandshakes"/> run at once.
 /// </summary>
 public sealed class MasterListener : IAsyncDisposable
 {
     public const int MaxPendingHandshakes = 256;
 
+    /// <summary>How often the lobby looks for clients whose connection closed while they waited.</summary>
+    private static readonly TimeSpan LobbyCheck = TimeSpan.FromMilliseconds(250);
+
     private readonly TcpListener _listener;
     private readonly MasterSettings _settings;
-    private readonly ClientLink[] _links;
     private readonly Guid _runId;
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _pending = new(MaxPendingHandshakes);
     private readonly object _gate = new();
+    private readonly LobbyEntry?[] _lobby;
+    private readonly SemaphoreSlim _lobbyChanged = new(0);
     private Task? _acceptLoop;
+    private ClientLink[]? _links;
+    private Func<int, ClientLink[]>? _createLinks;
     private int _dimension;
     private NetworkTransport? _transport;
-    private readonly TaskCompletionSource _allJoined = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>A client waiting for the run to start; <see cref="Welcomed"/> once its Welcome is out.</summary>
+    private sealed record LobbyEntry(Hello Hello, FrameConnection Connection, Socket Socket)
+    {
+        public bool Welcomed { get; set; }
+    }
+
+    /// <param name="links">The clients' state from a checkpoint (resuming), or null for a fresh run.</param>
+    /// <param name="dimension">d from the checkpoint or <c>--dimension</c>; 0 lets the clients settle it.</param>
     public MasterListener(MasterSettings settings, ClientLink[]? links, Guid runId, int dimension)
     {
         _settings = settings;
         _runId = runId;
         _dimension = dimension;
-        _links = links ?? [];
+        _links = links;
+        _lobby = new LobbyEntry?[settings.Clients];
         _listener = new TcpListener(settings.Listen);
         // A resumed master must be able to bind the port its killed predecessor used.
         if (!OperatingSystem.IsWindows()) _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
@@ -45,10 +62,8 @@ public sealed class MasterListener : IAsyncDisposable
     /// <summary>The endpoint actually bound (port 0 picks a free one).</summary>
     public IPEndPoint Endpoint => (IPEndPoint)_listener.LocalEndpoint;
 
-    /// <summary>d, fixed by the first valid Hello (or the checkpoint).</summary>
+    /// <summary>d: fixed by the checkpoint or <c>--dimension</c>, else settled when all clients have joined (0 before).</summary>
     public int Dimension { get { lock (_gate) return _dimension; } }
-
-    public ClientLink[] Links => _links;
 
     /// <summary>Starts accepting; <paramref name="createLinks"/> makes the clients' links once d is known (fresh runs).</summary>
     public void Start(Func<int, ClientLink[]> createLinks)
@@ -65,38 +80,127 @@ public sealed class MasterListener : IAsyncDisposable
         _acceptLoop = AcceptLoopAsync(_stop.Token);
     }
 
-    private Func<int, ClientLink[]>? _createLinks;
-    private ClientLink[]? _created;
-
-    private ClientLink[] LinksFor(int dimension)
-    {
-        if (_links.Length > 0) return _links;
-        return _created ??= _createLinks!(dimension);
-    }
-
     /// <summary>From now on, welcomed clients go to <paramref name="transport"/> as rejoins.</summary>
     public void HandOver(NetworkTransport transport)
     {
         lock (_gate) _transport = transport;
     }
 
-    /// <summary>Waits until every client has joined; throws naming the absent ones after the join timeout.</summary>
+    /// <summary>
+    /// Waits until every client is in the lobby and agrees on d, then makes them live. Throws naming the absent ones
+    /// after the join timeout, or naming the clients when they disagree on d with no majority.
+    /// </summary>
     public async Task<ClientLink[]> WaitForAllAsync(TimeSpan timeout, CancellationToken token)
     {
-        var all = _allJoined.Task;
-        var finished = await Task.WhenAny(all, Task.Delay(timeout, token)).ConfigureAwait(false);
-        token.ThrowIfCancellationRequested();
-        if (finished != all)
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
         {
-            int[] absent;
+            token.ThrowIfCancellationRequested();
             lock (_gate)
-                absent = _created is null && _links.Length == 0
-                    ? Enumerable.Range(0, _settings.Clients).ToArray()
-                    : LinksFor(_dimension).Where(l => l.State != LinkState.Live).Select(l => l.Id).ToArray();
-            throw new ClientLostException($"{absent.Length} of {_settings.Clients} clients did not join within {timeout.TotalSeconds:0.#} s " +
-                                          $"(missing: {string.Join(", ", absent.Take(20))}{(absent.Length > 20 ? ", ..." : "")})");
+            {
+                DropDeparted();
+                if (_lobby.All(e => e is { Welcomed: true }) && Settle() is { } links) return links;
+            }
+            var left = timeout - clock.Elapsed;
+            if (left <= TimeSpan.Zero) break;
+            await _lobbyChanged.WaitAsync(left < LobbyCheck ? left : LobbyCheck, token).ConfigureAwait(false);
         }
-        lock (_gate) return LinksFor(_dimension);
+        int[] absent;
+        lock (_gate) absent = Enumerable.Range(0, _lobby.Length).Where(i => _lobby[i] is null).ToArray();
+        throw new ClientLostException($"{absent.Length} of {_settings.Clients} clients did not join within {timeout.TotalSeconds:0.#} s " +
+                                      $"(missing: {string.Join(", ", absent.Take(20))}{(absent.Length > 20 ? ", ..." : "")})");
+    }
+
+    /// <summary>Lobby clients whose connection closed (killed, gave up) leave it; their ids are free again.</summary>
+    private void DropDeparted()
+    {
+        for (int i = 0; i < _lobby.Length; i++)
+            if (_lobby[i] is { } entry && HasClosed(entry.Socket))
+                Leave(i, "left before the run started (connection closed); its id is free again");
+    }
+
+    private void Leave(int id, string why)
+    {
+        var entry = _lobby[id]!;
+        _lobby[id] = null;
+        _settings.Log($"{entry.Connection.Peer} {why}");
+        entry.Connection.Dispose();
+    }
+
+    /// <summary>A peer that sends nothing until asked has closed its side when its socket reads as ready with no data.</summary>
+    private static bool HasClosed(Socket socket)
+    {
+        try
+        {
+            return socket.Poll(0, SelectMode.SelectRead) && socket.Available == 0;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// With every id in the lobby: settles d (fixed, or what most clients report), refuses the clients that disagree
+    /// (their ids free again), and returns the live links once all agree; null while some are still to come.
+    /// </summary>
+    private ClientLink[]? Settle()
+    {
+        int d = _dimension;
+        if (d == 0)
+        {
+            var votes = _lobby.GroupBy(e => e!.Hello.Features).Select(g => (Features: g.Key, Count: g.Count()))
+                .OrderByDescending(v => v.Count).ToArray();
+            if (votes.Length > 1 && votes[0].Count == votes[1].Count)
+                throw new ClientLostException("the clients disagree on d with no majority (" +
+                    string.Join(", ", _lobby.Select(e => $"client {e!.Hello.ClientId}: d = {e.Hello.Features}")) +
+                    "); give every client the same features (--add-intercept, --dimension) or state d with the master's --dimension");
+            d = votes[0].Features;
+        }
+        bool refused = false;
+        for (int i = 0; i < _lobby.Length; i++)
+        {
+            var entry = _lobby[i]!;
+            if (entry.Hello.Features == d) continue;
+            string message = $"has d = {entry.Hello.Features}, the run has d = {d}" +
+                             (_dimension == 0 ? $" (as {_lobby.Count(e => e!.Hello.Features == d)} of {_lobby.Length} clients report)" : "") +
+                             "; check --add-intercept, or state d with --dimension";
+            _lobby[i] = null;
+            _settings.Log($"{entry.Connection.Peer} refused: {message}");
+            _ = RefuseAsync(entry.Connection, message);
+            refused = true;
+        }
+        if (refused) return null;
+
+        var first = _lobby[0]!.Hello;
+        foreach (var entry in _lobby)
+            if (entry!.Hello.SplitClients != 0 && first.SplitClients != 0 && entry.Hello.DatasetSamples != first.DatasetSamples)
+                throw new ClientLostException($"client {first.ClientId} and client {entry.Hello.ClientId} took their slices of different files " +
+                                              $"({first.DatasetSamples} and {entry.Hello.DatasetSamples} samples)");
+        _dimension = d;
+        var links = _links ??= _createLinks!(d);
+        for (int i = 0; i < links.Length; i++)
+        {
+            var entry = _lobby[i]!;
+            var link = links[i];
+            UseRunLimits(entry.Connection, d);
+            lock (link)
+            {
+                link.Connection = entry.Connection;
+                link.Samples = entry.Hello.Samples;
+                link.DatasetSamples = entry.Hello.SplitClients != 0 ? entry.Hello.DatasetSamples : 0;
+                link.MaxRowNormSquared = entry.Hello.MaxRowNormSquared;
+                link.State = LinkState.Live;
+            }
+            _lobby[i] = null;
+        }
+        return links;
+    }
+
+    private static async Task RefuseAsync(FrameConnection connection, string message)
+    {
+        await connection.TrySendErrorAsync(ProtocolError.InconsistentSettings, message, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+        await connection.DisposeAsync().ConfigureAwait(false);
     }
 
     private async Task AcceptLoopAsync(CancellationToken token)
@@ -113,7 +217,7 @@ public sealed class MasterListener : IAsyncDisposable
                 if (token.IsCancellationRequested) return;
                 continue;
             }
-            if (!await _pending.WaitAsync(0, token).ConfigureAwait(false))
+            if (!_pending.Wait(0))
             {
                 _settings.Log($"{tcp.Client.RemoteEndPoint}: refused, {MaxPendingHandshakes} handshakes already pending");
                 tcp.Dispose();
@@ -127,7 +231,6 @@ public sealed class MasterListener : IAsyncDisposable
     {
         string peer = tcp.Client.RemoteEndPoint?.ToString() ?? "unknown peer";
         FrameConnection? connection = null;
-        ClientLink? reserved = null;
         bool kept = false;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stop);
         deadline.CancelAfter(_settings.HandshakeTimeout);
@@ -155,18 +258,40 @@ public sealed class MasterListener : IAsyncDisposable
                 certificateId = remote is null ? -1 : CertificateAuthority.ClientIdOf(remote);
             }
             connection = new FrameConnection(stream, peer);
-            var first = await connection.ReceiveAsync(deadline.Token).ConfigureAwait(false);
+            Frame first;
+            try
+            {
+                first = await connection.ReceiveAsync(deadline.Token).ConfigureAwait(false);
+            }
+            catch (ProtocolException) when (_settings.Tls is null && connection.LooksLikeTls)
+            {
+                throw new ProtocolException(ProtocolError.UnsupportedVersion,
+                    "sent a TLS handshake, but this master runs --insecure (plain TCP): give the client --insecure too, or run the master with --certs");
+            }
             if (first.Type != FrameType.Hello)
                 throw new ProtocolException(ProtocolError.UnexpectedFrame, $"{first.Type} frame before Hello");
             var hello = Hello.Read(first.Payload.Span);
             connection.Peer = $"client {hello.ClientId} ({peer})";
-            var link = reserved = Admit(hello, certificateId, connection);
-            var welcome = WelcomeFor(Dimension);
-            var spec = welcome.Spec();
-            connection.UseLimits(Protocol.ClientFrameLimit(spec), Protocol.MasterFrameLimit(spec.Dimension));
+            Check(hello, certificateId);
+            var welcome = WelcomeFor(Dimension > 0 ? Dimension : hello.Features);
+            // Frame buffers grow to the run's sizes only once d is settled: a lobby client costs a few KB whatever it claims.
+            if (Dimension > 0) UseRunLimits(connection, Dimension);
+            lock (_gate)
+            {
+                // Reserve the id before the Welcome goes out, so two peers claiming one id cannot both be welcomed.
+                Reserve(hello, connection, tcp.Client);
+            }
             int length = welcome.Write(connection.SendPayload);
-            await connection.SendAsync(FrameType.Welcome, length, deadline.Token).ConfigureAwait(false);
-            kept = Join(link, connection);
+            try
+            {
+                await connection.SendAsync(FrameType.Welcome, length, deadline.Token).ConfigureAwait(false);
+            }
+            catch
+            {
+                lock (_gate) Unreserve(hello.ClientId, connection);
+                throw;
+            }
+            kept = Join(hello, connection);
         }
         catch (ProtocolException e)
         {
@@ -190,17 +315,14 @@ public sealed class MasterListener : IAsyncDisposable
         {
             if (!kept)
             {
-                if (reserved is not null)
-                    lock (reserved)
-                        if (reserved.Connection == connection) reserved.Connection = null;
                 if (connection is not null) await connection.DisposeAsync().ConfigureAwait(false);
                 tcp.Dispose();
             }
         }
     }
 
-    /// <summary>Checks a Hello against the run; returns the client's link or throws what to tell the peer.</summary>
-    private ClientLink Admit(Hello hello, int certificateId, FrameConnection connection)
+    /// <summary>Checks a Hello against the run's settings; throws what to tell the peer.</summary>
+    private void Check(Hello hello, int certificateId)
     {
         int n = _settings.Clients;
         if (hello.ClientId < 0 || hello.ClientId >= n)
@@ -216,43 +338,90 @@ public sealed class MasterListener : IAsyncDisposable
         if (hello.SplitClients != 0 && (hello.SplitClients != n || hello.SplitSeed != _settings.Options.Seed))
             throw new ProtocolException(ProtocolError.InconsistentSettings,
                 $"took its slice of a split into {hello.SplitClients} clients with seed {hello.SplitSeed}; this run has {n} clients and seed {_settings.Options.Seed}");
+        if (hello.SplitClients != 0 && hello.KeepAll != _settings.Options.KeepAllSamples)
+            throw new ProtocolException(ProtocolError.InconsistentSettings, hello.KeepAll
+                ? "took its slice of a split that keeps every sample (--keep-all); this run drops the N mod n leftovers (give both or neither --keep-all)"
+                : "took its slice of a split that drops the N mod n leftovers; this run keeps every sample (--keep-all): give the client --keep-all too");
         if (!double.IsFinite(hello.MaxRowNormSquared) || hello.MaxRowNormSquared < 0)
             throw new ProtocolException(ProtocolError.MalformedFrame, $"reports max row norm² {hello.MaxRowNormSquared}");
-        lock (_gate)
+        try
         {
-            if (_dimension == 0) _dimension = hello.Features;
-            else if (hello.Features != _dimension)
-                throw new ProtocolException(ProtocolError.InconsistentSettings, $"has d = {hello.Features}, the run has d = {_dimension}");
-            var link = LinksFor(_dimension)[hello.ClientId];
-            lock (link)
+            _ = Protocol.ClientFrameLimit(new CompressorSpec(_settings.Options.Compressor, hello.Features, _settings.Options.KMultiplier));
+            _ = Protocol.MasterFrameLimit(hello.Features);
+        }
+        catch (Exception e) when (e is OverflowException or ArgumentException)
+        {
+            throw new ProtocolException(ProtocolError.InconsistentSettings,
+                $"has d = {hello.Features}: a networked run's messages (one client's d×d state) must fit in 2 GB frames");
+        }
+        int d = Dimension;
+        if (d > 0 && hello.Features != d)
+            throw new ProtocolException(ProtocolError.InconsistentSettings,
+                $"has d = {hello.Features}, the run has d = {d}{(_links is null ? " (--dimension)" : "")}; check --add-intercept, or give the client --dimension {d}");
+    }
+
+    /// <summary>Claims the Hello's id for this connection, or throws DuplicateClient while its holder is connected.</summary>
+    private void Reserve(Hello hello, FrameConnection connection, Socket socket)
+    {
+        int id = hello.ClientId;
+        if (_transport is null)
+        {
+            if (_lobby[id] is { } holder)
             {
-                if (link.State == LinkState.Live || link.Connection is not null)
-                    throw new ProtocolException(ProtocolError.DuplicateClient, $"client id {hello.ClientId} is already connected ({link.Describe()})");
-                link.Connection = connection; // reserved; Join makes it live or queues the rejoin
-                link.Samples = hello.Samples;
-                link.MaxRowNormSquared = hello.MaxRowNormSquared;
+                if (!HasClosed(holder.Socket))
+                    throw new ProtocolException(ProtocolError.DuplicateClient, $"client id {id} is already connected ({holder.Connection.Peer})");
+                Leave(id, "left before the run started (connection closed); its id is free again");
             }
-            return link;
+            _lobby[id] = new LobbyEntry(hello, connection, socket);
+            return;
+        }
+        var link = _links![id];
+        lock (link)
+        {
+            if (link.State == LinkState.Live || link.Connection is not null)
+                throw new ProtocolException(ProtocolError.DuplicateClient, $"client id {id} is already connected ({link.Describe()})");
+            link.Connection = connection; // reserved; Join queues the rejoin
+            link.Samples = hello.Samples;
+            link.MaxRowNormSquared = hello.MaxRowNormSquared;
         }
     }
 
-    private bool Join(ClientLink link, FrameConnection connection)
+    private void Unreserve(int id, FrameConnection connection)
+    {
+        if (_transport is null)
+        {
+            if (_lobby[id]?.Connection == connection) _lobby[id] = null;
+            return;
+        }
+        var link = _links![id];
+        lock (link)
+            if (link.Connection == connection) link.Connection = null;
+    }
+
+    private bool Join(Hello hello, FrameConnection connection)
     {
         lock (_gate)
         {
             if (_transport is null)
             {
-                lock (link) link.State = LinkState.Live;
+                if (_lobby[hello.ClientId] is not { } entry || entry.Connection != connection) return false; // it left meanwhile
+                entry.Welcomed = true;
                 _settings.Log($"{connection.Peer} joined");
-                if (LinksFor(_dimension).All(l => l.State == LinkState.Live)) _allJoined.TrySetResult();
+                _lobbyChanged.Release();
             }
             else
             {
                 _settings.Log($"{connection.Peer} reconnected; it rejoins at the next round");
-                _transport.OfferRejoin(link);
+                _transport.OfferRejoin(_links![hello.ClientId]);
             }
         }
         return true;
+    }
+
+    private void UseRunLimits(FrameConnection connection, int dimension)
+    {
+        var spec = new CompressorSpec(_settings.Options.Compressor, dimension, _settings.Options.KMultiplier);
+        connection.UseLimits(Protocol.ClientFrameLimit(spec), Protocol.MasterFrameLimit(dimension));
     }
 
     private Welcome WelcomeFor(int dimension)
@@ -269,6 +438,13 @@ public sealed class MasterListener : IAsyncDisposable
         _stop.Cancel();
         _listener.Stop();
         if (_acceptLoop is not null) await _acceptLoop.ConfigureAwait(false);
+        lock (_gate)
+            for (int i = 0; i < _lobby.Length; i++)
+                if (_lobby[i] is { } entry)
+                {
+                    _lobby[i] = null;
+                    entry.Connection.Dispose();
+                }
         _stop.Dispose();
     }
 }

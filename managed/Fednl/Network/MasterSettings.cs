@@ -3,7 +3,7 @@ using Fednl.Algorithms;
 
 namespace Fednl.Network;
 
-/// <summary>How a master runs: where it listens, the training settings, security, timeouts, faults, checkpoints.</summary>
+/// <summary>How a master runs: where it listens, the training settings, security, timeouts, checkpoints.</summary>
 public sealed record MasterSettings
 {
     public required IPEndPoint Listen { get; init; }
@@ -26,8 +26,8 @@ public sealed record MasterSettings
     public bool Resume { get; init; }
     /// <summary>Where log lines go (one line per event, naming the peer).</summary>
     public Action<string> Log { get; init; } = _ => { };
-    /// <summary>Fault injection for deployment tests: the master kills itself at the start of this round.</summary>
-    public int? KillAtRound { get; init; }
+    /// <summary>d of the run (after any intercept column), when stated (<c>--dimension</c>); 0 lets the clients settle it.</summary>
+    public int Dimension { get; init; }
 
     public int Clients => Options.Clients;
 }

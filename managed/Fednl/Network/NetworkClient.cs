@@ -8,19 +8,6 @@ using Fednl.Data;
 
 namespace Fednl.Network;
 
-/// <summary>Fault injection for deployment tests: what a client does wrong, and in which round.</summary>
-public enum ClientFaultKind
-{
-    /// <summary>Kill the process on receiving the round's request (a crash mid-round).</summary>
-    Exit,
-    /// <summary>Stop answering but keep the connection open (a hung client).</summary>
-    Stall,
-    /// <summary>Answer with random bytes instead of a frame.</summary>
-    Garbage,
-}
-
-public sealed record ClientFault(ClientFaultKind Kind, int Round);
-
 /// <summary>How a client connects and what it trains on.</summary>
 public sealed record ClientSettings
 {
@@ -29,9 +16,11 @@ public sealed record ClientSettings
     public required int Id { get; init; }
     /// <summary>This client's rows (its slice of a shared file, or its own local file).</summary>
     public required Dataset Data { get; init; }
-    /// <summary>n and seed of the split the slice came from; 0 for local data.</summary>
+    /// <summary>n, seed and mode of the split the slice came from, and the whole file's sample count; 0 for local data.</summary>
     public int SplitClients { get; init; }
     public ulong SplitSeed { get; init; }
+    public bool KeepAll { get; init; }
+    public long DatasetSamples { get; init; }
     public TlsSettings? Tls { get; init; }
     /// <summary>Keep retrying to reach the master for this long (backoff 0.2 s doubling to 5 s).</summary>
     public TimeSpan RetryFor { get; init; } = TimeSpan.FromSeconds(60);
@@ -40,8 +29,10 @@ public sealed record ClientSettings
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
     public HessianPath HessianPath { get; init; } = HessianPath.Auto;
     public Action<string> Log { get; init; } = _ => { };
-    public ClientFault? Fault { get; init; }
 }
+
+/// <summary>How the master ended the run: <see cref="Failed"/> when it stopped on a failure, and its reason.</summary>
+public sealed record RunEnd(bool Failed, string Reason);
 
 /// <summary>The master refused this client, or broke the protocol: retrying would not help.</summary>
 public sealed class ClientRefusedException(string message) : Exception(message);
@@ -53,21 +44,25 @@ public sealed class ClientRefusedException(string message) : Exception(message);
 /// </summary>
 public static class NetworkClient
 {
-    /// <summary>Runs until the master shuts the run down. Returns the master's reason.</summary>
-    public static async Task<string> RunAsync(ClientSettings settings, CancellationToken token)
+    /// <summary>
+    /// Runs until the master shuts the run down and returns how it ended. The retry window (<see cref="ClientSettings.RetryFor"/>)
+    /// counts from the start and, after a drop, from the moment the connection was lost: a client waits that long for
+    /// a master that crashed, however long the run had gone on.
+    /// </summary>
+    public static async Task<RunEnd> RunAsync(ClientSettings settings, CancellationToken token)
     {
         var session = new Session(settings);
         var backoff = TimeSpan.FromSeconds(0.2);
-        var giveUpAt = Stopwatch.StartNew();
+        var window = System.Diagnostics.Stopwatch.StartNew();
         string lastError = "";
-        bool faultFired = false;
+        bool connected = false;
+        int refusals = 0;
         while (true)
         {
             token.ThrowIfCancellationRequested();
             try
             {
-                string reason = await session.ConnectAndServeAsync(() => { backoff = TimeSpan.FromSeconds(0.2); giveUpAt.Restart(); }, faultFired, token).ConfigureAwait(false);
-                return reason;
+                return await session.ConnectAndServeAsync(() => { backoff = TimeSpan.FromSeconds(0.2); connected = true; }, token).ConfigureAwait(false);
             }
             catch (PeerRefusedException e) when (e.Code is ProtocolError.DuplicateClient)
             {
@@ -81,22 +76,64 @@ public static class NetworkClient
             {
                 throw new ClientRefusedException($"the master broke the protocol: {e.Message}");
             }
-            catch (AuthenticationException e)
+            catch (AuthenticationException e) when (!MasterClosedDuringTls(e))
             {
-                throw new ClientRefusedException($"TLS with the master failed: {e.InnerException?.Message ?? e.Message}");
+                throw new ClientRefusedException($"TLS with the master failed: {TlsFailure(e)}");
             }
-            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException
+            catch (ClosedBeforeWelcomeException e)
+            {
+                // A refusal closes at once; a master that is merely slow or restarting takes its handshake timeout.
+                refusals = e.After < ImmediateClose ? refusals + 1 : 0;
+                if (refusals == RefusalsToGiveUp)
+                    throw new ClientRefusedException($"{e.Message}; it did so at once {RefusalsToGiveUp} times in a row, so this client gives up");
+                lastError = e.Message;
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or AuthenticationException
                                           || (e is OperationCanceledException && !token.IsCancellationRequested))
             {
-                lastError = e is OperationCanceledException ? "timed out" : e.Message;
+                lastError = e switch
+                {
+                    OperationCanceledException => "no complete handshake within the timeout",
+                    AuthenticationException => "the master closed the connection during the TLS handshake (see its log: it refuses certificates its CA did not issue)",
+                    _ => e.Message,
+                };
             }
-            faultFired |= session.FaultFired;
-            if (giveUpAt.Elapsed >= settings.RetryFor)
+            if (connected)
+            {
+                window.Restart();
+                connected = false;
+            }
+            if (window.Elapsed >= settings.RetryFor)
                 throw new IOException($"could not reach the master at {settings.MasterHost}:{settings.MasterPort} for {settings.RetryFor.TotalSeconds:0.#} s (last error: {lastError})");
             settings.Log($"master {settings.MasterHost}:{settings.MasterPort}: {lastError}; retrying in {backoff.TotalSeconds:0.0} s");
             await Task.Delay(backoff, token).ConfigureAwait(false);
             backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
         }
+    }
+
+    /// <summary>A master that closes this soon after the connection opened, before its Welcome, refused the client.</summary>
+    private static readonly TimeSpan ImmediateClose = TimeSpan.FromSeconds(2);
+    private const int RefusalsToGiveUp = 3;
+
+    /// <summary>The master closed the connection after the TCP connect and before its Welcome.</summary>
+    private sealed class ClosedBeforeWelcomeException(TimeSpan after, string message) : IOException(message)
+    {
+        public TimeSpan After { get; } = after;
+    }
+
+    /// <summary>The peer closed the connection mid-handshake (a timeout, a restart, a refused certificate): worth retrying.</summary>
+    private static bool MasterClosedDuringTls(AuthenticationException e) =>
+        e.InnerException is IOException or EndOfStreamException || e.Message.Contains("EOF", StringComparison.Ordinal);
+
+    private static string TlsFailure(AuthenticationException e)
+    {
+        string detail = e.InnerException?.Message ?? e.Message;
+        if (e.Message.Contains("RemoteCertificateValidationCallback", StringComparison.Ordinal))
+            return $"{e.Message} (the master's certificate is not from this run's CA, or does not name the host given to --master)";
+        if (detail.Contains("wrong version number", StringComparison.OrdinalIgnoreCase) || detail.Contains("packet length too long", StringComparison.OrdinalIgnoreCase)
+            || detail.Contains("corrupted frame", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("SSL_ERROR_SSL", StringComparison.Ordinal))
+            return $"{detail} (the master does not speak TLS: does it run --insecure? then give this client --insecure too)";
+        return detail;
     }
 
     /// <summary>One client's objects, kept across reconnections (rebuilt only if the master's settings change).</summary>
@@ -109,11 +146,9 @@ public static class NetworkClient
         private double[] _x = [];
         private Guid _runId;
 
-        public bool FaultFired { get; private set; }
-
-        public async Task<string> ConnectAndServeAsync(Action connected, bool faultFired, CancellationToken token)
+        public async Task<RunEnd> ConnectAndServeAsync(Action connected, CancellationToken token)
         {
-            FaultFired = faultFired;
+            var connecting = System.Diagnostics.Stopwatch.StartNew();
             using var tcp = new TcpClient { NoDelay = true };
             using (var connect = CancellationTokenSource.CreateLinkedTokenSource(token))
             {
@@ -127,13 +162,40 @@ public static class NetworkClient
             {
                 var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
                 stream = ssl;
-                await ssl.AuthenticateAsClientAsync(tls.ClientOptions(settings.MasterHost), handshake.Token).ConfigureAwait(false);
+                try
+                {
+                    await ssl.AuthenticateAsClientAsync(tls.ClientOptions(settings.MasterHost), handshake.Token).ConfigureAwait(false);
+                }
+                catch (AuthenticationException e) when (MasterClosedDuringTls(e))
+                {
+                    throw new ClosedBeforeWelcomeException(connecting.Elapsed,
+                        "the master closed the connection during the TLS handshake (see its log: it refuses a certificate its CA did not issue)");
+                }
             }
             await using var connection = new FrameConnection(stream, $"master {settings.MasterHost}:{settings.MasterPort}");
             var data = settings.Data;
-            var hello = new Hello(_runId, settings.Id, data.Features, data.Samples, settings.SplitClients, settings.SplitSeed, data.MaxRowNormSquared());
+            var hello = new Hello(_runId, settings.Id, data.Features, data.Samples, settings.SplitClients, settings.SplitSeed, data.MaxRowNormSquared(),
+                settings.KeepAll, settings.DatasetSamples);
             await connection.SendAsync(FrameType.Hello, hello.Write(connection.SendPayload), handshake.Token).ConfigureAwait(false);
-            var answer = await connection.ReceiveAsync(handshake.Token).ConfigureAwait(false);
+            Frame answer;
+            try
+            {
+                answer = await connection.ReceiveAsync(handshake.Token).ConfigureAwait(false);
+            }
+            catch (ProtocolException) when (settings.Tls is null && connection.LooksLikeTls)
+            {
+                throw new ClientRefusedException("the master speaks TLS, but this client runs --insecure (plain TCP): drop --insecure and give --certs DIR");
+            }
+            catch (EndOfStreamException) when (settings.Tls is null)
+            {
+                throw new ClosedBeforeWelcomeException(connecting.Elapsed,
+                    "the master closed the connection before welcoming this client (see its log; a master that runs TLS closes plain TCP clients: drop --insecure and give --certs DIR)");
+            }
+            catch (IOException e) when (settings.Tls is not null)
+            {
+                throw new ClosedBeforeWelcomeException(connecting.Elapsed,
+                    $"the master closed the connection before welcoming this client ({e.Message}; see its log: it refuses a certificate its CA did not issue)");
+            }
             if (answer.Type != FrameType.Welcome)
                 throw new ProtocolException(ProtocolError.UnexpectedFrame, $"{answer.Type} frame where Welcome was expected");
             var welcome = Welcome.Read(answer.Payload.Span);
@@ -160,7 +222,7 @@ public static class NetworkClient
             _x = new double[spec.Dimension];
         }
 
-        private async Task<string> ServeAsync(FrameConnection connection, CancellationToken token)
+        private async Task<RunEnd> ServeAsync(FrameConnection connection, CancellationToken token)
         {
             var client = _client!;
             var scratch = _scratch!;
@@ -226,7 +288,6 @@ public static class NetworkClient
                         double alpha = r.Double();
                         r.Doubles(_x);
                         r.End();
-                        if (await InjectFaultAsync(connection, round, token).ConfigureAwait(false)) continue;
                         ulong seed = SeedSequence.Compressor(welcome.Seed, settings.Id, round);
                         if (frame.Type == FrameType.Round) client.Round(_x, round, alpha, seed, scratch, update);
                         else client.Participate(_x, round, alpha, seed, scratch, update);
@@ -248,35 +309,15 @@ public static class NetworkClient
                         break;
                     }
                     case FrameType.Shutdown:
-                        return r.Utf8Rest();
+                    {
+                        byte failed = r.Byte();
+                        if (failed > 1) throw new ProtocolException(ProtocolError.MalformedFrame, $"Shutdown has outcome {failed}");
+                        return new RunEnd(failed == 1, r.Utf8Rest());
+                    }
                     default:
                         throw new ProtocolException(ProtocolError.UnexpectedFrame, $"unexpected {frame.Type} frame from the master");
                 }
                 await connection.SendAsync(answer, length, token).ConfigureAwait(false);
-            }
-        }
-
-        /// <summary>Returns true when the round's answer is withheld (stall, garbage); kills the process for exit.</summary>
-        private async Task<bool> InjectFaultAsync(FrameConnection connection, int round, CancellationToken token)
-        {
-            if (settings.Fault is not { } fault || fault.Round != round || FaultFired) return false;
-            FaultFired = true;
-            settings.Log($"fault injection: {fault.Kind.ToString().ToLowerInvariant()} at round {round}");
-            switch (fault.Kind)
-            {
-                case ClientFaultKind.Exit:
-                    Process.GetCurrentProcess().Kill();
-                    return true;
-                case ClientFaultKind.Stall:
-                    // Hang without answering until the master gives up on us and closes the connection.
-                    await connection.ReceiveAsync(token).ConfigureAwait(false);
-                    return true;
-                default:
-                    var garbage = new byte[64];
-                    new Random(round).NextBytes(garbage);
-                    garbage[4] = 77; // never a valid version byte
-                    await connection.SendPreparedAsync(garbage, token).ConfigureAwait(false);
-                    return true;
             }
         }
 

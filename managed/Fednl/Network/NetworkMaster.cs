@@ -35,9 +35,12 @@ public static class NetworkMaster
         var checkpoint = settings.Resume ? MasterCheckpoint.Read(settings.CheckpointPath!) : null;
         if (checkpoint is not null && checkpoint.Links.Length != options.Clients)
             throw new ArgumentException($"the checkpoint has {checkpoint.Links.Length} clients, --clients is {options.Clients}");
+        if (checkpoint is not null && settings.Dimension != 0 && settings.Dimension != checkpoint.Dimension)
+            throw new ArgumentException($"--dimension is {settings.Dimension}, the checkpoint has d = {checkpoint.Dimension}");
+        if (settings.Dimension < 0) throw new ArgumentException($"--dimension must be >= 1, got {settings.Dimension}");
         var runId = checkpoint?.RunId ?? Guid.NewGuid();
 
-        var listener = new MasterListener(settings, checkpoint?.Links, runId, checkpoint?.Dimension ?? 0);
+        var listener = new MasterListener(settings, checkpoint?.Links, runId, checkpoint?.Dimension ?? settings.Dimension);
         try
         {
             listener.Start(d => Enumerable.Range(0, options.Clients).Select(i => new ClientLink(i, d)).ToArray());
@@ -76,7 +79,7 @@ public static class NetworkMaster
                 if (checkpoint is not null)
                 {
                     server.Restore(checkpoint.Model, checkpoint.Hessian, checkpoint.Gradient, checkpoint.DifferenceNorm);
-                    run.Resume(checkpoint.Round, checkpoint.History, checkpoint.Traffic, checkpoint.Regularisations, checkpoint.LineSearchTries);
+                    run.Resume(checkpoint.Round, checkpoint.History, checkpoint.Traffic, checkpoint.Regularisations, checkpoint.LineSearchTries, checkpoint.Members);
                     transport.RestoreAll(checkpoint.Round);
                     settings.Log($"resumed run {runId} at round {checkpoint.Round}");
                 }
@@ -86,21 +89,21 @@ public static class NetworkMaster
                 }
                 setupSeconds = setup.Elapsed.TotalSeconds;
                 FedNLTrainer.Execute(run, stepSize);
-                transport.Shutdown("run finished");
+                transport.Shutdown(failed: false, "run finished");
             }
             catch (ClientLostException e)
             {
                 setupSeconds = setup.Elapsed.TotalSeconds;
                 failure = e.Message;
-                transport.Shutdown($"run stopped: {e.Message}");
+                transport.Shutdown(failed: true, $"run stopped: {e.Message}");
             }
             catch (OperationCanceledException) when (abort.IsCancellationRequested)
             {
                 setupSeconds = setup.Elapsed.TotalSeconds;
                 failure = "aborted";
-                transport.Shutdown("run aborted by the master's operator");
+                transport.Shutdown(failed: true, "run aborted by the master's operator");
             }
-            var result = FedNLTrainer.ResultOf(run, options.Clients, 0, setupSeconds, stepSize);
+            var result = FedNLTrainer.ResultOf(run, options.Clients, DroppedSamples(links), setupSeconds, stepSize);
             if (result.History.Count == 0 && failure is not null) throw new ClientLostException(failure);
             return new MasterOutcome(result, failure, transport.BytesSent, transport.BytesReceived, runId)
             {
@@ -112,6 +115,10 @@ public static class NetworkMaster
             listener.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
     }
+
+    /// <summary>Samples of the shared file that no client's slice holds (N mod n unless --keep-all); 0 with local files.</summary>
+    private static long DroppedSamples(ClientLink[] links) =>
+        links.All(l => l.DatasetSamples > 0) ? links[0].DatasetSamples - links.Sum(l => (long)l.Samples) : 0;
 
     /// <summary>Allocation rate of the round loop, measured from the third round on (after first-use set-up).</summary>
     private sealed class AllocationMeter
@@ -131,7 +138,7 @@ public static class NetworkMaster
             : -1;
     }
 
-    /// <summary>Top of a round: checkpoint when due (and always when the run stops), then any injected fault.</summary>
+    /// <summary>Top of a round: checkpoint when due, and always when the run stops.</summary>
     private static void AtRoundStart(MasterSettings settings, Guid runId, TrainingRun run, ClientLink[] links, int round, bool final)
     {
         if (settings.CheckpointPath is { } path)
@@ -142,11 +149,6 @@ public static class NetworkMaster
                 MasterCheckpoint.Write(path, runId, run, round, links);
                 settings.Log($"checkpoint: round {round} written to {path}");
             }
-        }
-        if (settings.KillAtRound == round)
-        {
-            settings.Log($"fault injection: the master kills itself at round {round}");
-            Process.GetCurrentProcess().Kill();
         }
     }
 }

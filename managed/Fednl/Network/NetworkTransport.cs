@@ -134,6 +134,21 @@ public sealed class NetworkTransport : IClientTransport
         Run(Exchange.Participate, FrameType.Participate, length, selected.Length);
     }
 
+    public void MeanShift(ReadOnlySpan<bool> members, Span<double> mean)
+    {
+        mean.Clear();
+        int count = 0;
+        for (int i = 0; i < _links.Length; i++)
+        {
+            if (!members.IsEmpty && !members[i]) continue;
+            var shift = _links[i].Shift;
+            for (int e = 0; e < mean.Length; e++) mean[e] += shift[e];
+            count++;
+        }
+        double inv = 1.0 / count;
+        for (int e = 0; e < mean.Length; e++) mean[e] *= inv;
+    }
+
     public void Losses(ReadOnlySpan<double> x, Span<double> losses)
     {
         Evaluate(x, wantGradient: false);
@@ -363,10 +378,10 @@ public sealed class NetworkTransport : IClientTransport
         }
     }
 
-    /// <summary>Tells every connected client the run is over and closes the connections.</summary>
-    public void Shutdown(string reason)
+    /// <summary>Tells every connected client the run is over (<paramref name="failed"/>: stopped on a failure) and closes the connections.</summary>
+    public void Shutdown(bool failed, string reason)
     {
-        var tasks = _links.Where(l => l.Connection is not null).Select(l => l.Connection!.TrySendShutdownAsync(reason, TimeSpan.FromSeconds(2))).ToArray();
+        var tasks = _links.Where(l => l.Connection is not null).Select(l => l.Connection!.TrySendShutdownAsync(failed, reason, TimeSpan.FromSeconds(2))).ToArray();
         Task.WaitAll(tasks);
         foreach (var link in _links)
             lock (link) Close(link);

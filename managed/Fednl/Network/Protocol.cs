@@ -7,7 +7,7 @@ namespace Fednl.Network;
 /// </summary>
 public static class Protocol
 {
-    public const byte Version = 1;
+    public const byte Version = 2;
     public const int HeaderBytes = 8;
 
     /// <summary>Limit for frames before the dimension is known (handshake, errors, shutdown).</summary>
@@ -55,7 +55,7 @@ public enum FrameType : byte
     Evaluate = 10,
     /// <summary>C→M: f_i and optionally the gradient.</summary>
     Evaluation = 11,
-    /// <summary>Either way: the run is over (or the sender is leaving); UTF-8 reason.</summary>
+    /// <summary>Either way: the run is over (or the sender is leaving); outcome (0 finished, 1 failed) and UTF-8 reason.</summary>
     Shutdown = 12,
     /// <summary>Either way: the receiver broke the protocol and is dropped; code and UTF-8 message.</summary>
     Error = 13,

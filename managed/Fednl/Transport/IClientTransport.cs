@@ -31,6 +31,12 @@ public interface IClientTransport : IDisposable
     /// <summary>FedNL-PP: the selected clients (ascending ids) participate; updates[t] belongs to selected[t].</summary>
     void Participate(ReadOnlySpan<double> x, int round, double alpha, ReadOnlySpan<int> selected, ClientUpdate[] updates);
 
+    /// <summary>
+    /// Mean of the current shifts H_i over the clients marked in <paramref name="members"/> (all when empty), in client
+    /// order: the server's H when the set of clients it averages over changes (clients lost or back).
+    /// </summary>
+    void MeanShift(ReadOnlySpan<bool> members, Span<double> mean);
+
     /// <summary>f_i(x) for every client (line-search tries).</summary>
     void Losses(ReadOnlySpan<double> x, Span<double> losses);
 

@@ -75,11 +75,19 @@ public sealed class InProcessTransport : IClientTransport
     }
 
     /// <summary>(1/n) Σ H_i in client order: each shift lives on its client's pattern and is zero elsewhere.</summary>
-    private void MeanOfShifts(Span<double> mean)
+    private void MeanOfShifts(Span<double> mean) => MeanShift(default, mean);
+
+    public void MeanShift(ReadOnlySpan<bool> members, Span<double> mean)
     {
         mean.Clear();
-        foreach (var client in _clients) client.Plan.AddTo(client.Shift, mean);
-        double inv = 1.0 / _clients.Length;
+        int count = 0;
+        for (int i = 0; i < _clients.Length; i++)
+        {
+            if (!members.IsEmpty && !members[i]) continue;
+            _clients[i].Plan.AddTo(_clients[i].Shift, mean);
+            count++;
+        }
+        double inv = 1.0 / count;
         for (int e = 0; e < mean.Length; e++) mean[e] *= inv;
     }
 

@@ -16,11 +16,16 @@ internal sealed class Deployment : IDisposable
 {
     private readonly List<FednlProcess> _processes = [];
 
-    public Deployment(int clients)
+    /// <param name="insecure">Plain TCP (--insecure on every process), so a <see cref="FaultProxy"/> can read the frames.</param>
+    public Deployment(int clients, bool insecure = false)
     {
         Clients = clients;
+        Insecure = insecure;
         CertificateAuthority.CreateDeployment(CertsDirectory, clients, ["localhost", "127.0.0.1"], TimeSpan.FromDays(1));
     }
+
+    public bool Insecure { get; }
+    private string[] Security => Insecure ? ["--insecure"] : ["--certs", CertsDirectory];
 
     public TempFolder Folder { get; } = TestData.TempFolder();
     public int Clients { get; }
@@ -31,19 +36,28 @@ internal sealed class Deployment : IDisposable
 
     public FednlProcess StartMaster(int port, string[] training, params string[] extra)
     {
-        var args = new List<string> { "master", "--listen", $"127.0.0.1:{port}", "--clients", Clients.ToString(), "--certs", CertsDirectory,
-            "--out", HistoryPath, "--json", "--join-timeout", "120" };
+        List<string> args = ["master", "--listen", $"127.0.0.1:{port}", "--clients", Clients.ToString(), .. Security,
+            "--out", HistoryPath, "--json"];
         args.AddRange(training);
         args.AddRange(extra);
+        // Generous waits by default: many processes share two cores, and a loaded machine must still pass.
+        Default(args, "--join-timeout", "240");
+        Default(args, "--handshake-timeout", "60");
         return Track(new FednlProcess("master", Folder.Path, args.ToArray()));
     }
 
     public FednlProcess StartClient(int port, int id, params string[] extra)
     {
-        var args = new List<string> { "client", "--master", $"127.0.0.1:{port}", "--id", id.ToString(), "--clients", Clients.ToString(),
-            "--certs", CertsDirectory, "--retry-for", "60" };
+        List<string> args = ["client", "--master", $"127.0.0.1:{port}", "--id", id.ToString(), "--clients", Clients.ToString(), .. Security];
         args.AddRange(extra);
+        Default(args, "--retry-for", "120");
+        Default(args, "--handshake-timeout", "60");
         return Track(new FednlProcess($"client {id}", Folder.Path, args.ToArray()));
+    }
+
+    private static void Default(List<string> args, string flag, string value)
+    {
+        if (!args.Contains(flag)) args.AddRange([flag, value]);
     }
 
     public FednlProcess[] StartClients(int port, Func<int, string[]>? extra = null) =>

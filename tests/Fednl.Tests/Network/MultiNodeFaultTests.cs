@@ -15,19 +15,30 @@ namespace Fednl.Tests.Network;
 [Category("MultiNode")]
 public sealed class MultiNodeFaultTests
 {
-    private const int Clients = 3;
+    internal const int Clients = 3;
 
     private static (string[] Args, TrainingOptions Options) FedNLRandK(int rounds) =>
         MultiNodeEquivalenceTests.Training(Algorithm.FedNL, CompressorKind.RandK, Clients, rounds);
 
+    /// <summary>An insecure deployment whose clients reach the master through a <see cref="FaultProxy"/>.</summary>
+    private static (Deployment Deployment, FaultProxy Proxy, FednlProcess Master) BehindProxy(string[] args, params string[] extra)
+    {
+        var deployment = new Deployment(Clients, insecure: true);
+        var master = deployment.StartMaster(args, extra);
+        var proxy = new FaultProxy(master.ListeningPort());
+        return (deployment, proxy, master);
+    }
+
     [Test]
     public void A_client_killed_mid_round_stops_a_fail_policy_run_with_the_history_so_far()
     {
-        using var deployment = new Deployment(Clients);
         var (args, options) = FedNLRandK(20);
-        var master = deployment.StartMaster(args, "--on-client-loss", "fail");
-        int port = master.ListeningPort();
-        var clients = deployment.StartClients(port, i => i == 1 ? ["--fault", "exit-at:5"] : []);
+        var (deployment, proxy, master) = BehindProxy(args, "--on-client-loss", "fail");
+        using var deploymentScope = deployment;
+        using var proxyScope = proxy;
+        FednlProcess[] clients = [];
+        proxy.At(1, 5, ProxyFault.Cut, () => clients[1].Kill());
+        clients = deployment.StartClients(proxy.Port);
         Assert.That(master.WaitForExit(), Is.EqualTo(1), deployment.Logs());
         Assert.That(master.Errors, Does.Match(@"client 1 \(127\.0\.0\.1:\d+\) lost in round 5: disconnected"));
         Assert.That(master.Errors, Does.Contain("the history so far (5 rows) is kept"));
@@ -37,27 +48,33 @@ public sealed class MultiNodeFaultTests
         Assert.That(clients[1].WaitForExit(), Is.Not.Zero, "the killed client");
         foreach (int i in new[] { 0, 2 })
         {
-            Assert.That(clients[i].WaitForExit(), Is.Zero, deployment.Logs());
-            Assert.That(clients[i].Errors, Does.Contain("master ended the run: run stopped: client 1"));
+            Assert.That(clients[i].WaitForExit(), Is.EqualTo(1), $"the master stopped the run on a failure\n{deployment.Logs()}");
+            Assert.That(clients[i].Errors, Does.Contain("the master stopped the run on a failure: run stopped: client 1"));
         }
     }
 
     [Test]
     public void A_client_killed_mid_round_is_reported_missing_and_a_continue_policy_run_finishes()
     {
-        using var deployment = new Deployment(Clients);
-        var (args, _) = FedNLRandK(60);
-        var master = deployment.StartMaster(args, "--on-client-loss", "continue");
-        int port = master.ListeningPort();
-        var clients = deployment.StartClients(port, i => i == 2 ? ["--fault", "exit-at:4"] : []);
+        var (args, options) = FedNLRandK(60);
+        var (deployment, proxy, master) = BehindProxy(args, "--on-client-loss", "continue");
+        using var deploymentScope = deployment;
+        using var proxyScope = proxy;
+        FednlProcess[] clients = [];
+        proxy.At(2, 4, ProxyFault.Cut, () => clients[2].Kill());
+        clients = deployment.StartClients(proxy.Port);
         Assert.That(master.WaitForExit(), Is.Zero, deployment.Logs());
         Assert.That(master.Errors, Does.Match(@"client 2 \(127\.0\.0\.1:\d+\) lost in round 4: disconnected"));
         var history = deployment.History();
         Assert.That(history, Has.Count.EqualTo(61));
         Assert.That(history.Take(4).All(r => r.MissingClients.Length == 0 && r.Participants == 3), Is.True);
-        Assert.That(history.Skip(4).Take(56).All(r => r.MissingClients.SequenceEqual([2]) && r.Participants == 2), Is.True,
-            "rounds 4-59 report client 2 missing");
+        Assert.That(history.Skip(4).All(r => r.MissingClients.SequenceEqual([2]) && r.Participants == 2), Is.True,
+            "rounds 4-60 report client 2 missing, and 2 participants, the final evaluation included");
         Assert.That(history[^1].GradientNorm, Is.LessThan(1e-8), "the remaining clients converge");
+        var json = System.Text.Json.JsonDocument.Parse(master.Output.Trim().Split('\n')[^1]).RootElement;
+        Assert.That(json.GetProperty("dropped_samples").GetInt64(), Is.EqualTo(Deployment.SingleNode(options with { Rounds = 1 }).DroppedSamples),
+            "the master counts the samples its clients' split dropped, as single-node training does");
+        Assert.That(json.GetProperty("dropped_samples").GetInt64(), Is.GreaterThan(0), "the built-in data does not split evenly");
         Assert.That(clients[0].WaitForExit(), Is.Zero);
         Assert.That(clients[1].WaitForExit(), Is.Zero);
     }
@@ -65,11 +82,12 @@ public sealed class MultiNodeFaultTests
     [Test]
     public void A_stalled_client_is_dropped_after_the_timeout_and_rejoins_with_its_state()
     {
-        using var deployment = new Deployment(Clients);
         var (args, _) = FedNLRandK(2000);
-        var master = deployment.StartMaster(args, "--on-client-loss", "continue", "--round-timeout", "2");
-        int port = master.ListeningPort();
-        var clients = deployment.StartClients(port, i => i == 0 ? ["--fault", "stall-at:3"] : []);
+        var (deployment, proxy, master) = BehindProxy(args, "--on-client-loss", "continue", "--round-timeout", "2");
+        using var deploymentScope = deployment;
+        using var proxyScope = proxy;
+        proxy.At(0, 3, ProxyFault.Stall);
+        var clients = deployment.StartClients(proxy.Port);
         Assert.That(master.WaitForExit(), Is.Zero, deployment.Logs());
         Assert.That(master.Errors, Does.Match(@"client 0 \(127\.0\.0\.1:\d+\) lost in round 3: no answer within 2 s"));
         var rejoin = System.Text.RegularExpressions.Regex.Match(master.Errors, @"client 0 \(127\.0\.0\.1:\d+\) rejoined at round (\d+)");
@@ -77,7 +95,7 @@ public sealed class MultiNodeFaultTests
         int back = int.Parse(rejoin.Groups[1].Value);
         var history = deployment.History();
         Assert.That(history[3].MissingClients, Is.EqualTo(new[] { 0 }));
-        Assert.That(history.Where(r => r.Round >= back && r.Round < 2000).All(r => r.MissingClients.Length == 0 && r.Participants == 3), Is.True,
+        Assert.That(history.Where(r => r.Round >= back).All(r => r.MissingClients.Length == 0 && r.Participants == 3), Is.True,
             "after rejoining, client 0 answers every round");
         Assert.That(history[^1].GradientNorm, Is.LessThan(1e-9), "with its restored shift the run converges");
         foreach (var c in clients) Assert.That(c.WaitForExit(), Is.Zero, deployment.Logs());
@@ -86,11 +104,12 @@ public sealed class MultiNodeFaultTests
     [Test]
     public void A_client_sending_garbage_mid_round_is_named_and_dropped()
     {
-        using var deployment = new Deployment(Clients);
         var (args, _) = FedNLRandK(15);
-        var master = deployment.StartMaster(args, "--on-client-loss", "continue");
-        int port = master.ListeningPort();
-        var clients = deployment.StartClients(port, i => i == 1 ? ["--fault", "garbage-at:6"] : []);
+        var (deployment, proxy, master) = BehindProxy(args, "--on-client-loss", "continue");
+        using var deploymentScope = deployment;
+        using var proxyScope = proxy;
+        proxy.At(1, 6, ProxyFault.Garbage);
+        var clients = deployment.StartClients(proxy.Port);
         Assert.That(master.WaitForExit(), Is.Zero, deployment.Logs());
         Assert.That(master.Errors, Does.Match(@"client 1 \(127\.0\.0\.1:\d+\) lost in round 6: broke the protocol \(protocol version 77 is not supported"));
         Assert.That(clients[1].WaitForExit(), Is.EqualTo(1), "the master refused the garbage sender");
@@ -100,7 +119,7 @@ public sealed class MultiNodeFaultTests
 
     // ---- raw peers against an insecure master, before the real clients join ----------------------------------
 
-    private static byte[] Header(uint length, byte version, byte type)
+    internal static byte[] Header(uint length, byte version, byte type)
     {
         var header = new byte[Protocol.HeaderBytes];
         BinaryPrimitives.WriteUInt32LittleEndian(header, length);
@@ -109,15 +128,16 @@ public sealed class MultiNodeFaultTests
         return header;
     }
 
-    private static byte[] HelloFrame(int clientId, int features = 60, int samples = 1333, int splitClients = Clients, byte version = Protocol.Version)
+    internal static byte[] HelloFrame(int clientId, int features = 60, int samples = 666, int splitClients = Clients, byte version = Protocol.Version,
+        bool keepAll = false)
     {
         var payload = new byte[Hello.PayloadBytes];
-        int length = new Hello(Guid.Empty, clientId, features, samples, splitClients, 123, 1.0).Write(payload);
+        int length = new Hello(Guid.Empty, clientId, features, samples, splitClients, 123, 1.0, keepAll, 2000).Write(payload);
         return [.. Header((uint)length, version, (byte)FrameType.Hello), .. payload.AsSpan(0, length)];
     }
 
     /// <summary>Sends bytes, optionally closes the sending side, and returns the master's Error frame (code, message) or null.</summary>
-    private static (ProtocolError Code, string Message)? Poke(int port, byte[] bytes, bool closeAfter)
+    internal static (ProtocolError Code, string Message)? Poke(int port, byte[] bytes, bool closeAfter)
     {
         using var tcp = new TcpClient();
         tcp.Connect("127.0.0.1", port);
@@ -142,14 +162,14 @@ public sealed class MultiNodeFaultTests
     [Test]
     public void Bad_peers_are_refused_by_name_and_the_run_is_unaffected()
     {
-        using var deployment = new Deployment(Clients);
+        using var deployment = new Deployment(Clients, insecure: true);
         var (args, options) = FedNLRandK(10);
-        var master = deployment.StartMaster(args, "--insecure", "--handshake-timeout", "3");
+        var master = deployment.StartMaster(args, "--handshake-timeout", "3");
         int port = master.ListeningPort();
 
         var truncated = HelloFrame(0);
         Assert.That(Poke(port, truncated[..20], closeAfter: true), Is.Null, "a truncated frame just ends the connection");
-        master.WaitForError(@"dropped during the handshake \(connection closed in the middle of a Hello frame of 48 bytes \(12 of 48 bytes\)\)");
+        master.WaitForError(@"dropped during the handshake \(connection closed in the middle of a Hello frame of 57 bytes \(12 of 57 bytes\)\)");
 
         var oversized = Poke(port, Header(1_000_000_000, Protocol.Version, (byte)FrameType.Hello), closeAfter: false);
         Assert.That(oversized?.Code, Is.EqualTo(ProtocolError.Oversized));
@@ -161,9 +181,9 @@ public sealed class MultiNodeFaultTests
         Assert.That(Poke(port, random, closeAfter: false)?.Code, Is.EqualTo(ProtocolError.UnsupportedVersion));
         master.WaitForError(@"refused: protocol version 200 is not supported");
 
-        var wrongVersion = Poke(port, HelloFrame(0, version: 2), closeAfter: false);
+        var wrongVersion = Poke(port, HelloFrame(0, version: 1), closeAfter: false);
         Assert.That(wrongVersion?.Code, Is.EqualTo(ProtocolError.UnsupportedVersion));
-        Assert.That(wrongVersion?.Message, Does.Contain("protocol version 2 is not supported (this side speaks version 1)"));
+        Assert.That(wrongVersion?.Message, Does.Contain("protocol version 1 is not supported (this side speaks version 2)"));
 
         var unknownType = Poke(port, Header(0, Protocol.Version, 99), closeAfter: false);
         Assert.That(unknownType?.Code, Is.EqualTo(ProtocolError.UnexpectedFrame));
@@ -173,17 +193,17 @@ public sealed class MultiNodeFaultTests
         master.WaitForError(@"took its slice of a split into 7 clients with seed 123; this run has 3 clients");
 
         // Two real clients join; a third peer claims client 0's id and is refused.
-        var first = deployment.StartClient(port, 0, "--insecure");
-        var second = deployment.StartClient(port, 1, "--insecure");
+        var wrongSplitMode = Poke(port, HelloFrame(1, keepAll: true), closeAfter: false);
+        Assert.That(wrongSplitMode?.Code, Is.EqualTo(ProtocolError.InconsistentSettings));
+        Assert.That(wrongSplitMode?.Message, Does.Contain("keeps every sample (--keep-all); this run drops the N mod n leftovers"));
+
+        var first = deployment.StartClient(port, 0);
+        var second = deployment.StartClient(port, 1);
         master.WaitForError(@"client 0 \(127\.0\.0\.1:\d+\) joined");
         var duplicate = Poke(port, HelloFrame(0), closeAfter: false);
         Assert.That(duplicate?.Code, Is.EqualTo(ProtocolError.DuplicateClient), deployment.Logs());
         Assert.That(duplicate?.Message, Does.Contain("client id 0 is already connected"));
-        var wrongD = Poke(port, HelloFrame(2, features: 61), closeAfter: false);
-        Assert.That(wrongD?.Code, Is.EqualTo(ProtocolError.InconsistentSettings));
-        Assert.That(wrongD?.Message, Does.Contain("has d = 61, the run has d = 60"));
-
-        var third = deployment.StartClient(port, 2, "--insecure");
+        var third = deployment.StartClient(port, 2);
         Assert.That(master.WaitForExit(), Is.Zero, deployment.Logs());
         foreach (var c in new[] { first, second, third }) Assert.That(c.WaitForExit(), Is.Zero, deployment.Logs());
         Deployment.AssertSameHistory(Deployment.SingleNode(options).History, deployment.History(), deployment.Logs());
@@ -201,10 +221,19 @@ public sealed class MultiNodeFaultTests
         string foreign = Path.Combine(deployment.Folder.Path, "foreign");
         CertificateAuthority.CreateDeployment(foreign, Clients, ["localhost", "127.0.0.1"], TimeSpan.FromDays(1));
         File.Copy(Path.Combine(deployment.CertsDirectory, "ca.pem"), Path.Combine(foreign, "ca.pem"), overwrite: true);
+        // Its retry window is long: it must still stop soon, and say why, since the master refuses it at once every time.
         var impostor = deployment.Track(new FednlProcess("impostor", deployment.Folder.Path, "client", "--master", $"127.0.0.1:{port}",
-            "--id", "0", "--clients", "3", "--certs", foreign, "--retry-for", "2"));
+            "--id", "0", "--clients", "3", "--certs", foreign, "--retry-for", "600"));
         master.WaitForError(@"refused, TLS handshake failed");
-        Assert.That(impostor.WaitForExit(), Is.EqualTo(1), impostor.ToString());
+        Assert.That(impostor.WaitForExit(90), Is.EqualTo(1), impostor.ToString());
+        Assert.That(impostor.Errors, Does.Contain("it refuses a certificate its CA did not issue"));
+        Assert.That(impostor.Errors, Does.Contain("so this client gives up"));
+
+        // A plain-TCP client against a TLS master is told to drop --insecure.
+        var plain = deployment.Track(new FednlProcess("plain", deployment.Folder.Path, "client", "--master", $"127.0.0.1:{port}",
+            "--id", "0", "--clients", "3", "--insecure", "--retry-for", "600"));
+        Assert.That(plain.WaitForExit(90), Is.EqualTo(1), plain.ToString());
+        Assert.That(plain.Errors, Does.Contain("a master that runs TLS closes plain TCP clients: drop --insecure"));
 
         // Client 0's valid certificate presented as client 1.
         string borrowed = Path.Combine(deployment.Folder.Path, "borrowed");
@@ -230,22 +259,68 @@ public sealed class MultiNodeFaultTests
     [TestCase(Algorithm.FedNLPartialParticipation, CompressorKind.TopLEK)]
     public void A_killed_master_resumes_from_its_checkpoint_with_the_uninterrupted_result(Algorithm algorithm, CompressorKind compressor)
     {
-        using var deployment = new Deployment(Clients);
         var (args, options) = MultiNodeEquivalenceTests.Training(algorithm, compressor, Clients, rounds: 20);
+        using var deployment = new Deployment(Clients, insecure: true);
         string checkpoint = Path.Combine(deployment.Folder.Path, "master.ckpt");
-        int port = Deployment.FreePort();
-        var first = deployment.StartMaster(port, args, "--checkpoint", checkpoint, "--checkpoint-every", "5", "--fault", "kill-at:12");
-        first.WaitForError(@"listening on");
-        var clients = deployment.StartClients(port);
+        var first = deployment.StartMaster(args, "--checkpoint", checkpoint, "--checkpoint-every", "5");
+        using var proxy = new FaultProxy(first.ListeningPort());
+        proxy.FreezeAt(12);
+        // A short retry window: the clients must wait for the master from the moment it vanished, not from when they connected.
+        var clients = Enumerable.Range(0, Clients).Select(i => deployment.StartClient(proxy.Port, i, "--retry-for", "4")).ToArray();
+        proxy.WaitUntilFrozen();
+        Thread.Sleep(5000); // longer than the clients' retry window
+        first.Kill();
         Assert.That(first.WaitForExit(), Is.Not.Zero, "the master was killed");
         Assert.That(first.Errors, Does.Contain("checkpoint: round 10 written"));
         Assert.That(File.Exists(checkpoint + ".tmp"), Is.False, "no half-written checkpoint left behind");
 
-        var second = deployment.StartMaster(port, args, "--checkpoint", checkpoint, "--checkpoint-every", "5", "--resume");
+        var second = deployment.StartMaster(args, "--checkpoint", checkpoint, "--checkpoint-every", "5", "--resume");
+        proxy.UpstreamPort = second.ListeningPort();
+        proxy.ReleaseAndCloseAll(); // the clients lose the dead master's connections only now
         Assert.That(second.WaitForExit(), Is.Zero, deployment.Logs());
         Assert.That(second.Errors, Does.Contain("at round 10"));
         foreach (var c in clients) Assert.That(c.WaitForExit(), Is.Zero, deployment.Logs());
         Deployment.AssertSameHistory(Deployment.SingleNode(options).History, deployment.History(), deployment.Logs());
+    }
+
+    [Test]
+    public void A_corrupted_or_foreign_checkpoint_is_refused_with_a_clear_error()
+    {
+        using var deployment = new Deployment(Clients);
+        var (args, _) = FedNLRandK(6);
+        string checkpoint = Path.Combine(deployment.Folder.Path, "master.ckpt");
+        var master = deployment.StartMaster(args, "--checkpoint", checkpoint);
+        int port = master.ListeningPort();
+        var clients = deployment.StartClients(port);
+        Assert.That(master.WaitForExit(), Is.Zero, deployment.Logs());
+        foreach (var c in clients) Assert.That(c.WaitForExit(), Is.Zero);
+        var intact = File.ReadAllBytes(checkpoint);
+        var state = MasterCheckpoint.Read(checkpoint);
+        Assert.That(state.Round, Is.EqualTo(6));
+
+        // Single bit flips in the history (near the start), in the model and H (middle) and in a client's state (near the end).
+        foreach (long at in new long[] { 120, intact.Length / 3, intact.Length / 2, intact.Length - 60 })
+        {
+            var flipped = (byte[])intact.Clone();
+            flipped[at] ^= 0x10;
+            File.WriteAllBytes(checkpoint, flipped);
+            var e = Assert.Throws<InvalidDataException>(() => MasterCheckpoint.Read(checkpoint), $"bit flip at byte {at}");
+            Assert.That(e!.Message, Does.Contain("checkpoint is corrupted"));
+        }
+        File.WriteAllBytes(checkpoint, intact[..^1]);
+        Assert.That(() => MasterCheckpoint.Read(checkpoint), Throws.TypeOf<InvalidDataException>());
+        var otherVersion = (byte[])intact.Clone();
+        otherVersion[8] = 99;
+        File.WriteAllBytes(checkpoint, otherVersion);
+        Assert.That(() => MasterCheckpoint.Read(checkpoint), Throws.TypeOf<InvalidDataException>().With.Message.Contains("checkpoint format 99"));
+
+        // The master refuses to resume from a corrupted file: exit 1, one line naming it.
+        var flippedModel = (byte[])intact.Clone();
+        flippedModel[intact.Length / 2] ^= 1;
+        File.WriteAllBytes(checkpoint, flippedModel);
+        var resumed = deployment.StartMaster(args, "--checkpoint", checkpoint, "--resume");
+        Assert.That(resumed.WaitForExit(), Is.EqualTo(1), resumed.ToString());
+        Assert.That(resumed.Errors, Does.Contain($"{checkpoint}: checkpoint is corrupted"));
     }
 
     [Test]

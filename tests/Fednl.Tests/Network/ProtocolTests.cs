@@ -105,12 +105,12 @@ public sealed class ProtocolTests
         }
         var header = new byte[8];
         BinaryPrimitives.WriteUInt32LittleEndian(header, 5000);
-        header[4] = 1;
+        header[4] = Protocol.Version;
         header[5] = (byte)FrameType.Hello;
         Assert.That((await Receive(header)).Code, Is.EqualTo(ProtocolError.Oversized));
         header[4] = 9;
         Assert.That((await Receive(header)).Code, Is.EqualTo(ProtocolError.UnsupportedVersion));
-        header[4] = 1;
+        header[4] = Protocol.Version;
         header[5] = 0;
         Assert.That((await Receive(header)).Code, Is.EqualTo(ProtocolError.UnexpectedFrame));
         header[5] = (byte)FrameType.Hello;
@@ -121,9 +121,11 @@ public sealed class ProtocolTests
     [Test]
     public void Handshake_messages_round_trip()
     {
-        var hello = new Hello(Guid.NewGuid(), 5, 301, 350, 142, 123, 12.5);
+        var hello = new Hello(Guid.NewGuid(), 5, 301, 350, 142, 123, 12.5, KeepAll: true, DatasetSamples: 49_749);
         var buffer = new byte[256];
         Assert.That(Hello.Read(buffer.AsSpan(0, hello.Write(buffer))), Is.EqualTo(hello));
+        buffer[Hello.PayloadBytes - 9] = 2; // split mode
+        Assert.Throws<ProtocolException>(() => Hello.Read(buffer.AsSpan(0, Hello.PayloadBytes)));
         var welcome = new Welcome(Guid.NewGuid(), 142, 301, Algorithm.FedNLLineSearch, CompressorKind.RandSeqK, FedNLOption.Option2,
             8, 2408, 1e-3, 0.05, 123);
         Assert.That(Welcome.Read(buffer.AsSpan(0, welcome.Write(buffer))), Is.EqualTo(welcome));

@@ -1,0 +1,139 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using Fednl.Algorithms;
+using Fednl.Compression;
+using Fednl.Data;
+using Fednl.Network;
+
+namespace Fednl.Tests.Network;
+
+/// <summary>
+/// The join phase: a client that leaves the lobby frees its id, no single Hello fixes d for the run, and d can be
+/// stated for clients on their own files.
+/// </summary>
+[NonParallelizable]
+[Category("MultiNode")]
+public sealed class MultiNodeJoinTests
+{
+    private const int Clients = MultiNodeFaultTests.Clients;
+
+    /// <summary>Says Hello as client <paramref name="id"/>, reads the Welcome, and hangs up.</summary>
+    private static void JoinAndLeave(int port, int id, int features)
+    {
+        using var tcp = new TcpClient();
+        tcp.Connect("127.0.0.1", port);
+        var stream = tcp.GetStream();
+        stream.Write(MultiNodeFaultTests.HelloFrame(id, features: features));
+        stream.ReadTimeout = 30_000;
+        var header = new byte[Protocol.HeaderBytes];
+        stream.ReadExactly(header);
+        Assert.That((FrameType)header[5], Is.EqualTo(FrameType.Welcome), "a valid Hello is welcomed");
+        stream.ReadExactly(new byte[BinaryPrimitives.ReadUInt32LittleEndian(header)]);
+    }
+
+    [Test]
+    public void A_client_that_leaves_before_the_run_starts_frees_its_id_and_d()
+    {
+        using var deployment = new Deployment(Clients, insecure: true);
+        var (args, options) = MultiNodeEquivalenceTests.Training(Algorithm.FedNL, CompressorKind.RandK, Clients, rounds: 8);
+        var master = deployment.StartMaster(args);
+        int port = master.ListeningPort();
+
+        // A peer with an absurd d joins first and vanishes: neither its id nor its d may stay with the run.
+        JoinAndLeave(port, 0, features: 5000);
+        master.WaitForError(@"client 0 \(127\.0\.0\.1:\d+\) left before the run started");
+
+        // A real client 1 is killed while it waits in the lobby, then started again.
+        var doomed = deployment.StartClient(port, 1);
+        master.WaitForError(@"client 1 \(127\.0\.0\.1:\d+\) joined");
+        doomed.Kill();
+        master.WaitForError(@"client 1 \(127\.0\.0\.1:\d+\) left before the run started");
+
+        var clients = deployment.StartClients(port);
+        Assert.That(master.WaitForExit(), Is.Zero, deployment.Logs());
+        foreach (var c in clients) Assert.That(c.WaitForExit(), Is.Zero, deployment.Logs());
+        Deployment.AssertSameHistory(Deployment.SingleNode(options).History, deployment.History(), deployment.Logs());
+    }
+
+    [Test]
+    public void A_client_with_another_d_is_refused_by_the_majority_whenever_it_joined()
+    {
+        using var deployment = new Deployment(Clients, insecure: true);
+        var (args, options) = MultiNodeEquivalenceTests.Training(Algorithm.FedNL, CompressorKind.RandK, Clients, rounds: 8);
+        var master = deployment.StartMaster(args);
+        int port = master.ListeningPort();
+
+        // Client 2 forgot that the others train without the intercept column, and joins first.
+        var wrong = deployment.StartClient(port, 2, "--add-intercept");
+        master.WaitForError(@"client 2 \(127\.0\.0\.1:\d+\) joined");
+        var right = new[] { deployment.StartClient(port, 0), deployment.StartClient(port, 1) };
+        Assert.That(wrong.WaitForExit(), Is.EqualTo(1), deployment.Logs());
+        Assert.That(wrong.Errors, Does.Contain("has d = 61, the run has d = 60 (as 2 of 3 clients report)"));
+        master.WaitForError(@"client 2 \(127\.0\.0\.1:\d+\) refused: has d = 61, the run has d = 60");
+
+        var fixedClient = deployment.StartClient(port, 2);
+        Assert.That(master.WaitForExit(), Is.Zero, deployment.Logs());
+        foreach (var c in right.Append(fixedClient)) Assert.That(c.WaitForExit(), Is.Zero, deployment.Logs());
+        Deployment.AssertSameHistory(Deployment.SingleNode(options).History, deployment.History(), deployment.Logs());
+    }
+
+    [Test]
+    public void Clients_on_their_own_files_agree_on_a_stated_dimension()
+    {
+        using var deployment = new Deployment(Clients, insecure: true);
+        // The split of the built-in data, one file per client; client 2's file lacks the last feature entirely.
+        var parts = ClientSplit.Split(SyntheticDataset.Default(false), Clients, 123).Clients.ToArray();
+        parts[2] = WithoutLastColumn(parts[2]);
+        var files = new string[Clients];
+        for (int i = 0; i < Clients; i++)
+        {
+            files[i] = Path.Combine(deployment.Folder.Path, $"client-{i}.svm");
+            LibSvmWriter.Write(files[i], [parts[i]]);
+        }
+        var (args, options) = MultiNodeEquivalenceTests.Training(Algorithm.FedNL, CompressorKind.TopK, Clients, rounds: 8);
+
+        // Without --dimension on client 2 the master, told d = 61, names both values.
+        var master = deployment.StartMaster(args, "--dimension", "61");
+        int port = master.ListeningPort();
+        var unstated = deployment.StartClient(port, 2, "--local-data", files[2], "--add-intercept");
+        Assert.That(unstated.WaitForExit(), Is.EqualTo(1), deployment.Logs());
+        Assert.That(unstated.Errors, Does.Contain("has d = 60, the run has d = 61 (--dimension); check --add-intercept, or give the client --dimension 61"));
+
+        var clients = Enumerable.Range(0, Clients)
+            .Select(i => deployment.StartClient(port, i, "--local-data", files[i], "--add-intercept", "--dimension", "61")).ToArray();
+        Assert.That(master.WaitForExit(), Is.Zero, deployment.Logs());
+        foreach (var c in clients) Assert.That(c.WaitForExit(), Is.Zero, deployment.Logs());
+
+        var local = parts.Select(p => LibSvmReader.Read(Save(deployment, p), addIntercept: false, minFeatures: 60).WithIntercept()).ToArray();
+        var expected = FedNLTrainer.Train(local, 0, options with { Threads = 2 });
+        Deployment.AssertSameHistory(expected.History, deployment.History(), deployment.Logs());
+    }
+
+    private static string Save(Deployment deployment, Dataset part)
+    {
+        string path = Path.Combine(deployment.Folder.Path, $"expected-{Guid.NewGuid():N}.svm");
+        LibSvmWriter.Write(path, [part]);
+        return path;
+    }
+
+    private static Dataset WithoutLastColumn(Dataset data)
+    {
+        int last = data.Features - 1;
+        var rows = new List<long> { 0 };
+        var columns = new List<int>();
+        var values = new List<double>();
+        for (int j = 0; j < data.Samples; j++)
+        {
+            var c = data.RowIndices(j);
+            var v = data.RowValues(j);
+            for (int k = 0; k < c.Length; k++)
+            {
+                if (c[k] == last) continue;
+                columns.Add(c[k]);
+                values.Add(v[k]);
+            }
+            rows.Add(columns.Count);
+        }
+        return new Dataset(data.Name, last, rows.ToArray(), columns.ToArray(), values.ToArray(), data.Labels.ToArray());
+    }
+}
