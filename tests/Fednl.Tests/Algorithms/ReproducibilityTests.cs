@@ -66,21 +66,28 @@ public sealed class ReproducibilityTests
     }
 }
 
-/// <summary>The round loop allocates (almost) nothing: no garbage collection runs while the rounds do.</summary>
+/// <summary>
+/// The round loop allocates (almost) nothing. Measured in a `fednl train` process of its own: the allocation counter
+/// is process-wide, so beside other tests it would count theirs too. Bytes are asserted, not collections: whether a
+/// few KB trigger a gen-0 collection depends on the machine's budget, which varies with its caches.
+/// </summary>
+[NonParallelizable]
 public sealed class AllocationTests
 {
     [TestCase(Algorithm.FedNL, CompressorKind.RandSeqK)]
     [TestCase(Algorithm.FedNL, CompressorKind.TopK)]
     [TestCase(Algorithm.FedNL, CompressorKind.Natural)]
     [TestCase(Algorithm.FedNLLineSearch, CompressorKind.RandK)]
-    public void Rounds_run_without_garbage_collections(Algorithm algorithm, CompressorKind compressor)
+    public void Rounds_allocate_almost_nothing(Algorithm algorithm, CompressorKind compressor)
     {
-        var split = ClientSplit.Split(SyntheticDataset.Generate(2000, 40, 0.2, 5).WithIntercept(), 20, 123);
-        var options = new TrainingOptions { Algorithm = algorithm, Compressor = compressor, Clients = 20, Rounds = 400, Threads = 2 };
-        var result = FedNLTrainer.Train(split.Clients, 0, options);
-        Assert.That(result.Rounds, Is.EqualTo(400));
-        Assert.That(result.CollectionsDuringRounds, Is.Zero, $"{result.AllocatedBytesDuringRounds} bytes allocated in the rounds");
+        var (args, _) = Network.MultiNodeEquivalenceTests.Training(algorithm, compressor, 20, rounds: 400);
+        using var folder = TestData.TempFolder();
+        using var train = new Network.FednlProcess("train", folder.Path, ["train", "--clients", "20", "--threads", "2", "--json", .. args]);
+        Assert.That(train.WaitForExit(), Is.Zero, train.ToString());
+        var json = System.Text.Json.JsonDocument.Parse(train.Output.Trim().Split('\n')[^1]).RootElement;
+        Assert.That(json.GetProperty("rounds").GetInt32(), Is.EqualTo(400), train.Output);
+        long bytes = json.GetProperty("allocated_bytes_during_rounds").GetInt64();
         // what remains is the history itself (one record per round) and the thread pool's bookkeeping
-        Assert.That(result.AllocatedBytesDuringRounds / 400.0, Is.LessThan(8192));
+        Assert.That(bytes / 400.0, Is.LessThan(4096), $"{bytes} bytes allocated in the rounds ({json.GetProperty("gc_during_rounds")} collections)");
     }
 }

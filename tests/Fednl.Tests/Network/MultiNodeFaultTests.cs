@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net.Sockets;
 using Fednl.Algorithms;
 using Fednl.Compression;
+using Fednl.Data;
 using Fednl.Network;
 
 namespace Fednl.Tests.Network;
@@ -77,6 +78,33 @@ public sealed class MultiNodeFaultTests
         Assert.That(json.GetProperty("dropped_samples").GetInt64(), Is.GreaterThan(0), "the built-in data does not split evenly");
         Assert.That(clients[0].WaitForExit(), Is.Zero);
         Assert.That(clients[1].WaitForExit(), Is.Zero);
+    }
+
+    [Test]
+    public void With_clients_lost_every_mean_is_over_the_rest_and_the_run_reaches_their_optimum()
+    {
+        // phishing, randk, 4 clients; clients 0 and 2 vanish at rounds 14 and 15.
+        string phishing = TestData.Dataset("phishing");
+        const int clients = 4;
+        using var deployment = new Deployment(clients, insecure: true);
+        var master = deployment.StartMaster(["--compressor", "randk", "--rounds", "400", "--tolerance", "1e-10", "--on-client-loss", "continue"]);
+        using var proxy = new FaultProxy(master.ListeningPort());
+        FednlProcess[] processes = [];
+        proxy.At(0, 14, ProxyFault.Cut, () => processes[0].Kill());
+        proxy.At(2, 15, ProxyFault.Cut, () => processes[2].Kill());
+        processes = Enumerable.Range(0, clients).Select(i => deployment.StartClient(proxy.Port, i, "--data", phishing, "--add-intercept")).ToArray();
+        Assert.That(master.WaitForExit(300), Is.Zero, deployment.Logs());
+        var history = deployment.History();
+        Assert.That(history.Skip(16).All(r => r.MissingClients.SequenceEqual([0, 2]) && r.Participants == 2), Is.True, deployment.Logs());
+        Assert.That(history.Skip(16).All(r => r.SolveRegularisations == 0), Is.True, "H stays positive definite: it averages the same clients as g and l");
+
+        // The remaining clients' objective, solved independently.
+        var split = ClientSplit.Split(LibSvmReader.Read(phishing, addIntercept: true), clients, 123).Clients;
+        var optimum = Fednl.Tests.Algorithms.CentralisedNewton.Solve([split[1], split[3]], 1e-3);
+        var final = history[^1];
+        Assert.That(final.GradientNorm, Is.LessThanOrEqualTo(1e-10), $"converged in {final.Round} rounds");
+        Assert.That(Math.Abs(final.Loss - optimum.F) / optimum.F, Is.LessThan(1e-10), $"f = {final.Loss:R}, optimum {optimum.F:R}");
+        Assert.That(Math.Abs(final.ModelNorm - Math.Sqrt(optimum.X.Sum(v => v * v))), Is.LessThan(1e-7), "‖x‖ matches the optimum's");
     }
 
     [Test]

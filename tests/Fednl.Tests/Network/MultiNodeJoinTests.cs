@@ -137,3 +137,45 @@ public sealed class MultiNodeJoinTests
         return new Dataset(data.Name, last, rows.ToArray(), columns.ToArray(), values.ToArray(), data.Labels.ToArray());
     }
 }
+
+/// <summary>The master's listener shuts down cleanly while peers keep connecting.</summary>
+[NonParallelizable]
+public sealed class MasterListenerTests
+{
+    [Test]
+    public async Task Disposing_the_listener_while_peers_connect_never_throws()
+    {
+        for (int attempt = 0; attempt < 20; attempt++)
+        {
+            var settings = new MasterSettings
+            {
+                Listen = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0),
+                Options = new TrainingOptions { Clients = 3 },
+                HandshakeTimeout = TimeSpan.FromSeconds(5),
+            };
+            var listener = new MasterListener(settings, null, Guid.NewGuid(), 0);
+            listener.Start(d => Enumerable.Range(0, 3).Select(i => new ClientLink(i, d)).ToArray());
+            int port = listener.Endpoint.Port;
+            using var stop = new CancellationTokenSource();
+            var hammer = Task.Run(async () =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    using var tcp = new TcpClient();
+                    try
+                    {
+                        await tcp.ConnectAsync("127.0.0.1", port);
+                    }
+                    catch (SocketException)
+                    {
+                        return;
+                    }
+                }
+            });
+            await Task.Delay(20 + attempt * 5);
+            Assert.That(async () => await listener.DisposeAsync(), Throws.Nothing, $"attempt {attempt}");
+            stop.Cancel();
+            await hammer;
+        }
+    }
+}
