@@ -45,13 +45,19 @@ internal static class TypeMap
 
     private static string Signed(long size, string where) => size switch
     {
-        1 => "sbyte", 2 => "short", 4 => "int", 8 => "long",
+        1 => "sbyte",
+        2 => "short",
+        4 => "int",
+        8 => "long",
         _ => throw new NotSupportedException($"{where}: signed integer of {size} bytes"),
     };
 
     private static string Unsigned(long size, string where) => size switch
     {
-        1 => "byte", 2 => "ushort", 4 => "uint", 8 => "ulong",
+        1 => "byte",
+        2 => "ushort",
+        4 => "uint",
+        8 => "ulong",
         _ => throw new NotSupportedException($"{where}: unsigned integer of {size} bytes"),
     };
 }
