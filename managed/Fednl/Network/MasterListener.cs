@@ -152,9 +152,17 @@ public sealed class MasterListener : IAsyncDisposable
             var votes = _lobby.GroupBy(e => e!.Hello.Features).Select(g => (Features: g.Key, Count: g.Count()))
                 .OrderByDescending(v => v.Count).ToArray();
             if (votes.Length > 1 && votes[0].Count == votes[1].Count)
-                throw new ClientLostException("the clients disagree on d with no majority (" +
-                    string.Join(", ", _lobby.Select(e => $"client {e!.Hello.ClientId}: d = {e.Hello.Features}")) +
-                    "); give every client the same features (--add-intercept, --dimension) or state d with the master's --dimension");
+            {
+                string message = "the clients disagree on d with no majority (" +
+                                 string.Join(", ", _lobby.Select(e => $"client {e!.Hello.ClientId}: d = {e.Hello.Features}")) +
+                                 "); give every client the same features (--add-intercept, --dimension) or state d with the master's --dimension";
+                for (int i = 0; i < _lobby.Length; i++)
+                {
+                    _ = RefuseAsync(_lobby[i]!.Connection, message);
+                    _lobby[i] = null;
+                }
+                throw new ClientLostException(message);
+            }
             d = votes[0].Features;
         }
         bool refused = false;

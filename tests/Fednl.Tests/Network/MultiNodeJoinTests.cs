@@ -78,6 +78,23 @@ public sealed class MultiNodeJoinTests
     }
 
     [Test]
+    public void Clients_that_disagree_on_d_with_no_majority_stop_the_master_with_every_value_named()
+    {
+        using var deployment = new Deployment(2, insecure: true);
+        var (args, _) = MultiNodeEquivalenceTests.Training(Algorithm.FedNL, CompressorKind.RandK, 2, rounds: 4);
+        var master = deployment.StartMaster(args);
+        int port = master.ListeningPort();
+        var clients = new[] { deployment.StartClient(port, 0), deployment.StartClient(port, 1, "--add-intercept") };
+        Assert.That(master.WaitForExit(), Is.EqualTo(1), deployment.Logs());
+        Assert.That(master.Errors, Does.Contain("the clients disagree on d with no majority (client 0: d = 60, client 1: d = 61)"));
+        foreach (var c in clients)
+        {
+            Assert.That(c.WaitForExit(), Is.EqualTo(1), deployment.Logs());
+            Assert.That(c.Errors, Does.Contain("disagree on d"));
+        }
+    }
+
+    [Test]
     public void Clients_on_their_own_files_agree_on_a_stated_dimension()
     {
         using var deployment = new Deployment(Clients, insecure: true);
