@@ -1,5 +1,5 @@
-# Compiler settings shared by the kernel and its tests: warnings are errors, optional sanitizers,
-# and a helper that compiles AVX2 translation units with the right flags.
+# Compiler settings shared by the kernel and its tests: warnings are errors, floating point exactly as written,
+# optional sanitizers, and a helper that compiles AVX2 translation units with the right flags.
 
 function(fednl_strict_warnings target)
   if(MSVC)
@@ -7,6 +7,20 @@ function(fednl_strict_warnings target)
   else()
     target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes
       -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wvla -Werror)
+  endif()
+endfunction()
+
+# Floating point exactly as written: no contraction of a * b + c into one fused multiply-add unless the source asks
+# for it (the AVX2 kernels' _mm256_fmadd_pd). Whether a compiler contracts by default differs (GCC: off for ISO C,
+# fast for GNU C; Clang: on), and a contracted expression rounds once instead of twice, so the reference and AVX2
+# variants, and builds by different compilers, would stop agreeing bit for bit. Applied to the kernel and its tests,
+# in every configuration (the sanitizer build included). MSVC never contracts under /fp:precise (its default) unless
+# /fp:contract is given; it is pinned too, so a toolchain default or a user flag cannot switch to /fp:fast.
+function(fednl_exact_floating_point target)
+  if(MSVC)
+    target_compile_options(${target} PRIVATE /fp:precise)
+  else()
+    target_compile_options(${target} PRIVATE -ffp-contract=off)
   endif()
 endfunction()
 

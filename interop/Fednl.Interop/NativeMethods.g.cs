@@ -15,7 +15,7 @@ public static class NativeConstants
     /// <summary>
     /// Version of this interface. Bumped whenever a function, struct or enum here changes.
     /// </summary>
-    public const int AbiVersion = 4;
+    public const int AbiVersion = 5;
     /// <summary>
     /// Longest message fednl_last_error() can report, terminating zero included.
     /// </summary>
@@ -223,7 +223,7 @@ public static unsafe partial class NativeMethods
     public static partial long fednl_last_error(ref byte buffer, long capacity);
 
     /// <summary>
-    /// Fills info with the library's build and run-time configuration.
+    /// Fills info (one fednl_build_info) with the library's build and run-time configuration.
     /// </summary>
     /// <param name="info">C: <c>fednl_build_info *</c></param>
     [LibraryImport(Library)]
@@ -280,7 +280,7 @@ public static unsafe partial class NativeMethods
     public static partial long fednl_logreg_dense_workspace(long rows, long cols);
 
     /// <summary>
-    /// The same oracle on dense row-major data a (rows x cols). The Hessian goes through OpenBLAS dsyrk on the rows scaled by sqrt(s_j (1 - s_j)); work holds at least fednl_logreg_dense_workspace(rows, cols) doubles and is only needed when grad or hess_packed is not null.
+    /// The same oracle on dense row-major data a (rows x cols). The Hessian goes through OpenBLAS dsyrk on the rows scaled by sqrt(s_j (1 - s_j)); work holds work_len &gt;= fednl_logreg_dense_workspace(rows, cols) doubles and is only needed when grad or hess_packed is not null. a has rows * cols entries; the outputs have the lengths fednl_logreg_sparse gives.
     /// </summary>
     /// <param name="rows">C: <c>int64_t</c></param>
     /// <param name="cols">C: <c>int64_t</c></param>
@@ -307,7 +307,7 @@ public static unsafe partial class NativeMethods
     public static partial long fednl_packed_solve_workspace(long dim);
 
     /// <summary>
-    /// Solves (H + shift * I) solution = rhs by Cholesky (LAPACK dpotrf/dpotrs), H given as a packed upper triangle. No inverse is formed. A matrix that is not positive definite yields FEDNL_ERR_NOT_POSITIVE_DEFINITE and leaves solution untouched.
+    /// Solves (H + shift * I) solution = rhs by Cholesky (LAPACK dpotrf/dpotrs), H given as a packed upper triangle (D entries); rhs and solution have dim entries. No inverse is formed. A matrix that is not positive definite yields FEDNL_ERR_NOT_POSITIVE_DEFINITE and leaves solution untouched.
     /// </summary>
     /// <param name="dim">C: <c>int64_t</c></param>
     /// <param name="packed">C: <c>const double *</c></param>
@@ -321,7 +321,7 @@ public static unsafe partial class NativeMethods
     public static partial int fednl_packed_solve(long dim, in double packed, double shift, in double rhs, ref double solution, ref double work, long work_len);
 
     /// <summary>
-    /// Frobenius norm of the full symmetric matrix behind a packed upper triangle (off-diagonal entries count twice).
+    /// Frobenius norm of the full symmetric matrix behind a packed upper triangle of D entries (off-diagonal entries count twice).
     /// </summary>
     /// <param name="dim">C: <c>int64_t</c></param>
     /// <param name="packed">C: <c>const double *</c></param>
@@ -349,36 +349,39 @@ public static unsafe partial class NativeMethods
     public static partial long fednl_compress_capacity(in FednlCompressor compressor, long dim);
 
     /// <summary>
-    /// Compresses the packed symmetric matrix m (D entries). Writes *count entries: indices (ascending) and values for the sparse kinds; values only (all D, packed order) for identical and natural. indices may be null for the dense kinds. Buffers hold fednl_compress_capacity entries; work holds fednl_compress_workspace words.
+    /// Compresses the packed symmetric matrix m (D entries). Writes *count entries: indices (ascending) and values for the sparse kinds; values only (all D, packed order) for identical and natural, which neither write nor need indices (null allowed, indices_capacity then ignored). indices_capacity and values_capacity are the buffers' lengths in entries, at least fednl_compress_capacity each; work holds work_len &gt;= fednl_compress_workspace words.
     /// </summary>
     /// <param name="compressor">C: <c>const fednl_compressor *</c></param>
     /// <param name="dim">C: <c>int64_t</c></param>
     /// <param name="m">C: <c>const double *</c></param>
     /// <param name="indices">C: <c>int32_t *</c></param>
+    /// <param name="indices_capacity">C: <c>int64_t</c></param>
     /// <param name="values">C: <c>double *</c></param>
+    /// <param name="values_capacity">C: <c>int64_t</c></param>
     /// <param name="count">C: <c>int64_t *</c></param>
     /// <param name="work">C: <c>uint64_t *</c></param>
     /// <param name="work_len">C: <c>int64_t</c></param>
     [LibraryImport(Library)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    public static partial int fednl_compress(in FednlCompressor compressor, long dim, in double m, ref int indices, ref double values, ref long count, ref ulong work, long work_len);
+    public static partial int fednl_compress(in FednlCompressor compressor, long dim, in double m, ref int indices, long indices_capacity, ref double values, long values_capacity, ref long count, ref ulong work, long work_len);
 
     /// <summary>
-    /// The indices randk or randseqk picks for this seed (count = min(K, D)), ascending, without the values: what a receiver regenerates instead of receiving them. randseqk also reports the window's start.
+    /// The indices randk or randseqk picks for this seed (count = min(K, D)), ascending, without the values: what a receiver regenerates instead of receiving them. randseqk also reports the window's start. indices holds indices_capacity &gt;= min(K, D) entries; work holds work_len &gt;= fednl_compress_workspace words.
     /// </summary>
     /// <param name="compressor">C: <c>const fednl_compressor *</c></param>
     /// <param name="dim">C: <c>int64_t</c></param>
     /// <param name="indices">C: <c>int32_t *</c></param>
+    /// <param name="indices_capacity">C: <c>int64_t</c></param>
     /// <param name="count">C: <c>int64_t *</c></param>
     /// <param name="start">C: <c>int64_t *</c></param>
     /// <param name="work">C: <c>uint64_t *</c></param>
     /// <param name="work_len">C: <c>int64_t</c></param>
     [LibraryImport(Library)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    public static partial int fednl_compress_indices(in FednlCompressor compressor, long dim, ref int indices, ref long count, ref long start, ref ulong work, long work_len);
+    public static partial int fednl_compress_indices(in FednlCompressor compressor, long dim, ref int indices, long indices_capacity, ref long count, ref long start, ref ulong work, long work_len);
 
     /// <summary>
-    /// packed += scale * S for a compressed S as fednl_compress writes it (indices null: dense, count = D). The server folds each client's S into its Hessian estimate with this, in client order.
+    /// packed += scale * S for a compressed S as fednl_compress writes it (indices null: dense, count = D). The server folds each client's S into its Hessian estimate with this, in client order. packed has D entries (from dim); indices and values are read for count entries, so count is their length.
     /// </summary>
     /// <param name="dim">C: <c>int64_t</c></param>
     /// <param name="packed">C: <c>double *</c></param>
@@ -400,7 +403,7 @@ public static unsafe partial class NativeMethods
     public static partial long fednl_hessian_plan_workspace(long rows, long cols);
 
     /// <summary>
-    /// Sizes the plan of a client with CSR rows (trusted: see fednl_csr_check) and the given fednl_hessian_plan_kind. A dense plan ignores the rows and needs no workspace.
+    /// Sizes the plan of a client with CSR rows (trusted: see fednl_csr_check) and the given fednl_hessian_plan_kind into info (one fednl_hessian_plan_info). A dense plan ignores the rows and needs no workspace.
     /// </summary>
     /// <param name="rows">C: <c>int64_t</c></param>
     /// <param name="cols">C: <c>int64_t</c></param>
@@ -433,7 +436,7 @@ public static unsafe partial class NativeMethods
     public static partial int fednl_hessian_plan_build(long rows, long cols, in long row_ptr, in int col_idx, in double values, int kind, ref ulong plan, long plan_words, ref ulong work, long work_len);
 
     /// <summary>
-    /// Copies the plan's pattern (ascending packed offsets, pattern_length entries) into pattern.
+    /// Copies the plan's pattern (ascending packed offsets) into pattern; pattern_length must be exactly P.
     /// </summary>
     /// <param name="plan">C: <c>const uint64_t *</c></param>
     /// <param name="plan_words">C: <c>int64_t</c></param>
@@ -444,30 +447,36 @@ public static unsafe partial class NativeMethods
     public static partial int fednl_hessian_plan_pattern(in ulong plan, long plan_words, ref int pattern, long pattern_length);
 
     /// <summary>
-    /// The client's Hessian over its pattern into hessian (P doubles). Sparse plan: gathered from weights, the rows row weights fednl_logreg_sparse wrote at the model, plus one more entry that the call sets to zero (the lists' padding reads it); dense_hessian is ignored. Dense plan: copied from dense_hessian (D doubles, as fednl_logreg_dense wrote it); weights is ignored.
+    /// The client's Hessian over its pattern into hessian (hessian_capacity &gt;= P doubles). Sparse plan: gathered from weights, the rows row weights fednl_logreg_sparse wrote at the model, plus one more entry that the call sets to zero (the lists' padding reads it), so weights_length &gt;= rows + 1; dense_hessian is ignored. Dense plan: copied from dense_hessian (dense_hessian_length &gt;= D doubles, as fednl_logreg_dense wrote it); weights is ignored. rows, P and D are the plan's.
     /// </summary>
     /// <param name="plan">C: <c>const uint64_t *</c></param>
     /// <param name="plan_words">C: <c>int64_t</c></param>
     /// <param name="weights">C: <c>double *</c></param>
+    /// <param name="weights_length">C: <c>int64_t</c></param>
     /// <param name="lambda">C: <c>double</c></param>
     /// <param name="dense_hessian">C: <c>const double *</c></param>
+    /// <param name="dense_hessian_length">C: <c>int64_t</c></param>
     /// <param name="hessian">C: <c>double *</c></param>
+    /// <param name="hessian_capacity">C: <c>int64_t</c></param>
     [LibraryImport(Library)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    public static partial int fednl_plan_hessian(in ulong plan, long plan_words, ref double weights, double lambda, in double dense_hessian, ref double hessian);
+    public static partial int fednl_plan_hessian(in ulong plan, long plan_words, ref double weights, long weights_length, double lambda, in double dense_hessian, long dense_hessian_length, ref double hessian, long hessian_capacity);
 
     /// <summary>
-    /// y = (H + shift I) x for the symmetric H whose pattern values (P doubles) are given; x and y have cols entries.
+    /// y = (H + shift I) x for the symmetric H whose pattern values are given: values_length &gt;= P, x_length and y_capacity &gt;= cols (the plan's P and cols).
     /// </summary>
     /// <param name="plan">C: <c>const uint64_t *</c></param>
     /// <param name="plan_words">C: <c>int64_t</c></param>
     /// <param name="values">C: <c>const double *</c></param>
+    /// <param name="values_length">C: <c>int64_t</c></param>
     /// <param name="shift">C: <c>double</c></param>
     /// <param name="x">C: <c>const double *</c></param>
+    /// <param name="x_length">C: <c>int64_t</c></param>
     /// <param name="y">C: <c>double *</c></param>
+    /// <param name="y_capacity">C: <c>int64_t</c></param>
     [LibraryImport(Library)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    public static partial int fednl_pattern_multiply(in ulong plan, long plan_words, in double values, double shift, in double x, ref double y);
+    public static partial int fednl_pattern_multiply(in ulong plan, long plan_words, in double values, long values_length, double shift, in double x, long x_length, ref double y, long y_capacity);
 
     /// <summary>
     /// Workspace, in 8-byte words, that fednl_pattern_shift_step needs (-1 for bad arguments).
@@ -480,22 +489,26 @@ public static unsafe partial class NativeMethods
     public static partial long fednl_pattern_step_workspace(in FednlCompressor compressor, long dim, long pattern_length);
 
     /// <summary>
-    /// One client's FedNL shift step over its pattern. On entry difference holds the Hessian over the pattern; the call forms M = Hessian - shift in it, writes *difference_norm = |M|_F (full symmetric matrix), compresses S = C(M) and moves shift += alpha * S. Output: for topk, toplek, randk and randseqk, *count ascending packed indices (the same ones fednl_compress picks for randk and randseqk) and values, zero where an index lies off the pattern; for identical and natural, P values in pattern order (the indices are the pattern; written too when indices is not null). Buffers hold P entries for the dense kinds and min(K, D) otherwise. When remaining_norm is not null it receives |M - alpha S|_F (FedNL-PP's new l_i) and difference is left holding M - alpha S instead of M.
+    /// One client's FedNL shift step over its pattern. On entry difference holds the Hessian over the pattern; the call forms M = Hessian - shift in it, writes *difference_norm = |M|_F (full symmetric matrix), compresses S = C(M) and moves shift += alpha * S. Output: for topk, toplek, randk and randseqk, *count ascending packed indices (the same ones fednl_compress picks for randk and randseqk) and values, zero where an index lies off the pattern; for identical and natural, P values in pattern order (the indices are the pattern; written too when indices is not null). When remaining_norm is not null it receives |M - alpha S|_F (FedNL-PP's new l_i) and difference is left holding M - alpha S instead of M. Lengths, with P and D the plan's: difference_length and shift_length &gt;= P; indices_capacity and values_capacity &gt;= P for the dense kinds (indices_capacity only when indices is not null) and &gt;= min(K, D) otherwise; work_len &gt;= fednl_pattern_step_workspace words.
     /// </summary>
     /// <param name="compressor">C: <c>const fednl_compressor *</c></param>
     /// <param name="plan">C: <c>const uint64_t *</c></param>
     /// <param name="plan_words">C: <c>int64_t</c></param>
     /// <param name="difference">C: <c>double *</c></param>
+    /// <param name="difference_length">C: <c>int64_t</c></param>
     /// <param name="shift">C: <c>double *</c></param>
+    /// <param name="shift_length">C: <c>int64_t</c></param>
     /// <param name="alpha">C: <c>double</c></param>
     /// <param name="difference_norm">C: <c>double *</c></param>
     /// <param name="remaining_norm">C: <c>double *</c></param>
     /// <param name="indices">C: <c>int32_t *</c></param>
+    /// <param name="indices_capacity">C: <c>int64_t</c></param>
     /// <param name="values">C: <c>double *</c></param>
+    /// <param name="values_capacity">C: <c>int64_t</c></param>
     /// <param name="count">C: <c>int64_t *</c></param>
     /// <param name="work">C: <c>uint64_t *</c></param>
     /// <param name="work_len">C: <c>int64_t</c></param>
     [LibraryImport(Library)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    public static partial int fednl_pattern_shift_step(in FednlCompressor compressor, in ulong plan, long plan_words, ref double difference, ref double shift, double alpha, ref double difference_norm, ref double remaining_norm, ref int indices, ref double values, ref long count, ref ulong work, long work_len);
+    public static partial int fednl_pattern_shift_step(in FednlCompressor compressor, in ulong plan, long plan_words, ref double difference, long difference_length, ref double shift, long shift_length, double alpha, ref double difference_norm, ref double remaining_norm, ref int indices, long indices_capacity, ref double values, long values_capacity, ref long count, ref ulong work, long work_len);
 }

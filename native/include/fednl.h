@@ -12,6 +12,15 @@
  *   (This is also LAPACK's column-major lower packed layout.)
  * - CSR data: row_ptr has rows+1 entries starting at 0; col_idx holds 0-based column indices,
  *   strictly ascending within a row. fednl_csr_check() verifies this once; the oracles trust it.
+ * - Buffer lengths. A buffer whose length follows from the call's explicit dimension arguments alone (rows, cols,
+ *   dim: rows or cols entries, D = dim*(dim+1)/2 entries; CSR col_idx and values, row_ptr[rows] entries) has no
+ *   length argument; its function states the length. Every other buffer (one sized by the compressor's K, by a plan,
+ *   or by a workspace query) is followed by an int64_t argument giving its length in elements: *_capacity for an
+ *   output, *_length for an input or an array read and written, work_len / plan_words / capacity for workspaces,
+ *   plans and strings. A length below what the call needs is refused with FEDNL_ERR_INVALID_ARGUMENT and a message
+ *   naming the length argument and both sizes (a short workspace or plan buffer: FEDNL_ERR_WORKSPACE_TOO_SMALL, with
+ *   both sizes); longer buffers are fine unless the function says otherwise. A length that goes with a buffer the
+ *   call does not use (a null optional output, the input the other plan kind reads) is ignored.
  */
 #ifndef FEDNL_H
 #define FEDNL_H
@@ -33,7 +42,7 @@ extern "C" {
 #endif
 
 /** Version of this interface. Bumped whenever a function, struct or enum here changes. */
-#define FEDNL_ABI_VERSION 4
+#define FEDNL_ABI_VERSION 5
 
 /** Longest message fednl_last_error() can report, terminating zero included. */
 #define FEDNL_ERROR_CAPACITY 512
@@ -86,7 +95,7 @@ FEDNL_API int32_t fednl_abi_version(void);
  */
 FEDNL_API int64_t fednl_last_error(char *buffer, int64_t capacity);
 
-/** Fills info with the library's build and run-time configuration. */
+/** Fills info (one fednl_build_info) with the library's build and run-time configuration. */
 FEDNL_API int32_t fednl_get_build_info(fednl_build_info *info);
 
 /**
@@ -122,8 +131,9 @@ FEDNL_API int64_t fednl_logreg_dense_workspace(int64_t rows, int64_t cols);
 
 /**
  * The same oracle on dense row-major data a (rows x cols). The Hessian goes through OpenBLAS dsyrk on
- * the rows scaled by sqrt(s_j (1 - s_j)); work holds at least fednl_logreg_dense_workspace(rows, cols)
- * doubles and is only needed when grad or hess_packed is not null.
+ * the rows scaled by sqrt(s_j (1 - s_j)); work holds work_len >= fednl_logreg_dense_workspace(rows, cols)
+ * doubles and is only needed when grad or hess_packed is not null. a has rows * cols entries; the outputs have
+ * the lengths fednl_logreg_sparse gives.
  */
 FEDNL_API int32_t fednl_logreg_dense(int64_t rows, int64_t cols, const double *a, const double *labels,
                                      const double *x, double lambda, double *margins, double *f, double *grad,
@@ -134,13 +144,14 @@ FEDNL_API int64_t fednl_packed_solve_workspace(int64_t dim);
 
 /**
  * Solves (H + shift * I) solution = rhs by Cholesky (LAPACK dpotrf/dpotrs), H given as a packed upper
- * triangle. No inverse is formed. A matrix that is not positive definite yields
- * FEDNL_ERR_NOT_POSITIVE_DEFINITE and leaves solution untouched.
+ * triangle (D entries); rhs and solution have dim entries. No inverse is formed. A matrix that is not positive
+ * definite yields FEDNL_ERR_NOT_POSITIVE_DEFINITE and leaves solution untouched.
  */
 FEDNL_API int32_t fednl_packed_solve(int64_t dim, const double *packed, double shift, const double *rhs,
                                      double *solution, double *work, int64_t work_len);
 
-/** Frobenius norm of the full symmetric matrix behind a packed upper triangle (off-diagonal entries count twice). */
+/** Frobenius norm of the full symmetric matrix behind a packed upper triangle of D entries (off-diagonal entries
+ * count twice). */
 FEDNL_API int32_t fednl_packed_frobenius_norm(int64_t dim, const double *packed, double *norm);
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -187,22 +198,27 @@ FEDNL_API int64_t fednl_compress_capacity(const fednl_compressor *compressor, in
 
 /**
  * Compresses the packed symmetric matrix m (D entries). Writes *count entries: indices (ascending) and values
- * for the sparse kinds; values only (all D, packed order) for identical and natural. indices may be null for
- * the dense kinds. Buffers hold fednl_compress_capacity entries; work holds fednl_compress_workspace words.
+ * for the sparse kinds; values only (all D, packed order) for identical and natural, which neither write nor need
+ * indices (null allowed, indices_capacity then ignored). indices_capacity and values_capacity are the buffers'
+ * lengths in entries, at least fednl_compress_capacity each; work holds work_len >= fednl_compress_workspace words.
  */
 FEDNL_API int32_t fednl_compress(const fednl_compressor *compressor, int64_t dim, const double *m, int32_t *indices,
-                                 double *values, int64_t *count, uint64_t *work, int64_t work_len);
+                                 int64_t indices_capacity, double *values, int64_t values_capacity, int64_t *count,
+                                 uint64_t *work, int64_t work_len);
 
 /**
  * The indices randk or randseqk picks for this seed (count = min(K, D)), ascending, without the values:
  * what a receiver regenerates instead of receiving them. randseqk also reports the window's start.
+ * indices holds indices_capacity >= min(K, D) entries; work holds work_len >= fednl_compress_workspace words.
  */
 FEDNL_API int32_t fednl_compress_indices(const fednl_compressor *compressor, int64_t dim, int32_t *indices,
-                                         int64_t *count, int64_t *start, uint64_t *work, int64_t work_len);
+                                         int64_t indices_capacity, int64_t *count, int64_t *start, uint64_t *work,
+                                         int64_t work_len);
 
 /**
  * packed += scale * S for a compressed S as fednl_compress writes it (indices null: dense, count = D).
- * The server folds each client's S into its Hessian estimate with this, in client order.
+ * The server folds each client's S into its Hessian estimate with this, in client order. packed has D entries
+ * (from dim); indices and values are read for count entries, so count is their length.
  */
 FEDNL_API int32_t fednl_packed_add_compressed(int64_t dim, double *packed, double scale, const int32_t *indices,
                                               const double *values, int64_t count);
@@ -243,8 +259,8 @@ typedef struct fednl_hessian_plan_info {
 FEDNL_API int64_t fednl_hessian_plan_workspace(int64_t rows, int64_t cols);
 
 /**
- * Sizes the plan of a client with CSR rows (trusted: see fednl_csr_check) and the given fednl_hessian_plan_kind.
- * A dense plan ignores the rows and needs no workspace.
+ * Sizes the plan of a client with CSR rows (trusted: see fednl_csr_check) and the given fednl_hessian_plan_kind
+ * into info (one fednl_hessian_plan_info). A dense plan ignores the rows and needs no workspace.
  */
 FEDNL_API int32_t fednl_hessian_plan_measure(int64_t rows, int64_t cols, const int64_t *row_ptr, const int32_t *col_idx,
                                              const double *values, int32_t kind, fednl_hessian_plan_info *info,
@@ -255,22 +271,28 @@ FEDNL_API int32_t fednl_hessian_plan_build(int64_t rows, int64_t cols, const int
                                            const double *values, int32_t kind, uint64_t *plan, int64_t plan_words,
                                            uint64_t *work, int64_t work_len);
 
-/** Copies the plan's pattern (ascending packed offsets, pattern_length entries) into pattern. */
+/** Copies the plan's pattern (ascending packed offsets) into pattern; pattern_length must be exactly P. */
 FEDNL_API int32_t fednl_hessian_plan_pattern(const uint64_t *plan, int64_t plan_words, int32_t *pattern,
                                              int64_t pattern_length);
 
 /**
- * The client's Hessian over its pattern into hessian (P doubles). Sparse plan: gathered from weights, the rows
- * row weights fednl_logreg_sparse wrote at the model, plus one more entry that the call sets to zero (the lists'
- * padding reads it); dense_hessian is ignored. Dense plan: copied from dense_hessian (D doubles, as
- * fednl_logreg_dense wrote it); weights is ignored.
+ * The client's Hessian over its pattern into hessian (hessian_capacity >= P doubles). Sparse plan: gathered from
+ * weights, the rows row weights fednl_logreg_sparse wrote at the model, plus one more entry that the call sets to
+ * zero (the lists' padding reads it), so weights_length >= rows + 1; dense_hessian is ignored. Dense plan: copied
+ * from dense_hessian (dense_hessian_length >= D doubles, as fednl_logreg_dense wrote it); weights is ignored.
+ * rows, P and D are the plan's.
  */
-FEDNL_API int32_t fednl_plan_hessian(const uint64_t *plan, int64_t plan_words, double *weights, double lambda,
-                                     const double *dense_hessian, double *hessian);
+FEDNL_API int32_t fednl_plan_hessian(const uint64_t *plan, int64_t plan_words, double *weights, int64_t weights_length,
+                                     double lambda, const double *dense_hessian, int64_t dense_hessian_length,
+                                     double *hessian, int64_t hessian_capacity);
 
-/** y = (H + shift I) x for the symmetric H whose pattern values (P doubles) are given; x and y have cols entries. */
-FEDNL_API int32_t fednl_pattern_multiply(const uint64_t *plan, int64_t plan_words, const double *values, double shift,
-                                         const double *x, double *y);
+/**
+ * y = (H + shift I) x for the symmetric H whose pattern values are given: values_length >= P, x_length and
+ * y_capacity >= cols (the plan's P and cols).
+ */
+FEDNL_API int32_t fednl_pattern_multiply(const uint64_t *plan, int64_t plan_words, const double *values,
+                                         int64_t values_length, double shift, const double *x, int64_t x_length,
+                                         double *y, int64_t y_capacity);
 
 /** Workspace, in 8-byte words, that fednl_pattern_shift_step needs (-1 for bad arguments). */
 FEDNL_API int64_t fednl_pattern_step_workspace(const fednl_compressor *compressor, int64_t dim, int64_t pattern_length);
@@ -281,13 +303,17 @@ FEDNL_API int64_t fednl_pattern_step_workspace(const fednl_compressor *compresso
  * moves shift += alpha * S. Output: for topk, toplek, randk and randseqk, *count ascending packed indices (the same
  * ones fednl_compress picks for randk and randseqk) and values, zero where an index lies off the pattern; for
  * identical and natural, P values in pattern order (the indices are the pattern; written too when indices is not
- * null). Buffers hold P entries for the dense kinds and min(K, D) otherwise. When remaining_norm is not null it
- * receives |M - alpha S|_F (FedNL-PP's new l_i) and difference is left holding M - alpha S instead of M.
+ * null). When remaining_norm is not null it receives |M - alpha S|_F (FedNL-PP's new l_i) and difference is left
+ * holding M - alpha S instead of M. Lengths, with P and D the plan's: difference_length and shift_length >= P;
+ * indices_capacity and values_capacity >= P for the dense kinds (indices_capacity only when indices is not null)
+ * and >= min(K, D) otherwise; work_len >= fednl_pattern_step_workspace words.
  */
 FEDNL_API int32_t fednl_pattern_shift_step(const fednl_compressor *compressor, const uint64_t *plan, int64_t plan_words,
-                                           double *difference, double *shift, double alpha, double *difference_norm,
-                                           double *remaining_norm, int32_t *indices, double *values, int64_t *count,
-                                           uint64_t *work, int64_t work_len);
+                                           double *difference, int64_t difference_length, double *shift,
+                                           int64_t shift_length, double alpha, double *difference_norm,
+                                           double *remaining_norm, int32_t *indices, int64_t indices_capacity,
+                                           double *values, int64_t values_capacity, int64_t *count, uint64_t *work,
+                                           int64_t work_len);
 
 #ifdef __cplusplus
 }

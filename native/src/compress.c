@@ -36,9 +36,14 @@ FEDNL_API int64_t fednl_compress_workspace(const fednl_compressor *c, int64_t di
     }
 }
 
+/* Entries fednl_compress writes at most, for a checked compressor. */
+static int64_t capacity_checked(const fednl_compressor *c, int64_t dim) {
+    return is_dense_kind(c->kind) ? packed_length(dim) : budget(c, dim);
+}
+
 FEDNL_API int64_t fednl_compress_capacity(const fednl_compressor *c, int64_t dim) {
     if (check_compressor(c, dim, "compress_capacity") != FEDNL_OK) return -1;
-    return is_dense_kind(c->kind) ? packed_length(dim) : budget(c, dim);
+    return capacity_checked(c, dim);
 }
 
 /* Compresses after the arguments were checked. */
@@ -77,10 +82,8 @@ static int64_t compress_checked(const fednl_compressor *c, int64_t dim, const do
     return count;
 }
 
-static int32_t check_buffers(const fednl_compressor *c, int64_t dim, const int32_t *indices, const double *values,
-                             const int64_t *count, const uint64_t *work, int64_t work_len, const char *function) {
-    if (values == NULL || count == NULL || (!is_dense_kind(c->kind) && indices == NULL))
-        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "%s: an output buffer is null", function);
+static int32_t check_workspace(const fednl_compressor *c, int64_t dim, const uint64_t *work, int64_t work_len,
+                               const char *function) {
     int64_t needed = fednl_compress_workspace(c, dim);
     if (needed > 0 && (work == NULL || work_len < needed))
         return fednl_fail(FEDNL_ERR_WORKSPACE_TOO_SMALL, "%s: workspace of %lld words, need %lld", function,
@@ -88,29 +91,45 @@ static int32_t check_buffers(const fednl_compressor *c, int64_t dim, const int32
     return FEDNL_OK;
 }
 
+/* The outputs of fednl_compress: present, and long enough for what this compressor writes. The dense kinds write
+ * no indices, so their indices buffer and its capacity are not looked at. */
+static int32_t check_outputs(const fednl_compressor *c, int64_t dim, const int32_t *indices, int64_t indices_capacity,
+                             const double *values, int64_t values_capacity, const int64_t *count) {
+    int sparse = !is_dense_kind(c->kind);
+    if (values == NULL || count == NULL || (sparse && indices == NULL))
+        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "compress: an output buffer is null");
+    int64_t needed = capacity_checked(c, dim);
+    int32_t status = sparse ? fednl_check_length("compress", "indices_capacity", indices_capacity, needed) : FEDNL_OK;
+    return status != FEDNL_OK ? status : fednl_check_length("compress", "values_capacity", values_capacity, needed);
+}
+
 FEDNL_API int32_t fednl_compress(const fednl_compressor *c, int64_t dim, const double *m, int32_t *indices,
-                                 double *values, int64_t *count, uint64_t *work, int64_t work_len) {
+                                 int64_t indices_capacity, double *values, int64_t values_capacity, int64_t *count,
+                                 uint64_t *work, int64_t work_len) {
     int32_t status = check_compressor(c, dim, "compress");
     if (status != FEDNL_OK) return status;
     if (m == NULL) return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "compress: m is null");
-    status = check_buffers(c, dim, indices, values, count, work, work_len, "compress");
+    status = check_outputs(c, dim, indices, indices_capacity, values, values_capacity, count);
+    if (status != FEDNL_OK) return status;
+    status = check_workspace(c, dim, work, work_len, "compress");
     if (status != FEDNL_OK) return status;
     *count = compress_checked(c, dim, m, indices, values, work);
     return FEDNL_OK;
 }
 
-FEDNL_API int32_t fednl_compress_indices(const fednl_compressor *c, int64_t dim, int32_t *indices, int64_t *count,
-                                         int64_t *start, uint64_t *work, int64_t work_len) {
+FEDNL_API int32_t fednl_compress_indices(const fednl_compressor *c, int64_t dim, int32_t *indices,
+                                         int64_t indices_capacity, int64_t *count, int64_t *start, uint64_t *work,
+                                         int64_t work_len) {
     int32_t status = check_compressor(c, dim, "compress_indices");
     if (status != FEDNL_OK) return status;
     if (c->kind != FEDNL_COMPRESSOR_RANDK && c->kind != FEDNL_COMPRESSOR_RANDSEQK)
         return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "compress_indices: only randk and randseqk regenerate indices");
     if (indices == NULL || count == NULL || start == NULL)
         return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "compress_indices: an output buffer is null");
-    int64_t needed = fednl_compress_workspace(c, dim);
-    if (needed > 0 && (work == NULL || work_len < needed))
-        return fednl_fail(FEDNL_ERR_WORKSPACE_TOO_SMALL, "compress_indices: workspace of %lld words, need %lld",
-                          (long long)work_len, (long long)needed);
+    status = fednl_check_length("compress_indices", "indices_capacity", indices_capacity, budget(c, dim));
+    if (status != FEDNL_OK) return status;
+    status = check_workspace(c, dim, work, work_len, "compress_indices");
+    if (status != FEDNL_OK) return status;
     fednl_random rng = fednl_random_seed(c->seed);
     *start = -1;
     if (c->kind == FEDNL_COMPRESSOR_RANDK)

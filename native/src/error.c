@@ -22,6 +22,12 @@ int32_t fednl_fail(int32_t status, const char *format, ...) {
     return status;
 }
 
+int32_t fednl_check_length(const char *function, const char *argument, int64_t length, int64_t needed) {
+    if (length >= needed) return FEDNL_OK;
+    return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "%s: %s is %lld, need at least %lld", function, argument,
+                      (long long)length, (long long)needed);
+}
+
 FEDNL_API int64_t fednl_last_error(char *buffer, int64_t capacity) {
     size_t length = strlen(last_error);
     if (buffer != NULL && capacity > 0) {

@@ -15,6 +15,11 @@ int32_t fednl_fail(int32_t status, const char *format, ...)
 #endif
     ;
 
+/* FEDNL_OK when a buffer of length elements holds the needed ones; otherwise FEDNL_ERR_INVALID_ARGUMENT with a
+ * message naming the function, the length argument and both sizes. The caller states every buffer's length
+ * (fednl.h, "Buffer lengths"), so a short one is refused here instead of being overrun. */
+int32_t fednl_check_length(const char *function, const char *argument, int64_t length, int64_t needed);
+
 /* Vector primitives that exist in a reference and an AVX2 form. All sums over index lists are
  * over distinct indices (CSR rows are strictly ascending), so the AVX2 scatters never collide. */
 typedef struct fednl_vector_kernels {

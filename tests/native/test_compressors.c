@@ -15,6 +15,8 @@ void test_compress_natural_rounds_to_powers_of_two(void);
 void test_compress_indices_regenerate(void);
 void test_compress_rejects_bad_arguments(void);
 void test_compress_topk_breaks_ties_by_position(void);
+void test_compress_refuses_short_outputs(void);
+void test_compress_indices_refuses_short_indices(void);
 
 typedef struct compressed {
     int64_t dim, total, capacity, count, work_len;
@@ -40,6 +42,11 @@ static void free_compressed(compressed *r) {
     free(r->indices);
     free(r->values);
     free(r->work);
+}
+
+/* fednl_compress into r, every buffer at the capacity the library asks for. */
+static int32_t compress_into(const fednl_compressor *c, const double *m, compressed *r) {
+    return fednl_compress(c, r->dim, m, r->indices, r->capacity, r->values, r->capacity, &r->count, r->work, r->work_len);
 }
 
 /* The compressed matrix as a dense packed array. */
@@ -69,7 +76,7 @@ void test_compress_identical_is_exact(void) {
     fednl_compressor c = {FEDNL_COMPRESSOR_IDENTICAL, 0, 0, 1};
     double *m = random_packed(13, 1);
     compressed r = make_compressed(&c, 13);
-    CHECK_STATUS(fednl_compress(&c, 13, m, NULL, r.values, &r.count, NULL, 0), FEDNL_OK);
+    CHECK_STATUS(fednl_compress(&c, 13, m, NULL, 0, r.values, r.capacity, &r.count, NULL, 0), FEDNL_OK);
     CHECK(r.count == r.total);
     CHECK(memcmp(r.values, m, (size_t)r.total * sizeof(double)) == 0);
     free_compressed(&r);
@@ -84,7 +91,7 @@ void test_compress_topk_keeps_largest_and_contracts(void) {
         for (int64_t k = 1; k <= total; k = k * 3 + 1) {
             fednl_compressor c = {FEDNL_COMPRESSOR_TOPK, 0, k, 5};
             compressed r = make_compressed(&c, dim);
-            CHECK_STATUS(fednl_compress(&c, dim, m, r.indices, r.values, &r.count, r.work, r.work_len), FEDNL_OK);
+            CHECK_STATUS(compress_into(&c, m, &r), FEDNL_OK);
             CHECK(r.count == k);
             for (int64_t t = 1; t < r.count; t++) CHECK(r.indices[t] > r.indices[t - 1]);
             /* every kept weight >= every dropped weight */
@@ -116,7 +123,7 @@ void test_compress_toplek_meets_bound_in_expectation(void) {
     for (int s = 0; s < draws; s++) {
         fednl_compressor c = {FEDNL_COMPRESSOR_TOPLEK, 0, k, (uint64_t)s};
         compressed r = make_compressed(&c, dim);
-        CHECK_STATUS(fednl_compress(&c, dim, m, r.indices, r.values, &r.count, r.work, r.work_len), FEDNL_OK);
+        CHECK_STATUS(compress_into(&c, m, &r), FEDNL_OK);
         CHECK(r.count <= k);
         fewer += r.count < k;
         for (int64_t t = 1; t < r.count; t++) CHECK(r.indices[t] > r.indices[t - 1]);
@@ -142,7 +149,7 @@ static void check_unbiased(int32_t kind, int64_t dim, int64_t k, double omega, d
     for (int s = 0; s < draws; s++) {
         fednl_compressor c = {kind, 0, k, (uint64_t)s * 7919u};
         compressed r = make_compressed(&c, dim);
-        CHECK_STATUS(fednl_compress(&c, dim, m, r.indices, r.values, &r.count, r.work, r.work_len), FEDNL_OK);
+        CHECK_STATUS(compress_into(&c, m, &r), FEDNL_OK);
         if (kind != FEDNL_COMPRESSOR_NATURAL) CHECK(r.count == (k < total ? k : total));
         expand(&c, &r, out);
         for (int64_t e = 0; e < total; e++) {
@@ -182,8 +189,8 @@ void test_compress_randseqk_wraps(void) {
         fednl_compressor c = {FEDNL_COMPRESSOR_RANDSEQK, 0, k, s};
         compressed r = make_compressed(&c, dim);
         int64_t start = -1, count = 0;
-        CHECK_STATUS(fednl_compress(&c, dim, m, r.indices, r.values, &r.count, r.work, r.work_len), FEDNL_OK);
-        CHECK_STATUS(fednl_compress_indices(&c, dim, r.indices, &count, &start, r.work, r.work_len), FEDNL_OK);
+        CHECK_STATUS(compress_into(&c, m, &r), FEDNL_OK);
+        CHECK_STATUS(fednl_compress_indices(&c, dim, r.indices, r.capacity, &count, &start, r.work, r.work_len), FEDNL_OK);
         CHECK(r.count == k && count == k && start >= 0 && start < total);
         /* the window is start, start+1, ... modulo D */
         int in_window[21] = {0};
@@ -202,7 +209,7 @@ void test_compress_natural_rounds_to_powers_of_two(void) {
     double values[6];
     int64_t count;
     fednl_compressor c = {FEDNL_COMPRESSOR_NATURAL, 0, 0, 3};
-    CHECK_STATUS(fednl_compress(&c, 3, m, NULL, values, &count, NULL, 0), FEDNL_OK);
+    CHECK_STATUS(fednl_compress(&c, 3, m, NULL, 0, values, 6, &count, NULL, 0), FEDNL_OK);
     CHECK(count == 6);
     CHECK(values[0] == 0.0 && values[1] == 1.0 && values[5] == -0.5);
     CHECK(values[2] == -2.0 || values[2] == -4.0);
@@ -218,11 +225,11 @@ void test_compress_indices_regenerate(void) {
         fednl_compressor c = {kind, 0, k, 42};
         compressed a = make_compressed(&c, dim), b = make_compressed(&c, dim);
         int64_t start;
-        CHECK_STATUS(fednl_compress(&c, dim, m, a.indices, a.values, &a.count, a.work, a.work_len), FEDNL_OK);
-        CHECK_STATUS(fednl_compress_indices(&c, dim, b.indices, &b.count, &start, b.work, b.work_len), FEDNL_OK);
+        CHECK_STATUS(compress_into(&c, m, &a), FEDNL_OK);
+        CHECK_STATUS(fednl_compress_indices(&c, dim, b.indices, b.capacity, &b.count, &start, b.work, b.work_len), FEDNL_OK);
         CHECK(a.count == b.count && memcmp(a.indices, b.indices, (size_t)a.count * sizeof(int32_t)) == 0);
         c.seed = 43;
-        CHECK_STATUS(fednl_compress_indices(&c, dim, b.indices, &b.count, &start, b.work, b.work_len), FEDNL_OK);
+        CHECK_STATUS(fednl_compress_indices(&c, dim, b.indices, b.capacity, &b.count, &start, b.work, b.work_len), FEDNL_OK);
         CHECK(memcmp(a.indices, b.indices, (size_t)a.count * sizeof(int32_t)) != 0);
         free_compressed(&a);
         free_compressed(&b);
@@ -236,12 +243,12 @@ void test_compress_rejects_bad_arguments(void) {
     int64_t count;
     uint64_t work[8];
     fednl_compressor c = {FEDNL_COMPRESSOR_TOPK, 0, 0, 1};
-    CHECK_STATUS(fednl_compress(&c, 2, m, indices, values, &count, work, 8), FEDNL_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(fednl_compress(&c, 2, m, indices, 3, values, 3, &count, work, 8), FEDNL_ERR_INVALID_ARGUMENT);
     c.kind = 9;
     c.k = 2;
-    CHECK_STATUS(fednl_compress(&c, 2, m, indices, values, &count, work, 8), FEDNL_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(fednl_compress(&c, 2, m, indices, 3, values, 3, &count, work, 8), FEDNL_ERR_INVALID_ARGUMENT);
     c.kind = FEDNL_COMPRESSOR_TOPK;
-    CHECK_STATUS(fednl_compress(&c, 2, m, indices, values, &count, work, 1), FEDNL_ERR_WORKSPACE_TOO_SMALL);
+    CHECK_STATUS(fednl_compress(&c, 2, m, indices, 3, values, 3, &count, work, 1), FEDNL_ERR_WORKSPACE_TOO_SMALL);
     CHECK_STATUS(fednl_packed_add_compressed(2, m, 1.0, indices, values, 4), FEDNL_ERR_INVALID_ARGUMENT);
     indices[0] = 7;
     CHECK_STATUS(fednl_packed_add_compressed(2, m, 1.0, indices, values, 1), FEDNL_ERR_INVALID_ARGUMENT);
@@ -255,7 +262,7 @@ void test_compress_topk_breaks_ties_by_position(void) {
     for (int64_t e = 0; e < total; e++) m[e] = (e % 3 == 0) ? -1.0 : 1.0;
     fednl_compressor c = {FEDNL_COMPRESSOR_TOPK, 0, 100, 1};
     compressed r = make_compressed(&c, dim);
-    CHECK_STATUS(fednl_compress(&c, dim, m, r.indices, r.values, &r.count, r.work, r.work_len), FEDNL_OK);
+    CHECK_STATUS(compress_into(&c, m, &r), FEDNL_OK);
     CHECK(r.count == 100);
     int64_t t = 0;
     for (int64_t i = 0, e = 0; i < dim && t < 100; i++)
@@ -267,4 +274,63 @@ void test_compress_topk_breaks_ties_by_position(void) {
             }
     free_compressed(&r);
     free(m);
+}
+
+/* A buffer one entry shorter than fednl_compress_capacity is refused, naming the argument and both sizes, and no
+ * output changes; the exact capacity is accepted. d = 4, so D = 10: K = 50 > D needs D entries. */
+void test_compress_refuses_short_outputs(void) {
+    const fednl_compressor kinds[] = {{FEDNL_COMPRESSOR_TOPK, 0, 3, 1},    {FEDNL_COMPRESSOR_TOPLEK, 0, 3, 1},
+                                      {FEDNL_COMPRESSOR_RANDK, 0, 50, 1},  {FEDNL_COMPRESSOR_RANDSEQK, 0, 4, 1},
+                                      {FEDNL_COMPRESSOR_IDENTICAL, 0, 0, 1}, {FEDNL_COMPRESSOR_NATURAL, 0, 0, 1}};
+    const int64_t needs[] = {3, 3, 10, 4, 10, 10};
+    double *m = random_packed(4, 20);
+    char expected[FEDNL_ERROR_CAPACITY];
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        const fednl_compressor *c = &kinds[i];
+        int dense = c->kind == FEDNL_COMPRESSOR_IDENTICAL || c->kind == FEDNL_COMPRESSOR_NATURAL;
+        compressed r = make_compressed(c, 4);
+        int64_t need = needs[i];
+        CHECK(r.capacity == need);
+        r.indices[0] = -7;
+        r.values[0] = -7.0;
+        if (!dense) {
+            snprintf(expected, sizeof expected, "compress: indices_capacity is %lld, need at least %lld",
+                     (long long)(need - 1), (long long)need);
+            CHECK_FAILURE(fednl_compress(c, 4, m, r.indices, need - 1, r.values, need, &r.count, r.work, r.work_len),
+                          FEDNL_ERR_INVALID_ARGUMENT, expected);
+        }
+        snprintf(expected, sizeof expected, "compress: values_capacity is %lld, need at least %lld", (long long)(need - 1),
+                 (long long)need);
+        CHECK_FAILURE(fednl_compress(c, 4, m, r.indices, need, r.values, need - 1, &r.count, r.work, r.work_len),
+                      FEDNL_ERR_INVALID_ARGUMENT, expected);
+        CHECK(r.count == -1 && r.indices[0] == -7 && r.values[0] == -7.0);
+        /* the dense kinds write no indices: a null buffer of capacity 0 is fine */
+        CHECK_STATUS(fednl_compress(c, 4, m, dense ? NULL : r.indices, dense ? 0 : need, r.values, need, &r.count, r.work,
+                                    r.work_len),
+                     FEDNL_OK);
+        /* toplek may keep fewer than K entries, even none */
+        CHECK(c->kind == FEDNL_COMPRESSOR_TOPLEK ? r.count >= 0 && r.count <= need : r.count == need);
+        free_compressed(&r);
+    }
+    free(m);
+}
+
+/* fednl_compress_indices refuses an indices buffer shorter than min(K, D), writing nothing. */
+void test_compress_indices_refuses_short_indices(void) {
+    const fednl_compressor kinds[] = {{FEDNL_COMPRESSOR_RANDK, 0, 50, 8}, {FEDNL_COMPRESSOR_RANDSEQK, 0, 4, 8}};
+    const int64_t needs[] = {10, 4};
+    char expected[FEDNL_ERROR_CAPACITY];
+    for (size_t i = 0; i < 2; i++) {
+        compressed r = make_compressed(&kinds[i], 4);
+        int64_t need = needs[i], count = -7, start = -7;
+        r.indices[0] = -7;
+        snprintf(expected, sizeof expected, "compress_indices: indices_capacity is %lld, need at least %lld",
+                 (long long)(need - 1), (long long)need);
+        CHECK_FAILURE(fednl_compress_indices(&kinds[i], 4, r.indices, need - 1, &count, &start, r.work, r.work_len),
+                      FEDNL_ERR_INVALID_ARGUMENT, expected);
+        CHECK(count == -7 && start == -7 && r.indices[0] == -7);
+        CHECK_STATUS(fednl_compress_indices(&kinds[i], 4, r.indices, need, &count, &start, r.work, r.work_len), FEDNL_OK);
+        CHECK(count == need);
+        free_compressed(&r);
+    }
 }

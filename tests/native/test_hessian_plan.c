@@ -13,6 +13,9 @@ void test_pattern_step_matches_compress(void);
 void test_pattern_step_remaining_norm(void);
 void test_plan_rejects_bad_arguments(void);
 void test_pattern_multiply_matches_dense(void);
+void test_plan_hessian_refuses_short_buffers(void);
+void test_pattern_multiply_refuses_short_buffers(void);
+void test_pattern_step_refuses_short_buffers(void);
 
 static const double lambda = 1e-3;
 
@@ -56,7 +59,8 @@ static double *plan_hessian_at(const test_problem *p, const built_plan *b) {
         double s = 1.0 / (1.0 + exp(margins[j]));
         CHECK_CLOSE(weights[j], s * (1.0 - s) / (double)p->rows, 1e-15 / (double)p->rows);
     }
-    CHECK_STATUS(fednl_plan_hessian(b->words, b->info.words, weights, lambda, NULL, h), FEDNL_OK);
+    CHECK_STATUS(fednl_plan_hessian(b->words, b->info.words, weights, p->rows + 1, lambda, NULL, 0, h,
+                                    b->info.pattern_length), FEDNL_OK);
     free(margins);
     free(weights);
     return h;
@@ -139,9 +143,11 @@ void test_plan_hessian_variants_agree_bitwise(void) {
                                          NULL, NULL, weights),
                      FEDNL_OK);
         CHECK_STATUS(fednl_set_kernel_variant(FEDNL_KERNEL_REFERENCE), FEDNL_OK);
-        CHECK_STATUS(fednl_plan_hessian(b.words, b.info.words, weights, lambda, NULL, a), FEDNL_OK);
+        CHECK_STATUS(fednl_plan_hessian(b.words, b.info.words, weights, 201, lambda, NULL, 0, a, b.info.pattern_length),
+                     FEDNL_OK);
         CHECK_STATUS(fednl_set_kernel_variant(FEDNL_KERNEL_AVX2), FEDNL_OK);
-        CHECK_STATUS(fednl_plan_hessian(b.words, b.info.words, weights, lambda, NULL, v), FEDNL_OK);
+        CHECK_STATUS(fednl_plan_hessian(b.words, b.info.words, weights, 201, lambda, NULL, 0, v, b.info.pattern_length),
+                     FEDNL_OK);
         CHECK(memcmp(a, v, (size_t)b.info.pattern_length * sizeof(double)) == 0);
         free(a);
         free(v);
@@ -159,9 +165,10 @@ void test_plan_dense_kind_is_every_entry(void) {
     for (int64_t t = 0; t < total; t++) CHECK(b.pattern[t] == t);
     double *dense = malloc((size_t)total * sizeof(double)), *h = malloc((size_t)total * sizeof(double));
     for (int64_t e = 0; e < total; e++) dense[e] = 0.5 * (double)e - 3.0;
-    CHECK_STATUS(fednl_plan_hessian(b.words, b.info.words, NULL, lambda, dense, h), FEDNL_OK);
+    CHECK_STATUS(fednl_plan_hessian(b.words, b.info.words, NULL, 0, lambda, dense, total, h, total), FEDNL_OK);
     CHECK(memcmp(dense, h, (size_t)total * sizeof(double)) == 0);
-    CHECK_STATUS(fednl_plan_hessian(b.words, b.info.words, NULL, lambda, NULL, h), FEDNL_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(fednl_plan_hessian(b.words, b.info.words, NULL, 0, lambda, NULL, total, h, total),
+                 FEDNL_ERR_INVALID_ARGUMENT);
     free(dense);
     free(h);
     free_plan(&b);
@@ -223,7 +230,8 @@ void test_pattern_step_matches_compress(void) {
         int32_t *idx_full = malloc((size_t)cap * sizeof(int32_t));
         double *val_full = malloc((size_t)cap * sizeof(double));
         uint64_t *work_full = malloc((size_t)(wlen + 1) * sizeof(uint64_t));
-        CHECK_STATUS(fednl_compress(&c, s.dim, full_m, idx_full, val_full, &count_full, work_full, wlen), FEDNL_OK);
+        CHECK_STATUS(fednl_compress(&c, s.dim, full_m, idx_full, cap, val_full, cap, &count_full, work_full, wlen),
+                     FEDNL_OK);
 
         int64_t plen = fednl_pattern_step_workspace(&c, s.dim, s.n), count = -1;
         uint64_t *work = malloc((size_t)(plen + 1) * sizeof(uint64_t));
@@ -232,8 +240,8 @@ void test_pattern_step_matches_compress(void) {
         double *diff = malloc((size_t)s.n * sizeof(double)), *shift = malloc((size_t)s.n * sizeof(double));
         memcpy(diff, s.hessian, (size_t)s.n * sizeof(double));
         memcpy(shift, s.shift, (size_t)s.n * sizeof(double));
-        CHECK_STATUS(fednl_pattern_shift_step(&c, s.b.words, s.b.info.words, diff, shift, alpha, &norm, NULL, idx, val,
-                                              &count, work, plen),
+        CHECK_STATUS(fednl_pattern_shift_step(&c, s.b.words, s.b.info.words, diff, s.n, shift, s.n, alpha, &norm, NULL,
+                                              idx, s.total, val, s.total, &count, work, plen),
                      FEDNL_OK);
         CHECK(memcmp(diff, m, (size_t)s.n * sizeof(double)) == 0);
         CHECK_CLOSE(norm, full_norm(s.dim, full_m), 1e-14 * full_norm(s.dim, full_m));
@@ -279,8 +287,8 @@ void test_pattern_step_remaining_norm(void) {
         double *val = malloc((size_t)s.total * sizeof(double)), norm, rest = -1, alpha = 0.5;
         double *shift0 = malloc((size_t)s.n * sizeof(double));
         memcpy(shift0, s.shift, (size_t)s.n * sizeof(double));
-        CHECK_STATUS(fednl_pattern_shift_step(&c, s.b.words, s.b.info.words, s.hessian, s.shift, alpha, &norm, &rest, idx,
-                                              val, &count, work, plen),
+        CHECK_STATUS(fednl_pattern_shift_step(&c, s.b.words, s.b.info.words, s.hessian, s.n, s.shift, s.n, alpha, &norm,
+                                              &rest, idx, s.total, val, s.total, &count, work, plen),
                      FEDNL_OK);
         /* after the step the shift is closer: |H - shift_new| is the remaining norm */
         double *h = plan_hessian_at(&s.p, &s.b), *left = malloc((size_t)s.n * sizeof(double));
@@ -317,22 +325,25 @@ void test_plan_rejects_bad_arguments(void) {
     /* a buffer that is not a plan */
     double h[64], weights[11] = {0};
     memset(plan, 0, (size_t)b.info.words * sizeof(uint64_t));
-    CHECK_STATUS(fednl_plan_hessian(plan, b.info.words, weights, lambda, NULL, h), FEDNL_ERR_INVALID_ARGUMENT);
-    CHECK_STATUS(fednl_plan_hessian(b.words, 2, weights, lambda, NULL, h), FEDNL_ERR_INVALID_ARGUMENT);
-    CHECK_STATUS(fednl_plan_hessian(b.words, b.info.words, weights, -1.0, NULL, h), FEDNL_ERR_INVALID_ARGUMENT);
-    CHECK_STATUS(fednl_plan_hessian(b.words, b.info.words, NULL, lambda, NULL, h), FEDNL_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(fednl_plan_hessian(plan, b.info.words, weights, 11, lambda, NULL, 0, h, 64), FEDNL_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(fednl_plan_hessian(b.words, 2, weights, 11, lambda, NULL, 0, h, 64), FEDNL_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(fednl_plan_hessian(b.words, b.info.words, weights, 11, -1.0, NULL, 0, h, 64), FEDNL_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(fednl_plan_hessian(b.words, b.info.words, NULL, 11, lambda, NULL, 0, h, 64), FEDNL_ERR_INVALID_ARGUMENT);
     int32_t pattern[2];
-    CHECK_STATUS(fednl_hessian_plan_pattern(b.words, b.info.words, pattern, 2), FEDNL_ERR_INVALID_ARGUMENT);
+    char expected[FEDNL_ERROR_CAPACITY];
+    snprintf(expected, sizeof expected, "hessian_plan_pattern: pattern_length is 2, the plan has %lld entries",
+             (long long)b.info.pattern_length);
+    CHECK_FAILURE(fednl_hessian_plan_pattern(b.words, b.info.words, pattern, 2), FEDNL_ERR_INVALID_ARGUMENT, expected);
     fednl_compressor c = {FEDNL_COMPRESSOR_TOPK, 0, 3, 1};
     double shift[64] = {0}, values[64], norm;
     int32_t indices[64];
     int64_t count;
-    CHECK_STATUS(fednl_pattern_shift_step(&c, b.words, b.info.words, h, shift, 1.0, &norm, NULL, indices, values, &count,
-                                          work, 1),
+    CHECK_STATUS(fednl_pattern_shift_step(&c, b.words, b.info.words, h, 64, shift, 64, 1.0, &norm, NULL, indices, 64,
+                                          values, 64, &count, work, 1),
                  FEDNL_ERR_WORKSPACE_TOO_SMALL);
     c.k = 0;
-    CHECK_STATUS(fednl_pattern_shift_step(&c, b.words, b.info.words, h, shift, 1.0, &norm, NULL, indices, values, &count,
-                                          work, work_len),
+    CHECK_STATUS(fednl_pattern_shift_step(&c, b.words, b.info.words, h, 64, shift, 64, 1.0, &norm, NULL, indices, 64,
+                                          values, 64, &count, work, work_len),
                  FEDNL_ERR_INVALID_ARGUMENT);
     free(work);
     free(plan);
@@ -350,16 +361,154 @@ void test_pattern_multiply_matches_dense(void) {
         test_rng rng = {901};
         for (int64_t t = 0; t < n; t++) packed[b.pattern[t]] = values[t] = test_normal(&rng);
         for (int64_t i = 0; i < dim; i++) x[i] = test_normal(&rng);
-        CHECK_STATUS(fednl_pattern_multiply(b.words, b.info.words, values, 0.25, x, y), FEDNL_OK);
+        CHECK_STATUS(fednl_pattern_multiply(b.words, b.info.words, values, n, 0.25, x, 17, y, 17), FEDNL_OK);
         for (int64_t i = 0; i < dim; i++) {
             double expected = 0.25 * x[i];
             for (int64_t j = 0; j < dim; j++) expected += test_packed_get(dim, packed, i, j) * x[j];
             CHECK_CLOSE(y[i], expected, 1e-13 * (1 + fabs(expected)));
         }
-        CHECK_STATUS(fednl_pattern_multiply(b.words, b.info.words, NULL, 0.25, x, y), FEDNL_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(fednl_pattern_multiply(b.words, b.info.words, NULL, n, 0.25, x, 17, y, 17),
+                     FEDNL_ERR_INVALID_ARGUMENT);
         free(values);
         free(packed);
         free_plan(&b);
         test_problem_free(&p);
     }
+}
+
+static void fill(int64_t n, double *v, double value) {
+    for (int64_t t = 0; t < n; t++) v[t] = value;
+}
+
+/* A buffer one entry short of the plan's sizes is refused, naming the argument and both sizes, and nothing is
+ * written (not even the weights' padding slot). */
+void test_plan_hessian_refuses_short_buffers(void) {
+    test_problem p = test_problem_make(10, 6, 0.4, 810);
+    built_plan sparse = build(&p, FEDNL_HESSIAN_PLAN_SPARSE), dense = build(&p, FEDNL_HESSIAN_PLAN_DENSE);
+    int64_t n = sparse.info.pattern_length, total = 21;
+    double weights[11], h[21], packed[21];
+    fill(11, weights, -7.0);
+    fill(21, h, -7.0);
+    fill(21, packed, 0.5);
+    char expected[FEDNL_ERROR_CAPACITY];
+    CHECK_FAILURE(fednl_plan_hessian(sparse.words, sparse.info.words, weights, 10, lambda, NULL, 0, h, n),
+                  FEDNL_ERR_INVALID_ARGUMENT, "plan_hessian: weights_length is 10, need at least 11");
+    snprintf(expected, sizeof expected, "plan_hessian: hessian_capacity is %lld, need at least %lld", (long long)(n - 1),
+             (long long)n);
+    CHECK_FAILURE(fednl_plan_hessian(sparse.words, sparse.info.words, weights, 11, lambda, NULL, 0, h, n - 1),
+                  FEDNL_ERR_INVALID_ARGUMENT, expected);
+    CHECK_FAILURE(fednl_plan_hessian(dense.words, dense.info.words, NULL, 0, lambda, packed, total - 1, h, total),
+                  FEDNL_ERR_INVALID_ARGUMENT, "plan_hessian: dense_hessian_length is 20, need at least 21");
+    CHECK_FAILURE(fednl_plan_hessian(dense.words, dense.info.words, NULL, 0, lambda, packed, total, h, total - 1),
+                  FEDNL_ERR_INVALID_ARGUMENT, "plan_hessian: hessian_capacity is 20, need at least 21");
+    CHECK(weights[10] == -7.0 && h[0] == -7.0 && h[20] == -7.0);
+    CHECK_STATUS(fednl_plan_hessian(dense.words, dense.info.words, NULL, 0, lambda, packed, total, h, total), FEDNL_OK);
+    CHECK(h[0] == 0.5 && h[20] == 0.5);
+    free_plan(&sparse);
+    free_plan(&dense);
+    test_problem_free(&p);
+}
+
+/* values short of P, x or y short of cols: refused with both sizes named, y untouched. */
+void test_pattern_multiply_refuses_short_buffers(void) {
+    test_problem p = test_problem_make(10, 6, 0.4, 820);
+    built_plan b = build(&p, FEDNL_HESSIAN_PLAN_SPARSE);
+    int64_t n = b.info.pattern_length;
+    double values[21], x[6], y[6];
+    fill(21, values, 1.0);
+    fill(6, x, 1.0);
+    fill(6, y, -7.0);
+    char expected[FEDNL_ERROR_CAPACITY];
+    snprintf(expected, sizeof expected, "pattern_multiply: values_length is %lld, need at least %lld", (long long)(n - 1),
+             (long long)n);
+    CHECK_FAILURE(fednl_pattern_multiply(b.words, b.info.words, values, n - 1, 0.0, x, 6, y, 6),
+                  FEDNL_ERR_INVALID_ARGUMENT, expected);
+    CHECK_FAILURE(fednl_pattern_multiply(b.words, b.info.words, values, n, 0.0, x, 5, y, 6), FEDNL_ERR_INVALID_ARGUMENT,
+                  "pattern_multiply: x_length is 5, need at least 6");
+    CHECK_FAILURE(fednl_pattern_multiply(b.words, b.info.words, values, n, 0.0, x, 6, y, 5), FEDNL_ERR_INVALID_ARGUMENT,
+                  "pattern_multiply: y_capacity is 5, need at least 6");
+    for (int i = 0; i < 6; i++) CHECK(y[i] == -7.0);
+    free_plan(&b);
+    test_problem_free(&p);
+}
+
+/* One pattern step with the given lengths, on copies of the case's Hessian and shift; returns the status and, when
+ * it fails, checks that difference, shift and the outputs were left as they were. */
+typedef struct step_lengths {
+    int64_t difference, shift, indices, values;
+} step_lengths;
+
+static int32_t step_with(const step_case *s, const fednl_compressor *c, step_lengths len, int with_indices) {
+    int64_t work_len = fednl_pattern_step_workspace(c, s->dim, s->n), count = -7;
+    uint64_t *work = malloc((size_t)(work_len + 1) * sizeof(uint64_t));
+    int32_t *idx = malloc((size_t)s->total * sizeof(int32_t));
+    double *val = malloc((size_t)s->total * sizeof(double)), norm = -7.0;
+    double *diff = malloc((size_t)s->n * sizeof(double)), *shift = malloc((size_t)s->n * sizeof(double));
+    memcpy(diff, s->hessian, (size_t)s->n * sizeof(double));
+    memcpy(shift, s->shift, (size_t)s->n * sizeof(double));
+    idx[0] = -7;
+    val[0] = -7.0;
+    int32_t status = fednl_pattern_shift_step(c, s->b.words, s->b.info.words, diff, len.difference, shift, len.shift, 0.5,
+                                              &norm, NULL, with_indices ? idx : NULL, len.indices, val, len.values,
+                                              &count, work, work_len);
+    if (status != FEDNL_OK) {
+        CHECK(memcmp(diff, s->hessian, (size_t)s->n * sizeof(double)) == 0);
+        CHECK(memcmp(shift, s->shift, (size_t)s->n * sizeof(double)) == 0);
+        CHECK(count == -7 && norm == -7.0 && idx[0] == -7 && val[0] == -7.0);
+    }
+    free(work);
+    free(idx);
+    free(val);
+    free(diff);
+    free(shift);
+    return status;
+}
+
+/* difference and shift short of P, outputs short of what the compressor writes (min(K, D) for the sparse kinds, P
+ * for the dense ones, indices only when given): refused with both sizes named; the exact lengths are accepted. */
+void test_pattern_step_refuses_short_buffers(void) {
+    step_case s = make_step_case(850);
+    int64_t n = s.n;
+    fednl_compressor topk = {FEDNL_COMPRESSOR_TOPK, 0, 48, 3}, randk = {FEDNL_COMPRESSOR_RANDK, 0, 1000, 3};
+    fednl_compressor identical = {FEDNL_COMPRESSOR_IDENTICAL, 0, 0, 3};
+    step_lengths full = {n, n, 48, 48};
+    char expected[FEDNL_ERROR_CAPACITY];
+    const char *format = "pattern_shift_step: %s is %lld, need at least %lld";
+    step_lengths l = full;
+    l.difference = n - 1;
+    snprintf(expected, sizeof expected, format, "difference_length", (long long)(n - 1), (long long)n);
+    CHECK_FAILURE(step_with(&s, &topk, l, 1), FEDNL_ERR_INVALID_ARGUMENT, expected);
+    l = full;
+    l.shift = n - 1;
+    snprintf(expected, sizeof expected, format, "shift_length", (long long)(n - 1), (long long)n);
+    CHECK_FAILURE(step_with(&s, &topk, l, 1), FEDNL_ERR_INVALID_ARGUMENT, expected);
+    l = full;
+    l.indices = 47;
+    CHECK_FAILURE(step_with(&s, &topk, l, 1), FEDNL_ERR_INVALID_ARGUMENT,
+                  "pattern_shift_step: indices_capacity is 47, need at least 48");
+    l = full;
+    l.values = 47;
+    CHECK_FAILURE(step_with(&s, &topk, l, 1), FEDNL_ERR_INVALID_ARGUMENT,
+                  "pattern_shift_step: values_capacity is 47, need at least 48");
+    CHECK_STATUS(step_with(&s, &topk, full, 1), FEDNL_OK);
+    /* K beyond D: the step writes D = 300 entries */
+    step_lengths all = {n, n, 300, 300};
+    l = all;
+    l.values = 299;
+    CHECK_FAILURE(step_with(&s, &randk, l, 1), FEDNL_ERR_INVALID_ARGUMENT,
+                  "pattern_shift_step: values_capacity is 299, need at least 300");
+    CHECK_STATUS(step_with(&s, &randk, all, 1), FEDNL_OK);
+    /* a dense kind writes P values, and P indices when asked for them */
+    step_lengths pattern = {n, n, n, n};
+    l = pattern;
+    l.values = n - 1;
+    snprintf(expected, sizeof expected, format, "values_capacity", (long long)(n - 1), (long long)n);
+    CHECK_FAILURE(step_with(&s, &identical, l, 0), FEDNL_ERR_INVALID_ARGUMENT, expected);
+    l = pattern;
+    l.indices = n - 1;
+    snprintf(expected, sizeof expected, format, "indices_capacity", (long long)(n - 1), (long long)n);
+    CHECK_FAILURE(step_with(&s, &identical, l, 1), FEDNL_ERR_INVALID_ARGUMENT, expected);
+    CHECK_STATUS(step_with(&s, &identical, l, 0), FEDNL_OK);
+    CHECK_STATUS(step_with(&s, &identical, pattern, 1), FEDNL_OK);
+    free_step_case(&s);
 }

@@ -30,13 +30,18 @@
     X(compress_indices_regenerate)                                                                           \
     X(compress_rejects_bad_arguments)                                                                        \
     X(compress_topk_breaks_ties_by_position)                                                                 \
+    X(compress_refuses_short_outputs)                                                                        \
+    X(compress_indices_refuses_short_indices)                                                                \
     X(plan_hessian_matches_reference)                                                                        \
     X(plan_hessian_variants_agree_bitwise)                                                                   \
     X(plan_dense_kind_is_every_entry)                                                                        \
     X(pattern_step_matches_compress)                                                                         \
     X(pattern_step_remaining_norm)                                                                           \
     X(plan_rejects_bad_arguments)                                                                            \
-    X(pattern_multiply_matches_dense)
+    X(pattern_multiply_matches_dense)                                                                        \
+    X(plan_hessian_refuses_short_buffers)                                                                    \
+    X(pattern_multiply_refuses_short_buffers)                                                                \
+    X(pattern_step_refuses_short_buffers)
 
 #define DECLARE(name) void test_##name(void);
 TEST_CASES(DECLARE)

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 extern int test_failures;
 
@@ -25,6 +26,19 @@ extern int test_failures;
             fednl_last_error(message_, sizeof message_);                                                     \
             fprintf(stderr, "%s:%d: %s returned %d, expected %d (%s)\n", __FILE__, __LINE__, #expr,          \
                     (int)status_, (int)(expected), message_);                                                \
+            test_failures++;                                                                                 \
+        }                                                                                                    \
+    } while (0)
+
+/* expr fails with the expected status and exactly the expected fednl_last_error() message. */
+#define CHECK_FAILURE(expr, expected, expected_message)                                                      \
+    do {                                                                                                     \
+        int32_t status_ = (expr);                                                                            \
+        char message_[FEDNL_ERROR_CAPACITY];                                                                 \
+        fednl_last_error(message_, sizeof message_);                                                         \
+        if (status_ != (expected) || strcmp(message_, (expected_message)) != 0) {                            \
+            fprintf(stderr, "%s:%d: %s returned %d (%s), expected %d (%s)\n", __FILE__, __LINE__, #expr,      \
+                    (int)status_, message_, (int)(expected), (expected_message));                            \
             test_failures++;                                                                                 \
         }                                                                                                    \
     } while (0)

@@ -36,8 +36,10 @@ public sealed class HessianCompressor : IDisposable
         var settings = Settings(seed);
         long count = 0;
         var work = _workspace.Span;
+        Span<int> indices = output.Indices;
+        Span<double> values = output.Values;
         NativeError.Check(NativeMethods.fednl_compress(in settings, Spec.Dimension, in NativeSpan.Ref(m),
-            ref NativeSpan.Ref(output.Indices.AsSpan()), ref NativeSpan.Ref(output.Values.AsSpan()), ref count,
+            ref NativeSpan.Ref(indices), indices.Length, ref NativeSpan.Ref(values), values.Length, ref count,
             ref NativeSpan.Ref(work), work.Length));
         output.Count = checked((int)count);
     }
@@ -60,10 +62,12 @@ public sealed class HessianCompressor : IDisposable
         double norm = 0;
         remainingNorm = 0;
         var work = _workspace.Span;
+        Span<int> indices = output.Indices;
+        Span<double> values = output.Values;
         NativeError.Check(NativeMethods.fednl_pattern_shift_step(in settings, in plan.Words[0], plan.Words.Length,
-            ref NativeSpan.Ref(difference), ref NativeSpan.Ref(shift), alpha, ref norm,
+            ref NativeSpan.Ref(difference), difference.Length, ref NativeSpan.Ref(shift), shift.Length, alpha, ref norm,
             ref remaining ? ref remainingNorm : ref Unsafe.NullRef<double>(),
-            ref NativeSpan.Ref(output.Indices.AsSpan()), ref NativeSpan.Ref(output.Values.AsSpan()), ref count,
+            ref NativeSpan.Ref(indices), indices.Length, ref NativeSpan.Ref(values), values.Length, ref count,
             ref NativeSpan.Ref(work), work.Length));
         output.Count = checked((int)count);
         output.Support = Spec.IsDense && !plan.IsDense ? plan.Pattern : null;
@@ -81,7 +85,7 @@ public sealed class HessianCompressor : IDisposable
         start = 0;
         var work = _workspace.Span;
         NativeError.Check(NativeMethods.fednl_compress_indices(in settings, Spec.Dimension, ref NativeSpan.Ref(indices),
-            ref count, ref start, ref NativeSpan.Ref(work), work.Length));
+            indices.Length, ref count, ref start, ref NativeSpan.Ref(work), work.Length));
         return checked((int)count);
     }
 

@@ -78,8 +78,9 @@ public sealed class HessianPlan
         if (IsDense) PackedSymmetric.CheckLength(Dimension, denseHessian.Length, nameof(denseHessian));
         else if (weights.Length < Rows + 1)
             throw new ArgumentException($"{Rows} rows need {Rows + 1} weights, got {weights.Length}", nameof(weights));
-        NativeError.Check(NativeMethods.fednl_plan_hessian(in _words[0], _words.Length, ref NativeSpan.Ref(weights), lambda,
-            in NativeSpan.Ref(denseHessian), ref NativeSpan.Ref(hessian)));
+        NativeError.Check(NativeMethods.fednl_plan_hessian(in _words[0], _words.Length, ref NativeSpan.Ref(weights),
+            weights.Length, lambda, in NativeSpan.Ref(denseHessian), denseHessian.Length, ref NativeSpan.Ref(hessian),
+            hessian.Length));
     }
 
     /// <summary>y = (H + shift·I) x for the symmetric H with these values over the pattern (a fixed summation order).</summary>
@@ -87,8 +88,8 @@ public sealed class HessianPlan
     {
         if (values.Length < PatternLength || x.Length != Dimension || y.Length != Dimension)
             throw new ArgumentException($"need {PatternLength} values and x, y of {Dimension}, got {values.Length}, {x.Length}, {y.Length}");
-        NativeError.Check(NativeMethods.fednl_pattern_multiply(in _words[0], _words.Length, in NativeSpan.Ref(values), shift,
-            in NativeSpan.Ref(x), ref NativeSpan.Ref(y)));
+        NativeError.Check(NativeMethods.fednl_pattern_multiply(in _words[0], _words.Length, in NativeSpan.Ref(values),
+            values.Length, shift, in NativeSpan.Ref(x), x.Length, ref NativeSpan.Ref(y), y.Length));
     }
 
     /// <summary>The packed matrix (D entries) of values over the pattern; zero elsewhere.</summary>

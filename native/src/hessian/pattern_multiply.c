@@ -5,12 +5,24 @@
 
 #include <string.h>
 
-FEDNL_API int32_t fednl_pattern_multiply(const uint64_t *plan, int64_t plan_words, const double *values, double shift,
-                                         const double *x, double *y) {
-    const fednl_plan_header *h = fednl_plan_open(plan, plan_words, "pattern_multiply");
-    if (h == NULL) return FEDNL_ERR_INVALID_ARGUMENT;
+/* The buffers are present and hold the plan's P values and cols entries of x and y. */
+static int32_t check_buffers(const fednl_plan_header *h, const double *values, int64_t values_length, const double *x,
+                             int64_t x_length, const double *y, int64_t y_capacity) {
     if (values == NULL || x == NULL || y == NULL)
         return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "pattern_multiply: a buffer is null");
+    int32_t status = fednl_check_length("pattern_multiply", "values_length", values_length, h->pattern_length);
+    if (status == FEDNL_OK) status = fednl_check_length("pattern_multiply", "x_length", x_length, h->cols);
+    if (status == FEDNL_OK) status = fednl_check_length("pattern_multiply", "y_capacity", y_capacity, h->cols);
+    return status;
+}
+
+FEDNL_API int32_t fednl_pattern_multiply(const uint64_t *plan, int64_t plan_words, const double *values,
+                                         int64_t values_length, double shift, const double *x, int64_t x_length,
+                                         double *y, int64_t y_capacity) {
+    const fednl_plan_header *h = fednl_plan_open(plan, plan_words, "pattern_multiply");
+    if (h == NULL) return FEDNL_ERR_INVALID_ARGUMENT;
+    int32_t status = check_buffers(h, values, values_length, x, x_length, y, y_capacity);
+    if (status != FEDNL_OK) return status;
     int64_t dim = h->cols;
     const int32_t *offsets = fednl_plan_pattern(plan, h);
     memset(y, 0, (size_t)dim * sizeof *y);

@@ -76,10 +76,27 @@ static double pattern_sum_squares(const uint64_t *plan, const fednl_plan_header 
     return 2.0 * all - diag; /* at least half of 2 * all, so no precision is lost */
 }
 
+/* The lengths of the step's arrays: difference and shift hold the pattern's P entries; the outputs hold what the
+ * compressor writes, P values for the dense kinds (and P indices when asked for) and min(K, D) otherwise. */
+static int32_t check_lengths(const fednl_compressor *c, const fednl_plan_header *h, int64_t difference_length,
+                             int64_t shift_length, const int32_t *indices, int64_t indices_capacity,
+                             int64_t values_capacity) {
+    const char *f = "pattern_shift_step";
+    int64_t n = h->pattern_length, total = packed_length(h->cols);
+    int64_t written = is_dense_kind(c->kind) ? n : (c->k < total ? c->k : total);
+    int32_t status = fednl_check_length(f, "difference_length", difference_length, n);
+    if (status == FEDNL_OK) status = fednl_check_length(f, "shift_length", shift_length, n);
+    if (status == FEDNL_OK && indices != NULL) status = fednl_check_length(f, "indices_capacity", indices_capacity, written);
+    if (status == FEDNL_OK) status = fednl_check_length(f, "values_capacity", values_capacity, written);
+    return status;
+}
+
 FEDNL_API int32_t fednl_pattern_shift_step(const fednl_compressor *c, const uint64_t *plan, int64_t plan_words,
-                                           double *difference, double *shift, double alpha, double *difference_norm,
-                                           double *remaining_norm, int32_t *indices, double *values, int64_t *count,
-                                           uint64_t *work, int64_t work_len) {
+                                           double *difference, int64_t difference_length, double *shift,
+                                           int64_t shift_length, double alpha, double *difference_norm,
+                                           double *remaining_norm, int32_t *indices, int64_t indices_capacity,
+                                           double *values, int64_t values_capacity, int64_t *count, uint64_t *work,
+                                           int64_t work_len) {
     const fednl_plan_header *h = fednl_plan_open(plan, plan_words, "pattern_shift_step");
     if (h == NULL) return FEDNL_ERR_INVALID_ARGUMENT;
     int64_t dim = h->cols, n = h->pattern_length, total = packed_length(dim);
@@ -89,6 +106,8 @@ FEDNL_API int32_t fednl_pattern_shift_step(const fednl_compressor *c, const uint
     if (difference == NULL || shift == NULL || difference_norm == NULL || values == NULL || count == NULL ||
         (!is_dense_kind(c->kind) && indices == NULL))
         return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "pattern_shift_step: a required buffer is null");
+    int32_t status = check_lengths(c, h, difference_length, shift_length, indices, indices_capacity, values_capacity);
+    if (status != FEDNL_OK) return status;
     if (!isfinite(alpha)) return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "pattern_shift_step: alpha is not finite");
     int64_t needed = fednl_pattern_step_workspace(c, dim, n);
     if (needed > 0 && (work == NULL || work_len < needed))

@@ -306,8 +306,9 @@ FEDNL_API int32_t fednl_hessian_plan_pattern(const uint64_t *plan, int64_t plan_
     const fednl_plan_header *h = fednl_plan_open(plan, plan_words, "hessian_plan_pattern");
     if (h == NULL) return FEDNL_ERR_INVALID_ARGUMENT;
     if (pattern == NULL || pattern_length != h->pattern_length)
-        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "hessian_plan_pattern: need a buffer of %lld entries",
-                          (long long)h->pattern_length);
+        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT,
+                          "hessian_plan_pattern: pattern_length is %lld, the plan has %lld entries",
+                          (long long)pattern_length, (long long)h->pattern_length);
     const int32_t *offsets = fednl_plan_pattern(plan, h);
     for (int64_t t = 0; t < h->pattern_length; t++) pattern[t] = offsets != NULL ? offsets[t] : (int32_t)t;
     return FEDNL_OK;

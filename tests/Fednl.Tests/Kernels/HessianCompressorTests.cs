@@ -90,6 +90,44 @@ public sealed class HessianCompressorTests
     }
 
     [Test]
+    public void An_output_shorter_than_K_is_refused_by_the_kernel_with_both_sizes()
+    {
+        var spec = new CompressorSpec(CompressorKind.TopK, 30, 2.5);
+        using var compressor = new HessianCompressor(spec);
+        var shortOutput = new CompressedMatrix(new CompressorSpec(CompressorKind.TopK, 30, 1)); // K = 30, not 75
+        var ex = Assert.Throws<Fednl.Interop.FednlNativeException>(() => compressor.Compress(RandomPacked(30, 4), 1, shortOutput));
+        Assert.That(ex!.Status, Is.EqualTo(Fednl.Interop.FednlStatus.ErrInvalidArgument));
+        Assert.That(ex.Message, Is.EqualTo("compress: indices_capacity is 30, need at least 75"));
+        Assert.That(shortOutput.Count, Is.Zero);
+    }
+
+    [Test]
+    public void Regenerating_into_a_short_span_is_refused_by_the_kernel()
+    {
+        var spec = new CompressorSpec(CompressorKind.RandK, 40, 3);
+        using var receiver = new HessianCompressor(spec);
+        var ex = Assert.Throws<Fednl.Interop.FednlNativeException>(() => receiver.RegenerateIndices(1, new int[spec.K - 1], out _));
+        Assert.That(ex!.Message, Is.EqualTo($"compress_indices: indices_capacity is {spec.K - 1}, need at least {spec.K}"));
+    }
+
+    [Test]
+    public void A_pattern_step_into_a_short_output_is_refused_and_leaves_the_shift()
+    {
+        var problem = RandomProblem.Create(40, 12, 0.2, 22);
+        var plan = HessianPlan.Build(problem.Csr, dense: false);
+        var spec = new CompressorSpec(CompressorKind.RandSeqK, 12, 2);
+        using var compressor = new HessianCompressor(spec, plan.PatternLength);
+        var shortOutput = new CompressedMatrix(new CompressorSpec(CompressorKind.RandSeqK, 12, 1));
+        var difference = Enumerable.Range(0, plan.PatternLength).Select(t => 1.0 + t).ToArray();
+        var shift = new double[plan.PatternLength];
+        var ex = Assert.Throws<Fednl.Interop.FednlNativeException>(() =>
+            compressor.PatternStep(plan, difference, shift, 0.5, 7, shortOutput, remaining: false, out _));
+        Assert.That(ex!.Message, Is.EqualTo("pattern_shift_step: indices_capacity is 12, need at least 24"));
+        Assert.That(shift, Is.All.Zero);
+        Assert.That(difference, Is.EqualTo(Enumerable.Range(0, plan.PatternLength).Select(t => 1.0 + t).ToArray()));
+    }
+
+    [Test]
     public void A_shift_off_the_pattern_is_refused()
     {
         var problem = RandomProblem.Create(10, 9, 0.1, 3);
