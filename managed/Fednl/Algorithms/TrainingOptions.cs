@@ -7,7 +7,10 @@ public enum Algorithm
 {
     /// <summary>FedNL (spec section 3), option 1 or 2.</summary>
     FedNL,
-    /// <summary>FedNL with backtracking line search (spec section 5), globally convergent from x⁰ = 0.</summary>
+    /// <summary>
+    /// FedNL with backtracking line search (spec section 5). With option 1 the direction −(Hᵏ + λI)⁻¹g is a descent
+    /// direction and the Armijo search makes it globally convergent from x⁰ = 0; option 2 damps it by l as FedNL does.
+    /// </summary>
     FedNLLineSearch,
     /// <summary>FedNL with partial participation (spec section 6): τ clients per round.</summary>
     FedNLPartialParticipation,
@@ -50,10 +53,27 @@ public sealed record TrainingOptions
     public int Threads { get; init; } = Environment.ProcessorCount;
     /// <summary>Stop once ‖∇f(x)‖ ≤ Tolerance (0: run all rounds).</summary>
     public double Tolerance { get; init; }
-    /// <summary>FedNL-LS: backtracking factor γ, Armijo constant c and tries per round.</summary>
+    /// <summary>
+    /// FedNL-LS: backtracking factor γ, Armijo constant c and the cap on tries per round. The cap is generous
+    /// (t down to γ⁴⁹): a round that reaches it says so in its history row.
+    /// </summary>
     public double LineSearchGamma { get; init; } = 0.5;
     public double LineSearchC { get; init; } = 0.49;
-    public int LineSearchMaxTries { get; init; } = 5;
+    public int LineSearchMaxTries { get; init; } = DefaultLineSearchMaxTries;
+    public const int DefaultLineSearchMaxTries = 50;
+    /// <summary>
+    /// The run stops as diverged when f, ∇f or x is not finite, or f exceeds DivergenceFactor · f(x⁰) (f(x⁰) = ln 2
+    /// from x⁰ = 0). 0 turns the f test off; non-finite values always stop the run.
+    /// </summary>
+    public double DivergenceFactor { get; init; } = DefaultDivergenceFactor;
+    public const double DefaultDivergenceFactor = 10;
+    /// <summary>
+    /// Divide every feature by its largest absolute value over all clients before training (one extra aggregate);
+    /// the model is reported in the original coordinates. λ then penalises the scaled coefficients.
+    /// </summary>
+    public bool ScaleFeatures { get; init; }
+    /// <summary>What <see cref="Reporting.TrainingResult.Converged"/> compares ‖∇f‖ with when no tolerance is set.</summary>
+    public const double DefaultConvergenceBar = 1e-10;
     /// <summary>How each client forms its Hessian: chosen from its data density, or forced.</summary>
     public HessianPath HessianPath { get; init; } = HessianPath.Auto;
 
@@ -70,6 +90,7 @@ public sealed record TrainingOptions
         if (!(Tolerance >= 0)) throw new ArgumentException($"tolerance must be >= 0, got {Tolerance}");
         if (!(LineSearchGamma > 0 && LineSearchGamma < 1)) throw new ArgumentException($"line-search gamma must be in (0, 1), got {LineSearchGamma}");
         if (!(LineSearchC > 0 && LineSearchC < 1)) throw new ArgumentException($"line-search c must be in (0, 1), got {LineSearchC}");
+        if (!(DivergenceFactor >= 0) || double.IsInfinity(DivergenceFactor)) throw new ArgumentException($"divergence-factor must be >= 0, got {DivergenceFactor}");
         if (LineSearchMaxTries < 1) throw new ArgumentException($"line-search tries must be >= 1, got {LineSearchMaxTries}");
         if (!Enum.IsDefined(Option)) throw new ArgumentException($"option must be 1 or 2, got {(int)Option}");
     }

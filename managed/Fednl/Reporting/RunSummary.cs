@@ -33,8 +33,11 @@ public static class RunSummary
             ["option"] = (int)o.Option,
             ["seed"] = o.Seed,
             ["converged"] = result.Converged,
+            ["stop_reason"] = TrainingResult.Flag(result.StopReason),
             ["cancelled"] = result.Cancelled,
+            ["scaled"] = result.FeatureScales is not null,
         };
+        if (result.StopMessage is { } why) json["stop_message"] = why;
         var phases = result.Phases;
         json["phases"] = new JsonObject
         {
