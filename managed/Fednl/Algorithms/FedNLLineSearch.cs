@@ -81,9 +81,11 @@ internal static class FedNLLineSearch
                 string tried = FormattableString.Invariant($"line search in round {k}: no t in [{t:G3}, 1] passed the Armijo test ({run.LineSearchTries} tries)");
                 if (bestT == 0)
                 {
-                    run.Stop(StopReason.Stalled, $"stalled: {tried} and none lowered f; the model stays. " +
-                        "f may be at the limit of FP64 precision here, or the Hessian estimate is too poor" +
-                        (options.Option == Compression.FedNLOption.Option2 ? " (try --option 1)" : ""));
+                    string why = t > 1e-10
+                        ? "the cap on tries ended the search early (raise --line-search-tries)"
+                        : "f may be at the limit of FP64 precision here, or the Hessian estimate is too poor" +
+                          (options.Option == Compression.FedNLOption.Option2 ? " (try --option 1)" : "");
+                    run.Stop(StopReason.Stalled, $"stalled: {tried} and none lowered f; the model stays. {why}");
                     return;
                 }
                 run.PendingNote = FormattableString.Invariant($"{tried}; took t = {bestT:G3}, which lowered f");

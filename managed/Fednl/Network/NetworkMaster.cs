@@ -66,6 +66,8 @@ public static class NetworkMaster
                 },
             };
 
+            // --scale before anything that depends on the data (gradient descent's step uses the scaled rows)
+            double[]? scales = options.ScaleFeatures ? transport.ScaleFeatures() : null;
             double stepSize = options.Algorithm == Algorithm.GradientDescent
                 ? options.Alpha ?? 1.0 / (options.Lambda + links.Max(l => l.MaxRowNormSquared) / 4)
                 : 0;
@@ -100,7 +102,7 @@ public static class NetworkMaster
                 failure = "aborted";
                 transport.Shutdown("run aborted by the master's operator");
             }
-            var result = FedNLTrainer.ResultOf(run, options.Clients, 0, setupSeconds, stepSize);
+            var result = FedNLTrainer.ResultOf(run, options.Clients, 0, setupSeconds, stepSize, scales);
             if (result.History.Count == 0 && failure is not null) throw new ClientLostException(failure);
             return new MasterOutcome(result, failure, transport.BytesSent, transport.BytesReceived, runId)
             {

@@ -52,9 +52,8 @@ internal static class HardProblems
     /// features than samples the classes are (almost surely) separable, so only λ keeps the optimum finite.
     /// 50 clients of 12 samples each.
     /// </summary>
-    public static Dataset NearSeparable(ulong seed = 11)
+    public static Dataset NearSeparable(ulong seed = 11, int samples = 600, int features = 500)
     {
-        const int samples = 600, features = 500;
         var random = new SplitMix64(seed);
         double Uniform() => (random.Next() >> 11) * (1.0 / (1UL << 53));
         var planted = new double[features];
