@@ -210,8 +210,14 @@ internal sealed class TrainingRun
         if (what is null && factor > 0 && double.IsFinite(f0) && r.Loss > factor * f0)
             what = FormattableString.Invariant($"f = {r.Loss:G4} > {factor:G4} x f(x0) = {factor * f0:G4}");
         if (what is null) return null;
-        return $"diverged at round {r.Round}: {what}. Newton-type steps with an inexact Hessian converge only near the optimum; " +
-               "use --algorithm fednl-ls --option 1 (globally convergent) and --scale if features have very different magnitudes";
+        string remedy = Options.Algorithm switch
+        {
+            Algorithm.GradientDescent => "the step size is too large for this data: leave --alpha unset for the step 1/L",
+            Algorithm.FedNLLineSearch => "the line search keeps f from rising, so this is a numerical breakdown: use --option 1",
+            _ => "FedNL's full steps with an inexact Hessian converge only near the optimum: " +
+                 "use --algorithm fednl-ls --option 1 (globally convergent)",
+        };
+        return $"diverged at round {r.Round}: {what}. Likely cause: {remedy}, and --scale if features have very different magnitudes";
     }
 
     /// <summary>
