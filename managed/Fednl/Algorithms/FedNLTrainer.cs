@@ -54,7 +54,10 @@ public static class FedNLTrainer
         var clients = clientData.Select((data, i) => new FedNLClient(i, data, options.Lambda, options.HessianPath)).ToArray();
         using var transport = new InProcessTransport(clients, spec, options.Seed, options.Threads);
         using var server = new FedNLServer(d, clients.Length, options.Lambda);
-        var run = new TrainingRun(options, transport, server, spec, alpha, progress, token);
+        var run = new TrainingRun(options, transport, server, spec, alpha, progress, token)
+        {
+            RowNormBound = Math.Sqrt(clientData.Max(c => c.MaxRowNormSquared())),
+        };
 
         double stepSize = options.Algorithm == Algorithm.GradientDescent
             ? options.Alpha ?? 1.0 / SmoothnessBound(clientData, options.Lambda)

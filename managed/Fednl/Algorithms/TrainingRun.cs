@@ -56,6 +56,9 @@ internal sealed class TrainingRun
     /// <summary>A note the next history row carries (e.g. a line search that reached its cap).</summary>
     public string PendingNote { get; set; } = "";
 
+    /// <summary>M = max_j ‖a_j‖ over all clients' rows, for the damped step.</summary>
+    public double RowNormBound { get; init; }
+
     /// <summary>The first round this run executes: 0, or the round a checkpoint was taken at.</summary>
     public int StartRound { get; private set; }
 

@@ -54,11 +54,14 @@ public static class NetworkMaster
                 PartialParticipation = options.Algorithm == Algorithm.FedNLPartialParticipation,
             };
             listener.HandOver(transport);
+            // --scale before anything that depends on the data (gradient descent's and the damped step use the scaled rows)
+            double[]? scales = options.ScaleFeatures ? transport.ScaleFeatures() : null;
             using var server = new FedNLServer(d, options.Clients, options.Lambda);
             TrainingRun? current = null;
             var allocations = new AllocationMeter();
             var run = current = new TrainingRun(options, transport, server, spec, alpha, progress, stop)
             {
+                RowNormBound = Math.Sqrt(links.Max(l => l.MaxRowNormSquared)),
                 RoundStarting = (round, final) =>
                 {
                     allocations.AtRound(round - current!.StartRound, round);
@@ -66,8 +69,6 @@ public static class NetworkMaster
                 },
             };
 
-            // --scale before anything that depends on the data (gradient descent's step uses the scaled rows)
-            double[]? scales = options.ScaleFeatures ? transport.ScaleFeatures() : null;
             double stepSize = options.Algorithm == Algorithm.GradientDescent
                 ? options.Alpha ?? 1.0 / (options.Lambda + links.Max(l => l.MaxRowNormSquared) / 4)
                 : 0;

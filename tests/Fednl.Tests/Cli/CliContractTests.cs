@@ -92,6 +92,8 @@ public sealed class CliContractTests
     [TestCase(new[] { "train", "--algorithm", "sgd" }, "unknown algorithm 'sgd'")]
     [TestCase(new[] { "train", "--divergence-factor", "-1" }, "divergence-factor must be >= 0")]
     [TestCase(new[] { "train", "--line-search-tries", "0" }, "line-search tries must be >= 1")]
+    [TestCase(new[] { "train", "--step", "half" }, "unknown --step 'half'")]
+    [TestCase(new[] { "train", "--algorithm", "fednl-ls", "--step", "damped" }, "the damped step is for --algorithm fednl")]
     [TestCase(new[] { "train", "--rounds", "many" }, "many")]
     [TestCase(new[] { "train", "--no-such-flag" }, "--no-such-flag")]
     public void Bad_flags_get_one_line_and_exit_code_2(string[] args, string message)

@@ -8,7 +8,7 @@ using Fednl.Tests.Algorithms;
 namespace Fednl.Tests.Network;
 
 /// <summary>
-/// The hard shapes over the network: FedNL-LS option 1 (with --scale on unscaled data) reaches ‖∇f‖ ≤ 1e-10 with the
+/// The hard shapes over the network: FedNL-LS option 1 and damped FedNL (with --scale on unscaled data) reach ‖∇f‖ ≤ 1e-10 with the
 /// single-node simulation's history bit for bit, and the master reports why it stopped.
 /// </summary>
 [NonParallelizable]
@@ -49,6 +49,19 @@ public sealed class MultiNodeHardDataTests
             Rounds = 500, Tolerance = 1e-10, ScaleFeatures = true,
         };
         string[] args = ["--algorithm", "fednl-ls", "--option", "1", "--compressor", "randk", "--rounds", "500", "--tolerance", "1e-10", "--scale"];
+        RunBoth(HardProblems.Unscaled(), args, options, 1e-3);
+    }
+
+    [Test]
+    public void Damped_FedNL_with_scaling_matches_the_single_node_run()
+    {
+        // the damped step uses max ‖a_j‖ of the scaled rows, which the clients report in their Scaled answers
+        var options = new TrainingOptions
+        {
+            Option = FedNLOption.Option1, Compressor = CompressorKind.RandK, Rounds = 500, Tolerance = 1e-10,
+            ScaleFeatures = true, StepSize = StepSize.Damped,
+        };
+        string[] args = ["--option", "1", "--compressor", "randk", "--rounds", "500", "--tolerance", "1e-10", "--scale", "--step", "damped"];
         RunBoth(HardProblems.Unscaled(), args, options, 1e-3);
     }
 
