@@ -205,9 +205,9 @@ internal sealed class TrainingRun
     /// </summary>
     private string? Divergence(RoundReport r)
     {
-        string? what = !double.IsFinite(r.Loss) ? $"f = {r.Loss}"
-            : !double.IsFinite(r.GradientNorm) ? $"||grad f|| = {r.GradientNorm}"
-            : !double.IsFinite(r.ModelNorm) ? $"||x|| = {r.ModelNorm}"
+        string? what = !double.IsFinite(r.Loss) ? FormattableString.Invariant($"f = {r.Loss}")
+            : !double.IsFinite(r.GradientNorm) ? FormattableString.Invariant($"||grad f|| = {r.GradientNorm}")
+            : !double.IsFinite(r.ModelNorm) ? FormattableString.Invariant($"||x|| = {r.ModelNorm}")
             : null;
         double f0 = _history[0].Loss, factor = Options.DivergenceFactor;
         if (what is null && factor > 0 && double.IsFinite(f0) && r.Loss > factor * f0)
