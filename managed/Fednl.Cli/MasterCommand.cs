@@ -127,6 +127,6 @@ internal static class MasterCommand
             log($"run failed: {outcome.Failure}; the history so far ({training.History.Count} rows) is kept");
             return CommandRunner.Failed;
         }
-        return CommandRunner.Ok;
+        return TrainCommand.StopOutcome(training);
     }
 }

@@ -97,6 +97,13 @@ internal static class TrainCommand
                               (result.TestAccuracy is { } a ? $", test accuracy {a:P2}" : "") +
                               (result.Cancelled ? " (cancelled)" : ""));
         }
-        return CommandRunner.Ok;
+        return StopOutcome(result);
+    }
+
+    /// <summary>Says why a run stopped early on stderr (one line); a diverged run exits with 1, its history kept.</summary>
+    internal static int StopOutcome(TrainingResult result)
+    {
+        if (result.StopMessage is { } why) Console.Error.WriteLine($"fednl: {why}");
+        return result.StopReason == StopReason.Diverged ? CommandRunner.Failed : CommandRunner.Ok;
     }
 }

@@ -22,12 +22,15 @@ internal sealed class TrainingFlags
     public readonly Option<FileInfo?> Out = new("--out") { Description = "write the per-round history as CSV" };
     public readonly Option<bool> Json = new("--json") { Description = "print one JSON summary as the last line, nothing else" };
     public readonly Option<string> HessianRule = new("--hessian-rule") { Description = "before (paper) | after (2024 C++ reference)", DefaultValueFactory = _ => "before" };
-    public readonly Option<int> LineSearchTries = new("--line-search-tries") { Description = "FedNL-LS: step sizes tried per round", DefaultValueFactory = _ => 5 };
+    public readonly Option<int> LineSearchTries = new("--line-search-tries") { Description = "FedNL-LS: step sizes tried per round at most", DefaultValueFactory = _ => TrainingOptions.DefaultLineSearchMaxTries };
+    public readonly Option<string> Step = new("--step") { Description = "fednl: full (the paper) | damped (t = ln(1+b)/b, b = max||a_j|| * ||d||)", DefaultValueFactory = _ => "full" };
+    public readonly Option<bool> Scale = new("--scale") { Description = "divide every feature by its largest absolute value over all clients; the model is reported in the original coordinates" };
+    public readonly Option<double> DivergenceFactor = new("--divergence-factor") { Description = "stop as diverged once f > F * f(x0) (0: only on non-finite values)", DefaultValueFactory = _ => TrainingOptions.DefaultDivergenceFactor };
 
     public void AddTo(Command command)
     {
         foreach (var option in new Option[] { Clients, Rounds, Algorithm, Compressor, KMultiplier, Lambda, Option, Alpha,
-                     ClientsPerRound, Seed, Tolerance, Out, Json, HessianRule, LineSearchTries })
+                     ClientsPerRound, Seed, Tolerance, Out, Json, HessianRule, LineSearchTries, Scale, DivergenceFactor, Step })
             command.Options.Add(option);
     }
 
@@ -61,6 +64,14 @@ internal sealed class TrainingFlags
             Seed = parse.GetValue(Seed),
             Tolerance = parse.GetValue(Tolerance),
             LineSearchMaxTries = parse.GetValue(LineSearchTries),
+            ScaleFeatures = parse.GetValue(Scale),
+            StepSize = parse.GetValue(Step)!.ToLowerInvariant() switch
+            {
+                "full" => Algorithms.StepSize.Full,
+                "damped" => Algorithms.StepSize.Damped,
+                var other => throw new UsageException($"unknown --step '{other}' (expected full|damped)"),
+            },
+            DivergenceFactor = parse.GetValue(DivergenceFactor),
             HessianRule = parse.GetValue(HessianRule)!.ToLowerInvariant() switch
             {
                 "before" => Algorithms.HessianRule.BeforeUpdate,

@@ -5,6 +5,7 @@ namespace Fednl.Algorithms;
 /// shift; the server takes x ← x − (Hᵏ + s I)⁻¹ g with s = l (option 2) or s = λ (option 1), and folds the S_i
 /// into H. With <see cref="HessianRule.AfterUpdate"/> the fold comes before the step. Clients a networked run
 /// lost are left out of every mean, H included (<see cref="TrainingRun.FollowMembers"/>), until they rejoin.
+/// With <see cref="StepSize.Damped"/> the step along d = −(H + s I)⁻¹ g is t = ln(1 + β)/β, β = M‖d‖.
 /// </summary>
 internal static class FedNL
 {
@@ -12,6 +13,8 @@ internal static class FedNL
     {
         var server = run.Server;
         var options = run.Options;
+        bool damped = options.StepSize == StepSize.Damped;
+        var direction = damped ? new double[run.Dimension] : [];
         for (int k = run.StartRound; ; k++)
         {
             if (run.AtRoundStart(k))
@@ -31,7 +34,23 @@ internal static class FedNL
                 return;
 
             double shift = options.Option == Compression.FedNLOption.Option2 ? server.DifferenceNorm : options.Lambda;
-            if (options.HessianRule == HessianRule.AfterUpdate)
+            if (damped)
+            {
+                if (options.HessianRule == HessianRule.AfterUpdate)
+                {
+                    server.FoldDifferences(run.Updates, answered, run.Alpha);
+                    server.Solve(shift, server.Gradient, direction);
+                    for (int i = 0; i < direction.Length; i++) direction[i] = -direction[i];
+                }
+                else
+                {
+                    server.DirectionThenFold(shift, direction, run.Updates, answered, run.Alpha);
+                }
+                double beta = run.RowNormBound * TrainingRun.Norm(direction);
+                double t = beta > 0 ? Math.Log(1 + beta) / beta : 1;
+                for (int i = 0; i < direction.Length; i++) server.Model[i] += t * direction[i];
+            }
+            else if (options.HessianRule == HessianRule.AfterUpdate)
             {
                 server.FoldDifferences(run.Updates, answered, run.Alpha);
                 server.NewtonStep(shift);

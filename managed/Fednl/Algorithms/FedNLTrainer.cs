@@ -43,12 +43,21 @@ public static class FedNLTrainer
             if (c.Features != d)
                 throw new ArgumentException($"clients disagree on the number of features ({c.Features} and {d})");
 
+        double[]? scales = null;
+        if (options.ScaleFeatures)
+        {
+            scales = FeatureScaling.Divisors(clientData.Select(FeatureScaling.MaxAbs).ToArray());
+            clientData = clientData.Select(c => FeatureScaling.Apply(c, scales)).ToArray();
+        }
         var spec = new CompressorSpec(options.Compressor, d, options.KMultiplier);
         double alpha = options.Alpha ?? spec.DefaultAlpha(options.Option);
         var clients = clientData.Select((data, i) => new FedNLClient(i, data, options.Lambda, options.HessianPath)).ToArray();
         using var transport = new InProcessTransport(clients, spec, options.Seed, options.Threads);
         using var server = new FedNLServer(d, clients.Length, options.Lambda);
-        var run = new TrainingRun(options, transport, server, spec, alpha, progress, token);
+        var run = new TrainingRun(options, transport, server, spec, alpha, progress, token)
+        {
+            RowNormBound = Math.Sqrt(clientData.Max(c => c.MaxRowNormSquared())),
+        };
 
         double stepSize = options.Algorithm == Algorithm.GradientDescent
             ? options.Alpha ?? 1.0 / SmoothnessBound(clientData, options.Lambda)
@@ -56,7 +65,7 @@ public static class FedNLTrainer
         Initialize(run);
         double setupSeconds = setupClock.Elapsed.TotalSeconds;
         Execute(run, stepSize);
-        return ResultOf(run, clients.Length, droppedSamples, setupSeconds, stepSize);
+        return ResultOf(run, clients.Length, droppedSamples, setupSeconds, stepSize, scales);
     }
 
     /// <summary>The algorithm's start on every client: H_i⁰ (and FedNL-PP's g_i⁰) at x⁰.</summary>
@@ -101,9 +110,12 @@ public static class FedNLTrainer
 
     private static int Collections() => GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2);
 
-    internal static TrainingResult ResultOf(TrainingRun run, int clients, long droppedSamples, double setupSeconds, double stepSize) => new()
+    /// <summary>The run's result; with <paramref name="scales"/> the model is given in the original coordinates.</summary>
+    internal static TrainingResult ResultOf(TrainingRun run, int clients, long droppedSamples, double setupSeconds, double stepSize,
+        double[]? scales = null) => new()
     {
-        Model = run.Server.Model.ToArray(),
+        Model = scales is null ? run.Server.Model.ToArray() : FeatureScaling.ToOriginal(run.Server.Model, scales),
+        FeatureScales = scales,
         History = run.History.ToArray(),
         Options = run.Options,
         Clients = clients,
@@ -115,6 +127,8 @@ public static class FedNLTrainer
         DroppedSamples = droppedSamples,
         Cancelled = run.Cancelled,
         Converged = run.Converged,
+        StopReason = run.StopReason,
+        StopMessage = run.StopMessage,
         Phases = PhaseSeconds.From(run.Transport is InProcessTransport local ? local.ClientTicks : default,
             run.Server.AggregationTicks, run.Server.SolveTicks),
         CollectionsDuringRounds = run.CollectionsDuringRounds,

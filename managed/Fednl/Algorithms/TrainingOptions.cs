@@ -7,7 +7,10 @@ public enum Algorithm
 {
     /// <summary>FedNL (spec section 3), option 1 or 2.</summary>
     FedNL,
-    /// <summary>FedNL with backtracking line search (spec section 5), globally convergent from x⁰ = 0.</summary>
+    /// <summary>
+    /// FedNL with backtracking line search (spec section 5). With option 1 the direction −(Hᵏ + λI)⁻¹g is a descent
+    /// direction and the Armijo search makes it globally convergent from x⁰ = 0; option 2 damps it by l as FedNL does.
+    /// </summary>
     FedNLLineSearch,
     /// <summary>FedNL with partial participation (spec section 6): τ clients per round.</summary>
     FedNLPartialParticipation,
@@ -50,10 +53,30 @@ public sealed record TrainingOptions
     public int Threads { get; init; } = Environment.ProcessorCount;
     /// <summary>Stop once ‖∇f(x)‖ ≤ Tolerance (0: run all rounds).</summary>
     public double Tolerance { get; init; }
-    /// <summary>FedNL-LS: backtracking factor γ, Armijo constant c and tries per round.</summary>
+    /// <summary>
+    /// FedNL-LS: backtracking factor γ, Armijo constant c and the cap on tries per round. The cap is generous
+    /// (t down to γ⁴⁹): a round that reaches it says so in its history row.
+    /// </summary>
     public double LineSearchGamma { get; init; } = 0.5;
     public double LineSearchC { get; init; } = 0.49;
-    public int LineSearchMaxTries { get; init; } = 5;
+    public int LineSearchMaxTries { get; init; } = DefaultLineSearchMaxTries;
+    public const int DefaultLineSearchMaxTries = 50;
+    /// <summary>
+    /// The run stops as diverged when f, ∇f or x is not finite, or f exceeds DivergenceFactor · f(x⁰) (f(x⁰) = ln 2
+    /// from x⁰ = 0). 0 turns the f test off; non-finite values always stop the run. The default is large because
+    /// FedNL can recover from wild excursions: option 1 with randk on w8a reaches f ≈ 2·10⁶ · f(x⁰) and then converges.
+    /// </summary>
+    public double DivergenceFactor { get; init; } = DefaultDivergenceFactor;
+    public const double DefaultDivergenceFactor = 1e8;
+    /// <summary>
+    /// Divide every feature by its largest absolute value over all clients before training (one extra aggregate);
+    /// the model is reported in the original coordinates. λ then penalises the scaled coefficients.
+    /// </summary>
+    public bool ScaleFeatures { get; init; }
+    /// <summary>FedNL: full steps (the paper) or the damped step t = ln(1 + β)/β (<see cref="Algorithms.StepSize.Damped"/>).</summary>
+    public StepSize StepSize { get; init; } = StepSize.Full;
+    /// <summary>What <see cref="Reporting.TrainingResult.Converged"/> compares ‖∇f‖ with when no tolerance is set.</summary>
+    public const double DefaultConvergenceBar = 1e-10;
     /// <summary>How each client forms its Hessian: chosen from its data density, or forced.</summary>
     public HessianPath HessianPath { get; init; } = HessianPath.Auto;
 
@@ -70,9 +93,26 @@ public sealed record TrainingOptions
         if (!(Tolerance >= 0)) throw new ArgumentException($"tolerance must be >= 0, got {Tolerance}");
         if (!(LineSearchGamma > 0 && LineSearchGamma < 1)) throw new ArgumentException($"line-search gamma must be in (0, 1), got {LineSearchGamma}");
         if (!(LineSearchC > 0 && LineSearchC < 1)) throw new ArgumentException($"line-search c must be in (0, 1), got {LineSearchC}");
+        if (!(DivergenceFactor >= 0) || double.IsInfinity(DivergenceFactor)) throw new ArgumentException($"divergence-factor must be >= 0, got {DivergenceFactor}");
         if (LineSearchMaxTries < 1) throw new ArgumentException($"line-search tries must be >= 1, got {LineSearchMaxTries}");
+        if (!Enum.IsDefined(StepSize)) throw new ArgumentException($"unknown step size {StepSize}");
+        if (StepSize == StepSize.Damped && Algorithm != Algorithm.FedNL)
+            throw new ArgumentException("the damped step is for --algorithm fednl (FedNL-LS chooses its step by line search)");
         if (!Enum.IsDefined(Option)) throw new ArgumentException($"option must be 1 or 2, got {(int)Option}");
     }
+}
+
+/// <summary>The step size plain FedNL takes along its direction −(Hᵏ + sI)⁻¹g.</summary>
+public enum StepSize
+{
+    /// <summary>t = 1: the paper's FedNL, fast near the optimum, may diverge from far away.</summary>
+    Full,
+    /// <summary>
+    /// The damped Newton step for generalized self-concordant functions (Sun and Tran-Dinh, 2019; ν = 2):
+    /// t = ln(1 + β) / β with β = M‖d‖, M = max_j ‖a_j‖ (the logistic loss satisfies |φ‴| ≤ φ″, so f is
+    /// self-concordant of this kind with constant M). The server has M already (gradient descent's 1/L uses it).
+    /// </summary>
+    Damped,
 }
 
 /// <summary>How a client forms its Hessian.</summary>

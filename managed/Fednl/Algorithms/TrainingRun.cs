@@ -44,7 +44,20 @@ internal sealed class TrainingRun
     public long AllocatedBytesDuringRounds { get; set; }
     public IReadOnlyList<RoundReport> History => _history;
     public bool Cancelled { get; private set; }
-    public bool Converged { get; private set; }
+
+    /// <summary>Why the run stopped; <see cref="StopReason.Failed"/> until it stops by itself (an error leaves it so).</summary>
+    public StopReason StopReason { get; private set; } = StopReason.Failed;
+    public string? StopMessage { get; private set; }
+
+    /// <summary>Not diverged, and the final ‖∇f‖ within the tolerance (or 1e-10 when none is set).</summary>
+    public bool Converged => StopReason != StopReason.Diverged && _history.Count > 0 &&
+        _history[^1].GradientNorm <= (Options.Tolerance > 0 ? Options.Tolerance : TrainingOptions.DefaultConvergenceBar);
+
+    /// <summary>A note the next history row carries (e.g. a line search that reached its cap).</summary>
+    public string PendingNote { get; set; } = "";
+
+    /// <summary>M = max_j ‖a_j‖ over all clients' rows, for the damped step.</summary>
+    public double RowNormBound { get; init; }
 
     /// <summary>The first round this run executes: 0, or the round a checkpoint was taken at.</summary>
     public int StartRound { get; private set; }
@@ -83,6 +96,7 @@ internal sealed class TrainingRun
     public bool AtRoundStart(int round)
     {
         bool stop = round >= Options.Rounds || StopRequested();
+        if (stop) StopReason = Cancelled ? StopReason.Cancelled : StopReason.Rounds;
         RoundStarting?.Invoke(round, stop);
         return stop;
     }
@@ -104,6 +118,15 @@ internal sealed class TrainingRun
         answered.CopyTo(_members);
         Transport.MeanShift(_members, Server.Hessian);
         Server.Rebase(Server.Hessian, Count(_members));
+    }
+
+    /// <summary>Ends the run for <paramref name="reason"/>; the last history row carries the message.</summary>
+    public void Stop(StopReason reason, string message)
+    {
+        StopReason = reason;
+        StopMessage = message;
+        if (_history.Count > 0)
+            _history[^1] = _history[^1] with { Note = _history[^1].Note.Length == 0 ? message : $"{_history[^1].Note}; {message}" };
     }
 
     /// <summary>Ids of the clients that did not answer (the ids are the positions unless <paramref name="ids"/> is given).</summary>
@@ -156,7 +179,10 @@ internal sealed class TrainingRun
         return Cancelled;
     }
 
-    /// <summary>Appends round <paramref name="round"/> at model x; returns true when ‖∇f‖ reached the tolerance.</summary>
+    /// <summary>
+    /// Appends round <paramref name="round"/> at model x; returns true when the run stops here: ‖∇f‖ reached the
+    /// tolerance, or the run diverged (<see cref="Divergence"/>).
+    /// </summary>
     public bool Record(int round, double loss, ReadOnlySpan<double> gradient, ReadOnlySpan<double> model,
         int lineSearchTries = 0, int participants = -1, int regularisations = 0, int[]? missing = null)
     {
@@ -176,11 +202,47 @@ internal sealed class TrainingRun
             SolveRegularisations = regularisations,
             MissingClients = missing ?? [],
             ModelDigest = RoundReport.Digest(model),
+            Note = PendingNote,
         };
+        PendingNote = "";
         _history.Add(report);
+        if (Divergence(report) is { } why)
+        {
+            Stop(StopReason.Diverged, why);
+            _progress?.Report(_history[^1]);
+            return true;
+        }
         _progress?.Report(report);
-        Converged = Options.Tolerance > 0 && gradientNorm <= Options.Tolerance;
-        return Converged;
+        if (Options.Tolerance > 0 && gradientNorm <= Options.Tolerance)
+        {
+            StopReason = StopReason.Tolerance;
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Diverged: f, ‖∇f‖ or ‖x‖ is not finite, or f > DivergenceFactor · f(x⁰) (the first row's f). Returns the
+    /// message naming the likely cause and the remedy, or null.
+    /// </summary>
+    private string? Divergence(RoundReport r)
+    {
+        string? what = !double.IsFinite(r.Loss) ? FormattableString.Invariant($"f = {r.Loss}")
+            : !double.IsFinite(r.GradientNorm) ? FormattableString.Invariant($"||grad f|| = {r.GradientNorm}")
+            : !double.IsFinite(r.ModelNorm) ? FormattableString.Invariant($"||x|| = {r.ModelNorm}")
+            : null;
+        double f0 = _history[0].Loss, factor = Options.DivergenceFactor;
+        if (what is null && factor > 0 && double.IsFinite(f0) && r.Loss > factor * f0)
+            what = FormattableString.Invariant($"f = {r.Loss:G4} > {factor:G4} x f(x0) = {factor * f0:G4}");
+        if (what is null) return null;
+        string remedy = Options.Algorithm switch
+        {
+            Algorithm.GradientDescent => "the step size is too large for this data: leave --alpha unset for the step 1/L",
+            Algorithm.FedNLLineSearch => "the line search keeps f from rising, so this is a numerical breakdown: use --option 1",
+            _ => "FedNL's full steps with an inexact Hessian converge only near the optimum: " +
+                 "use --algorithm fednl-ls --option 1 (globally convergent)",
+        };
+        return $"diverged at round {r.Round}: {what}. Likely cause: {remedy}, and --scale if features have very different magnitudes";
     }
 
     /// <summary>

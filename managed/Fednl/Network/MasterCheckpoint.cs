@@ -41,7 +41,7 @@ public sealed class MasterCheckpoint
     internal static string SettingsKey(TrainingOptions o, double alpha) =>
         FormattableString.Invariant($"algorithm={o.Algorithm} compressor={o.Compressor} k-mult={o.KMultiplier:R} lambda={o.Lambda:R} option={(int)o.Option} ") +
         FormattableString.Invariant($"alpha={alpha:R} seed={o.Seed} clients={o.Clients} clients-per-round={o.ClientsPerRound} hessian-rule={o.HessianRule} ") +
-        FormattableString.Invariant($"ls={o.LineSearchGamma:R},{o.LineSearchC:R},{o.LineSearchMaxTries}");
+        FormattableString.Invariant($"ls={o.LineSearchGamma:R},{o.LineSearchC:R},{o.LineSearchMaxTries}") + (o.ScaleFeatures ? " scale" : "") + (o.StepSize == StepSize.Damped ? " step=damped" : "");
 
     internal static void Write(string path, Guid runId, TrainingRun run, int round, IReadOnlyList<ClientLink> links)
     {

@@ -145,6 +145,8 @@ public static class NetworkClient
         private ClientUpdate? _update;
         private double[] _x = [];
         private Guid _runId;
+        /// <summary>The divisors of the master's --scale, once it sent them; the client then trains on scaled rows.</summary>
+        private double[]? _scales;
 
         public async Task<RunEnd> ConnectAndServeAsync(Action connected, CancellationToken token)
         {
@@ -211,8 +213,10 @@ public static class NetworkClient
 
         private void Prepare(Welcome welcome)
         {
+            bool sameRun = welcome.RunId == _runId;
             _runId = welcome.RunId;
-            if (_welcome is not null && _welcome with { RunId = welcome.RunId } == welcome) return;
+            if (_welcome is not null && _welcome with { RunId = welcome.RunId } == welcome && (_scales is null || sameRun)) return;
+            _scales = null;
             Dispose();
             _welcome = welcome;
             var spec = welcome.Spec();
@@ -229,6 +233,7 @@ public static class NetworkClient
             var update = _update!;
             var welcome = _welcome!;
             var spec = welcome.Spec();
+            var scales = new double[spec.Dimension];
             using var idle = CancellationTokenSource.CreateLinkedTokenSource(token);
             while (true)
             {
@@ -306,6 +311,34 @@ public static class NetworkClient
                         w.Double(loss);
                         if (wantGradient) w.Doubles(update.Gradient);
                         (length, answer) = (w.Position, FrameType.Evaluation);
+                        break;
+                    }
+                    case FrameType.FeatureMaxQuery:
+                    {
+                        r.End();
+                        var w = new WireWriter(connection.SendPayload);
+                        w.Doubles(Data.FeatureScaling.MaxAbs(settings.Data));
+                        (length, answer) = (w.Position, FrameType.FeatureMax);
+                        break;
+                    }
+                    case FrameType.Scale:
+                    {
+                        r.Doubles(scales);
+                        r.End();
+                        foreach (double v in scales)
+                            if (!(v > 0) || double.IsInfinity(v)) throw new ProtocolException(ProtocolError.MalformedFrame, $"Scale has divisor {v}");
+                        if (_scales is null || !_scales.AsSpan().SequenceEqual(scales))
+                        {
+                            // a client of the scaled rows; the scratch follows its Hessian pattern
+                            _scales = scales.ToArray();
+                            _client = new FedNLClient(settings.Id, Data.FeatureScaling.Apply(settings.Data, _scales), welcome.Lambda, settings.HessianPath);
+                            _scratch!.Dispose();
+                            _scratch = new ClientScratch(spec, [_client]);
+                            (client, scratch) = (_client, _scratch);
+                        }
+                        var w = new WireWriter(connection.SendPayload);
+                        w.Double(client.Data.MaxRowNormSquared());
+                        (length, answer) = (w.Position, FrameType.Scaled);
                         break;
                     }
                     case FrameType.Shutdown:

@@ -57,11 +57,14 @@ public static class NetworkMaster
                 PartialParticipation = options.Algorithm == Algorithm.FedNLPartialParticipation,
             };
             listener.HandOver(transport);
+            // --scale before anything that depends on the data (gradient descent's and the damped step use the scaled rows)
+            double[]? scales = options.ScaleFeatures ? transport.ScaleFeatures() : null;
             using var server = new FedNLServer(d, options.Clients, options.Lambda);
             TrainingRun? current = null;
             var allocations = new AllocationMeter();
             var run = current = new TrainingRun(options, transport, server, spec, alpha, progress, stop)
             {
+                RowNormBound = Math.Sqrt(links.Max(l => l.MaxRowNormSquared)),
                 RoundStarting = (round, final) =>
                 {
                     allocations.AtRound(round - current!.StartRound, round);
@@ -103,7 +106,7 @@ public static class NetworkMaster
                 failure = "aborted";
                 transport.Shutdown(failed: true, "run aborted by the master's operator");
             }
-            var result = FedNLTrainer.ResultOf(run, options.Clients, DroppedSamples(links), setupSeconds, stepSize);
+            var result = FedNLTrainer.ResultOf(run, options.Clients, DroppedSamples(links), setupSeconds, stepSize, scales);
             if (result.History.Count == 0 && failure is not null) throw new ClientLostException(failure);
             return new MasterOutcome(result, failure, transport.BytesSent, transport.BytesReceived, runId)
             {

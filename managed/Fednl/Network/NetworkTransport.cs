@@ -19,7 +19,7 @@ namespace Fednl.Network;
 /// </summary>
 public sealed class NetworkTransport : IClientTransport
 {
-    private enum Exchange { Initialize, Restore, Round, Participate, Losses, LossesAndGradients }
+    private enum Exchange { Initialize, Restore, Round, Participate, Losses, LossesAndGradients, FeatureMax, Scale }
 
     private readonly ClientLink[] _links;
     private readonly CompressorSpec _spec;
@@ -45,6 +45,8 @@ public sealed class NetworkTransport : IClientTransport
     private readonly double[] _losses;
     private double[][]? _gradients;
     private double[][]? _initialGradients;
+    private double[][]? _featureMaxima;
+    private double[]? _scales;
 
     public NetworkTransport(ClientLink[] links, CompressorSpec spec, ulong seed, TimeSpan exchangeTimeout,
         ClientLossPolicy policy, Action<string> log, CancellationToken abort)
@@ -107,6 +109,28 @@ public sealed class NetworkTransport : IClientTransport
         ClientOrder.Mean(_links.Length, i => _links[i].Shift, hessianMean);
         if (partial) ClientOrder.Mean(_links.Length, i => _initialGradients![i], gradientTermMean);
         _initialGradients = null;
+    }
+
+    /// <summary>
+    /// --scale: every client reports max |a_jf| per feature, the master takes the maximum over clients and every client
+    /// divides its features by it. Clients restored later (rejoin, resume) get the same divisors before their state.
+    /// </summary>
+    public double[] ScaleFeatures()
+    {
+        _featureMaxima = _links.Select(_ => new double[Dimension]).ToArray();
+        Run(Exchange.FeatureMax, FrameType.FeatureMaxQuery, 0, _links.Length);
+        var missing = TrainingRun.Missing(_answered);
+        if (missing.Length > 0)
+            throw new ClientLostException($"feature scaling needs every client; lost: {string.Join(", ", missing.Select(i => $"client {i}"))}");
+        _scales = Data.FeatureScaling.Divisors(_featureMaxima);
+        _featureMaxima = null;
+        var w = Payload();
+        w.Doubles(_scales);
+        Run(Exchange.Scale, FrameType.Scale, w.Position, _links.Length);
+        missing = TrainingRun.Missing(_answered);
+        if (missing.Length > 0)
+            throw new ClientLostException($"feature scaling needs every client; lost: {string.Join(", ", missing.Select(i => $"client {i}"))}");
+        return _scales;
     }
 
     public void Round(ReadOnlySpan<double> x, int round, double alpha, ClientUpdate[] updates) =>
@@ -261,6 +285,13 @@ public sealed class NetworkTransport : IClientTransport
 
     private async ValueTask SendRestoreAsync(ClientLink link, FrameConnection connection, CancellationToken token)
     {
+        if (_scales is not null)
+        {
+            var s = new WireWriter(connection.SendPayload);
+            s.Doubles(_scales);
+            await connection.SendAsync(FrameType.Scale, s.Position, token).ConfigureAwait(false);
+            AcceptScaled(link, await connection.ReceiveAsync(token).ConfigureAwait(false));
+        }
         bool partial = PartialParticipation;
         var w = new WireWriter(connection.SendPayload);
         w.Int32(_round);
@@ -274,10 +305,27 @@ public sealed class NetworkTransport : IClientTransport
     /// <summary>FedNL-PP runs restore w_i and l_i too.</summary>
     public bool PartialParticipation { get; init; }
 
+    private static void AcceptScaled(ClientLink link, Frame answer)
+    {
+        if (answer.Type != FrameType.Scaled)
+            throw new ProtocolException(ProtocolError.UnexpectedFrame, $"{answer.Type} frame where Scaled was expected");
+        var r = new WireReader(answer.Payload.Span, "Scaled");
+        double max = r.Double();
+        r.End();
+        if (!double.IsFinite(max) || max < 0) throw new ProtocolException(ProtocolError.MalformedFrame, $"Scaled reports max row norm² {max}");
+        link.MaxRowNormSquared = max;
+    }
+
     private void Accept(int t, ClientLink link, Frame answer)
     {
+        if (_exchange == Exchange.Scale)
+        {
+            AcceptScaled(link, answer);
+            return;
+        }
         var expected = _exchange switch
         {
+            Exchange.FeatureMax => FrameType.FeatureMax,
             Exchange.Initialize => FrameType.InitialState,
             Exchange.Restore => FrameType.Ready,
             Exchange.Round or Exchange.Participate => FrameType.Update,
@@ -296,6 +344,15 @@ public sealed class NetworkTransport : IClientTransport
                 r.End();
                 foreach (double v in link.Shift)
                     if (!double.IsFinite(v)) throw new ProtocolException(ProtocolError.MalformedFrame, "InitialState has a non-finite Hessian entry");
+                break;
+            }
+            case Exchange.FeatureMax:
+            {
+                var r = new WireReader(payload, "FeatureMax");
+                r.Doubles(_featureMaxima![t]);
+                r.End();
+                foreach (double v in _featureMaxima[t])
+                    if (!double.IsFinite(v) || v < 0) throw new ProtocolException(ProtocolError.MalformedFrame, $"FeatureMax has {v}");
                 break;
             }
             case Exchange.Restore:
@@ -339,7 +396,7 @@ public sealed class NetworkTransport : IClientTransport
     {
         string where = _exchange switch
         {
-            Exchange.Initialize => "during initialisation",
+            Exchange.Initialize or Exchange.FeatureMax or Exchange.Scale => "during initialisation",
             Exchange.Restore => $"while restoring its state (round {_round})",
             _ => $"in round {_round}",
         };

@@ -59,6 +59,14 @@ public enum FrameType : byte
     Shutdown = 12,
     /// <summary>Either way: the receiver broke the protocol and is dropped; code and UTF-8 message.</summary>
     Error = 13,
+    /// <summary>M→C (--scale): send the largest |a_jf| of every feature. Answer: <see cref="FeatureMax"/>.</summary>
+    FeatureMaxQuery = 14,
+    /// <summary>C→M: max_j |a_jf| for every feature f.</summary>
+    FeatureMax = 15,
+    /// <summary>M→C (--scale): divide feature f by s_f from now on. Answer: <see cref="Scaled"/>.</summary>
+    Scale = 16,
+    /// <summary>C→M: max ‖a_j‖² of the scaled rows.</summary>
+    Scaled = 17,
 }
 
 /// <summary>Codes carried by an <see cref="FrameType.Error"/> frame.</summary>

@@ -10,7 +10,7 @@ namespace Fednl.Reporting;
 public static class HistoryCsv
 {
     public const string Header =
-        "round,f,grad_norm,x_norm,bytes_up_values,bytes_up_indices,bytes_down,seconds,line_search_tries,participants,solve_regularisations,model_digest,missing_clients";
+        "round,f,grad_norm,x_norm,bytes_up_values,bytes_up_indices,bytes_down,seconds,line_search_tries,participants,solve_regularisations,model_digest,missing_clients,note";
 
     public static void Write(string path, TrainingResult result, string label)
     {
@@ -38,7 +38,8 @@ public static class HistoryCsv
             writer.Write(r.Participants.ToString(c)); writer.Write(',');
             writer.Write(r.SolveRegularisations.ToString(c)); writer.Write(',');
             writer.Write(r.ModelDigest.ToString("x16", c)); writer.Write(',');
-            writer.WriteLine(string.Join(' ', r.MissingClients));
+            writer.Write(string.Join(' ', r.MissingClients)); writer.Write(',');
+            writer.WriteLine(r.Note.Replace(',', ';').Replace('\n', ' '));
         }
     }
 
@@ -87,6 +88,7 @@ public static class HistoryCsv
                 Participants = (int)Get("participants"), SolveRegularisations = (int)Get("solve_regularisations"),
                 ModelDigest = ulong.TryParse(Text("model_digest"), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ulong digest) ? digest : 0,
                 MissingClients = ParseIds(Text("missing_clients"), path, lineNumber),
+                Note = Text("note"),
             });
         }
         if (rows.Count == 0) throw new FormatException($"{path}: no rounds in the file");

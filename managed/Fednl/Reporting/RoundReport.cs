@@ -28,6 +28,8 @@ public sealed record RoundReport
 
     /// <summary>Clients that should have answered this round but did not (a networked run that continues on loss).</summary>
     public int[] MissingClients { get; init; } = [];
+    /// <summary>What went wrong around this round, if anything (line-search cap reached, divergence, stall); "" otherwise.</summary>
+    public string Note { get; init; } = "";
     /// <summary>FNV-1a over the bits of xᵏ: two histories with equal digests ran through the same models.</summary>
     public ulong ModelDigest { get; init; }
 

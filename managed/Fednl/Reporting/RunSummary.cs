@@ -12,9 +12,9 @@ public static class RunSummary
         var o = result.Options;
         var json = new JsonObject
         {
-            ["f"] = final.Loss,
-            ["grad_norm"] = final.GradientNorm,
-            ["x_norm"] = final.ModelNorm,
+            ["f"] = Finite(final.Loss),
+            ["grad_norm"] = Finite(final.GradientNorm),
+            ["x_norm"] = Finite(final.ModelNorm),
             ["rounds"] = final.Round,
             ["train_seconds"] = result.TrainSeconds,
             ["setup_seconds"] = setupSeconds,
@@ -33,8 +33,11 @@ public static class RunSummary
             ["option"] = (int)o.Option,
             ["seed"] = o.Seed,
             ["converged"] = result.Converged,
+            ["stop_reason"] = TrainingResult.Flag(result.StopReason),
             ["cancelled"] = result.Cancelled,
+            ["scaled"] = result.FeatureScales is not null,
         };
+        if (result.StopMessage is { } why) json["stop_message"] = why;
         var phases = result.Phases;
         json["phases"] = new JsonObject
         {
@@ -50,6 +53,9 @@ public static class RunSummary
         if (result.TestAccuracy is { } accuracy) json["test_accuracy"] = accuracy;
         return json.ToJsonString(new JsonSerializerOptions { WriteIndented = false });
     }
+
+    /// <summary>JSON has no infinity or NaN: a diverged run's non-finite values are written as null.</summary>
+    private static JsonNode? Finite(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
 
     public static string AlgorithmFlag(Algorithms.Algorithm algorithm) => algorithm switch
     {

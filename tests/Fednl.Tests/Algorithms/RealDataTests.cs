@@ -43,8 +43,11 @@ public sealed class RealDataTests
         Check(name, name == "phishing" ? 30 : 40, new TrainingOptions { Compressor = compressor, Rounds = 3000 });
 
     [Test]
-    public void FedNL_LS_reaches_the_optimum_from_zero([Values("a9a", "w8a", "phishing")] string name) =>
-        Check(name, 40, new TrainingOptions { Algorithm = Algorithm.FedNLLineSearch, Compressor = CompressorKind.RandSeqK, Rounds = 3000 });
+    public void FedNL_LS_reaches_the_optimum_from_zero([Values("a9a", "w8a", "phishing")] string name, [Values] FedNLOption option) =>
+        Check(name, 40, new TrainingOptions
+        {
+            Algorithm = Algorithm.FedNLLineSearch, Compressor = CompressorKind.RandSeqK, Rounds = 3000, Option = option,
+        });
 
     [Test]
     public void FedNL_PP_reaches_the_optimum([Values("a9a", "w8a", "phishing")] string name) =>

@@ -24,6 +24,55 @@ public sealed class CliContractTests
     }
 
     [Test]
+    public void Json_says_why_the_run_stopped_and_whether_it_converged()
+    {
+        var (exit, output, error) = Run("train", "--rounds", "40", "--compressor", "identical", "--json");
+        Assert.That(exit, Is.Zero, error);
+        using (var json = JsonDocument.Parse(output.Trim().Split('\n')[^1]))
+        {
+            var root = json.RootElement;
+            Assert.That(root.GetProperty("stop_reason").GetString(), Is.EqualTo("rounds"));
+            Assert.That(root.GetProperty("grad_norm").GetDouble(), Is.LessThanOrEqualTo(1e-10));
+            Assert.That(root.GetProperty("converged").GetBoolean(), Is.True, "no tolerance: converged means ||grad f|| <= 1e-10");
+            Assert.That(root.GetProperty("scaled").GetBoolean(), Is.False);
+            Assert.That(root.TryGetProperty("stop_message", out _), Is.False);
+        }
+        (exit, output, error) = Run("train", "--rounds", "40", "--compressor", "identical", "--tolerance", "1e-8", "--scale", "--json");
+        Assert.That(exit, Is.Zero, error);
+        using (var json = JsonDocument.Parse(output.Trim().Split('\n')[^1]))
+        {
+            var root = json.RootElement;
+            Assert.That(root.GetProperty("stop_reason").GetString(), Is.EqualTo("tolerance"));
+            Assert.That(root.GetProperty("rounds").GetInt32(), Is.LessThan(40));
+            Assert.That(root.GetProperty("converged").GetBoolean(), Is.True);
+            Assert.That(root.GetProperty("scaled").GetBoolean(), Is.True);
+        }
+        (exit, output, error) = Run("train", "--rounds", "2", "--json");
+        Assert.That(exit, Is.Zero, error);
+        using (var json = JsonDocument.Parse(output.Trim().Split('\n')[^1]))
+            Assert.That(json.RootElement.GetProperty("converged").GetBoolean(), Is.False, "two rounds are not enough");
+    }
+
+    [Test]
+    public void A_diverged_run_exits_1_with_one_line_naming_cause_and_remedy_and_keeps_its_history()
+    {
+        using var temp = TestData.TempFolder();
+        string csv = Path.Combine(temp.Path, "h.csv");
+        // gradient descent with a step of 1e300 leaves the finite numbers in its first step
+        var (exit, output, error) = Run("train", "--algorithm", "gd", "--alpha", "1e300", "--rounds", "20", "--out", csv, "--json");
+        Assert.That(exit, Is.EqualTo(1));
+        Assert.That(error.Trim().Split('\n'), Has.Length.EqualTo(1), error);
+        Assert.That(error, Does.Contain("diverged at round").And.Contain("f = Infinity").And.Contain("--alpha").And.Contain("--scale"));
+        using var json = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
+        Assert.That(json.RootElement.GetProperty("stop_reason").GetString(), Is.EqualTo("diverged"));
+        Assert.That(json.RootElement.GetProperty("converged").GetBoolean(), Is.False);
+        Assert.That(json.RootElement.GetProperty("stop_message").GetString(), Does.Contain("diverged"));
+        var history = Fednl.Reporting.HistoryCsv.Read(csv).History;
+        Assert.That(history, Has.Count.GreaterThanOrEqualTo(2), "the history is kept");
+        Assert.That(history[^1].Note, Does.Contain("diverged"));
+    }
+
+    [Test]
     public void Test_accuracy_is_reported_with_a_test_file()
     {
         using var temp = TestData.TempFolder();
@@ -41,6 +90,10 @@ public sealed class CliContractTests
     [TestCase(new[] { "train", "--clients", "5000" }, "--clients 5000 exceeds the 4000 samples")]
     [TestCase(new[] { "train", "--option", "3" }, "--option must be 1 or 2")]
     [TestCase(new[] { "train", "--algorithm", "sgd" }, "unknown algorithm 'sgd'")]
+    [TestCase(new[] { "train", "--divergence-factor", "-1" }, "divergence-factor must be >= 0")]
+    [TestCase(new[] { "train", "--line-search-tries", "0" }, "line-search tries must be >= 1")]
+    [TestCase(new[] { "train", "--step", "half" }, "unknown --step 'half'")]
+    [TestCase(new[] { "train", "--algorithm", "fednl-ls", "--step", "damped" }, "the damped step is for --algorithm fednl")]
     [TestCase(new[] { "train", "--rounds", "many" }, "many")]
     [TestCase(new[] { "train", "--no-such-flag" }, "--no-such-flag")]
     public void Bad_flags_get_one_line_and_exit_code_2(string[] args, string message)

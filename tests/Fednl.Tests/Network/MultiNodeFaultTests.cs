@@ -283,11 +283,13 @@ public sealed class MultiNodeFaultTests
 
     // ---- checkpoints --------------------------------------------------------------------------------------------
 
-    [TestCase(Algorithm.FedNL, CompressorKind.RandK)]
-    [TestCase(Algorithm.FedNLPartialParticipation, CompressorKind.TopLEK)]
-    public void A_killed_master_resumes_from_its_checkpoint_with_the_uninterrupted_result(Algorithm algorithm, CompressorKind compressor)
+    [TestCase(Algorithm.FedNL, CompressorKind.RandK, false)]
+    [TestCase(Algorithm.FedNLPartialParticipation, CompressorKind.TopLEK, false)]
+    [TestCase(Algorithm.FedNLLineSearch, CompressorKind.RandK, true)]
+    public void A_killed_master_resumes_from_its_checkpoint_with_the_uninterrupted_result(Algorithm algorithm, CompressorKind compressor, bool scale)
     {
         var (args, options) = MultiNodeEquivalenceTests.Training(algorithm, compressor, Clients, rounds: 20);
+        if (scale) (args, options) = ([.. args, "--scale"], options with { ScaleFeatures = true });
         using var deployment = new Deployment(Clients, insecure: true);
         string checkpoint = Path.Combine(deployment.Folder.Path, "master.ckpt");
         var first = deployment.StartMaster(args, "--checkpoint", checkpoint, "--checkpoint-every", "5");
