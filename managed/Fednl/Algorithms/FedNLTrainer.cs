@@ -113,27 +113,27 @@ public static class FedNLTrainer
     /// <summary>The run's result; with <paramref name="scales"/> the model is given in the original coordinates.</summary>
     internal static TrainingResult ResultOf(TrainingRun run, int clients, long droppedSamples, double setupSeconds, double stepSize,
         double[]? scales = null) => new()
-    {
-        Model = scales is null ? run.Server.Model.ToArray() : FeatureScaling.ToOriginal(run.Server.Model, scales),
-        FeatureScales = scales,
-        History = run.History.ToArray(),
-        Options = run.Options,
-        Clients = clients,
-        Dimension = run.Dimension,
-        Alpha = run.Options.Algorithm == Algorithm.GradientDescent ? stepSize : run.Alpha,
-        K = run.Spec.K,
-        SetupSeconds = setupSeconds,
-        TrainSeconds = run.Clock.Elapsed.TotalSeconds,
-        DroppedSamples = droppedSamples,
-        Cancelled = run.Cancelled,
-        Converged = run.Converged,
-        StopReason = run.StopReason,
-        StopMessage = run.StopMessage,
-        Phases = PhaseSeconds.From(run.Transport is InProcessTransport local ? local.ClientTicks : default,
+        {
+            Model = scales is null ? run.Server.Model.ToArray() : FeatureScaling.ToOriginal(run.Server.Model, scales),
+            FeatureScales = scales,
+            History = run.History.ToArray(),
+            Options = run.Options,
+            Clients = clients,
+            Dimension = run.Dimension,
+            Alpha = run.Options.Algorithm == Algorithm.GradientDescent ? stepSize : run.Alpha,
+            K = run.Spec.K,
+            SetupSeconds = setupSeconds,
+            TrainSeconds = run.Clock.Elapsed.TotalSeconds,
+            DroppedSamples = droppedSamples,
+            Cancelled = run.Cancelled,
+            Converged = run.Converged,
+            StopReason = run.StopReason,
+            StopMessage = run.StopMessage,
+            Phases = PhaseSeconds.From(run.Transport is InProcessTransport local ? local.ClientTicks : default,
             run.Server.AggregationTicks, run.Server.SolveTicks),
-        CollectionsDuringRounds = run.CollectionsDuringRounds,
-        AllocatedBytesDuringRounds = run.AllocatedBytesDuringRounds,
-    };
+            CollectionsDuringRounds = run.CollectionsDuringRounds,
+            AllocatedBytesDuringRounds = run.AllocatedBytesDuringRounds,
+        };
 
     /// <summary>L = λ + max_j ‖a_j‖² / 4 bounds the largest eigenvalue of every client's Hessian.</summary>
     private static double SmoothnessBound(IReadOnlyList<Dataset> clients, double lambda)
