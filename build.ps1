@@ -8,14 +8,50 @@
 # OpenBLAS and LAPACKE: pass -OpenBLASRoot C:\path\to\openblas (a prefix with include\ and lib\), or set
 # VCPKG_ROOT to use vcpkg's toolchain (vcpkg install openblas lapack-reference:x64-windows).
 # The logic lives in native/CMakeLists.txt and the .csproj files; this script only sequences them.
+[CmdletBinding(PositionalBinding = $false)]
 param(
-    [ValidateSet('build', 'test', 'bench')][string]$Command = 'build',
+    [Parameter(Position = 0)][ValidateSet('build', 'test', 'bench', 'summarize-trx')][string]$Command = 'build',
     [ValidateSet('Release', 'Debug')][string]$Configuration = 'Release',
     [string]$OpenBLASRoot = $env:OpenBLAS_ROOT,
     [Parameter(ValueFromRemainingArguments = $true)][string[]]$Rest = @()
 )
 $ErrorActionPreference = 'Stop'
 $root = $PSScriptRoot
+
+# Counts of a managed test results file from the results themselves (the trx <Counters> says notExecuted="0"
+# even when results are NotExecuted), and "NAME: WHY" for each test that did not run. Outcomes other than
+# Passed and NotExecuted count as failed.
+function Get-TrxSummary([string]$trx) {
+    $ns = @{ t = 'http://microsoft.com/schemas/VisualStudio/TeamTest/2010' }
+    $summary = [ordered]@{ Passed = 0; Failed = 0; Skipped = 0; NotRun = @() }
+    foreach ($node in (Select-Xml -Path $trx -XPath '//t:UnitTestResult' -Namespace $ns)) {
+        $result = $node.Node
+        switch ($result.outcome) {
+            'Passed' { $summary.Passed++ }
+            'NotExecuted' {
+                $summary.Skipped++
+                $why = $result.SelectSingleNode('.//*[local-name()="Message"]')
+                $summary.NotRun += if ($why) { "$($result.testName): $($why.InnerText)" } else { $result.testName }
+            }
+            default { $summary.Failed++ }
+        }
+    }
+    [pscustomobject]$summary
+}
+
+if ($Command -eq 'summarize-trx') {
+    if ($Rest.Count -ne 1 -or -not (Test-Path -PathType Leaf $Rest[0])) { throw 'usage: build.ps1 summarize-trx FILE.trx' }
+    $summary = Get-TrxSummary $Rest[0]
+    Write-Output "$($summary.Passed) $($summary.Failed) $($summary.Skipped)"
+    foreach ($line in $summary.NotRun) { Write-Output "  - $line" }
+    exit 0
+}
+
+# A relative FEDNL_DATA means the folder as seen from where this script was run.
+if ($env:FEDNL_DATA) {
+    if (-not (Test-Path -PathType Container $env:FEDNL_DATA)) { throw "error: FEDNL_DATA=$($env:FEDNL_DATA) is not a folder (seen from $PWD)" }
+    $env:FEDNL_DATA = (Resolve-Path $env:FEDNL_DATA).ProviderPath
+}
 Set-Location $root
 
 function Require-Command([string]$name, [string]$hint) {
@@ -62,9 +98,12 @@ switch ($Command) {
             --logger 'trx;LogFileName=managed.trx' --results-directory $results
         $trx = Join-Path $results 'managed.trx'
         if (Test-Path $trx) {
-            $counters = ([xml](Get-Content $trx)).TestRun.ResultSummary.Counters
-            $passed += [int]$counters.passed; $failed += [int]$counters.failed + [int]$counters.error
-            $skipped += [int]$counters.notExecuted
+            $summary = Get-TrxSummary $trx
+            $passed += $summary.Passed; $failed += $summary.Failed; $skipped += $summary.Skipped
+            if ($summary.Skipped) {
+                Write-Host 'Tests that did not run (real-data tests need FEDNL_DATA=<folder with w8a, a9a, phishing>):'
+                foreach ($line in $summary.NotRun) { Write-Host "  - $line" }
+            }
         } else { $failed += 1 }
         if ($skipped) { Write-Output "$passed passed, $failed failed, $skipped skipped" }
         else { Write-Output "$passed passed, $failed failed" }

@@ -6,24 +6,44 @@
 #                         ASan+UBSan, and managed; ends with the line "N passed, N failed"
 #   ./build.sh bench ...  build, then run the kernel micro-benchmarks (BenchmarkDotNet) with the given args
 #
-# Options: --debug (Debug configuration), --no-install (never call apt-get).
+# Options: --debug (Debug configuration), --no-install (never call apt-get); ./build.sh --help lists all.
+# FEDNL_DATA may be relative to the directory this script is run from.
 # The logic lives in native/CMakeLists.txt and the .csproj files; this script only sequences them
 # (build.ps1 is its Windows twin).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-cd "$root"
+
+usage() {
+  cat <<'EOF'
+usage: ./build.sh [build|test|bench ARGS...|summarize-trx FILE] [--debug] [--no-install]
+
+  build              build the native kernel and the managed solution, write ./fednl (the default)
+  test               build, then run every test; the last line is "N passed, N failed"
+  bench ARGS...      build, then run the kernel micro-benchmarks with ARGS (BenchmarkDotNet's flags)
+  summarize-trx FILE print the counts of a managed test results file and the tests that did not run
+  --debug            Debug configuration instead of Release
+  --no-install       never call apt-get; print what is missing instead
+  -h, --help         this text
+EOF
+}
 
 command_name="build"
 configuration="Release"
 install_packages=1
 extra_args=()
-for arg in "$@"; do
+while [ $# -gt 0 ]; do
+  arg="$1"; shift
+  if [ "$command_name" = bench ]; then extra_args+=("$arg"); continue; fi
   case "$arg" in
     test|bench|build) command_name="$arg" ;;
+    summarize-trx)
+      if [ $# -ne 1 ]; then usage >&2; exit 2; fi
+      command_name="$arg"; extra_args=("$1"); shift ;;
     --debug) configuration="Debug" ;;
     --no-install) install_packages=0 ;;
-    *) extra_args+=("$arg") ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "error: unknown argument '$arg'" >&2; usage >&2; exit 2 ;;
   esac
 done
 jobs="$(nproc 2>/dev/null || echo 2)"
@@ -70,6 +90,8 @@ build_native() { # build_native DIR [extra cmake args...]
 
 build_managed() {
   log "managed solution ($configuration)"
+  # PowerShell (dotnet-tools.json) runs build.ps1 in the tests and in CI.
+  dotnet tool restore >/dev/null
   dotnet build Fednl.slnx -c "$configuration" -nologo -v quiet -clp:ErrorsOnly \
     -p:FednlNativeDir="$root/build/native/lib/"
 }
@@ -120,23 +142,60 @@ run_managed_tests() {
     total_failed=$((total_failed + 1))
     return
   fi
-  local counters passed failed not_executed
-  counters="$(grep -o '<Counters [^>]*>' "$trx" | head -1)"
-  passed="$(printf '%s' "$counters" | sed -n 's/.* passed="\([0-9]*\)".*/\1/p')"
-  failed="$(printf '%s' "$counters" | sed -n 's/.* failed="\([0-9]*\)".*/\1/p')"
-  not_executed="$(printf '%s' "$counters" | sed -n 's/.* notExecuted="\([0-9]*\)".*/\1/p')"
-  local errors timeouts aborted
-  errors="$(printf '%s' "$counters" | sed -n 's/.* error="\([0-9]*\)".*/\1/p')"
-  timeouts="$(printf '%s' "$counters" | sed -n 's/.* timeout="\([0-9]*\)".*/\1/p')"
-  aborted="$(printf '%s' "$counters" | sed -n 's/.* aborted="\([0-9]*\)".*/\1/p')"
-  total_passed=$((total_passed + ${passed:-0}))
-  total_failed=$((total_failed + ${failed:-0} + ${errors:-0} + ${timeouts:-0} + ${aborted:-0}))
-  total_skipped=$((total_skipped + ${not_executed:-0}))
-  if [ "${not_executed:-0}" != 0 ]; then
-    echo "Tests that did not run (each says why; real-data tests need FEDNL_DATA=<folder with w8a, a9a, phishing>):" >&2
-    grep -o 'testName="[^"]*"[^>]*outcome="NotExecuted"' "$trx" | sed 's/testName="\([^"]*\)".*/  - \1/' >&2 || true
+  local counts passed failed skipped
+  counts="$(summarize_trx "$trx" | head -1)"
+  read -r passed failed skipped <<<"$counts"
+  total_passed=$((total_passed + passed))
+  total_failed=$((total_failed + failed))
+  total_skipped=$((total_skipped + skipped))
+  if [ "$skipped" != 0 ]; then
+    echo "Tests that did not run (real-data tests need FEDNL_DATA=<folder with w8a, a9a, phishing>):" >&2
+    summarize_trx "$trx" | tail -n +2 >&2
   fi
 }
+
+# summarize_trx FILE: first line "PASSED FAILED SKIPPED" counted from the results themselves (the trx
+# <Counters> says notExecuted="0" even when results are NotExecuted), then "  - NAME: WHY" per skipped test.
+# Outcomes other than Passed and NotExecuted (Failed, Error, Timeout, Aborted, ...) count as failed.
+summarize_trx() {
+  awk '
+    function unescape(s) { gsub(/&quot;/, "\"", s); gsub(/&lt;/, "<", s); gsub(/&gt;/, ">", s); gsub(/&apos;/, "\047", s); gsub(/&amp;/, "\\&", s); return s }
+    /<UnitTestResult / {
+      name = $0; sub(/.*testName="/, "", name); sub(/".*/, "", name)
+      outcome = $0; sub(/.*outcome="/, "", outcome); sub(/".*/, "", outcome)
+      if (outcome == "Passed") passed++
+      else if (outcome == "NotExecuted") { skipped++; pending = unescape(name); list[skipped] = "  - " pending }
+      else failed++
+      next
+    }
+    pending != "" && /<Message>/ {
+      why = $0; sub(/.*<Message>/, "", why); sub(/<\/Message>.*/, "", why)
+      list[skipped] = list[skipped] ": " unescape(why); pending = ""
+    }
+    /<\/UnitTestResult>/ { pending = "" }
+    END {
+      printf "%d %d %d\n", passed, failed, skipped
+      for (i = 1; i <= skipped; i++) print list[i]
+    }' "$1"
+}
+
+if [ "$command_name" = summarize-trx ]; then
+  [ -f "${extra_args[0]}" ] || { echo "error: no such file: ${extra_args[0]}" >&2; exit 1; }
+  summarize_trx "${extra_args[0]}"
+  exit 0
+fi
+
+# A relative FEDNL_DATA means the folder as seen from where this script was run, not from the test host.
+if [ -n "${FEDNL_DATA:-}" ]; then
+  if [ -d "$FEDNL_DATA" ]; then
+    FEDNL_DATA="$(cd "$FEDNL_DATA" && pwd)"
+    export FEDNL_DATA
+  else
+    echo "error: FEDNL_DATA=$FEDNL_DATA is not a folder (seen from $PWD)" >&2
+    exit 1
+  fi
+fi
+cd "$root"
 
 ensure_packages
 build_native "build/native"
