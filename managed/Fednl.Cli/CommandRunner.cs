@@ -43,6 +43,8 @@ internal static class CommandRunner
     /// <summary>The one line a user sees for a failure we expect; null lets anything else surface as a bug.</summary>
     private static string? Describe(Exception e) => e switch
     {
+        Algorithms.TrainingTooLargeException { RequiredBytes: > 0 } => e.Message + "; --no-memory-check starts it anyway",
+        Algorithms.TrainingTooLargeException => e.Message,
         UsageException or ArgumentException => e.Message,
         LibSvmFormatException or FormatException or FileNotFoundException or DirectoryNotFoundException => e.Message,
         IOException or UnauthorizedAccessException => e.Message,

@@ -19,16 +19,26 @@ internal static class TrainCommand
     private static readonly Option<string> Kernel = TrainingFlags.KernelOption();
     private static readonly Option<bool> KeepAll = new("--keep-all") { Description = "keep every sample (client sizes differ by at most one)" };
     private static readonly Option<bool> CheckSplit = new("--check-split") { Description = "verify the split (disjoint, complete, bit-exact) before training" };
+    private static readonly Option<double?> MemoryLimit = new("--memory-limit") { Description = "refuse runs estimated to need more than GB gigabytes (default: the memory available)" };
+    private static readonly Option<bool> NoMemoryCheck = new("--no-memory-check") { Description = "start even when the run's memory estimate exceeds what is available" };
     private static readonly TrainingFlags Flags = new();
 
     public static Command Create()
     {
         var command = new Command("train", "train logistic regression with FedNL over simulated clients");
-        foreach (var option in new Option[] { Data, Test, AddIntercept, Threads, HessianPathFlag, Kernel, KeepAll, CheckSplit })
+        foreach (var option in new Option[] { Data, Test, AddIntercept, Threads, HessianPathFlag, Kernel, KeepAll, CheckSplit, MemoryLimit, NoMemoryCheck })
             command.Options.Add(option);
         Flags.AddTo(command);
         command.SetAction(Run);
         return command;
+    }
+
+    private static long? MemoryLimitBytes(ParseResult parse)
+    {
+        if (parse.GetValue(NoMemoryCheck)) return long.MaxValue;
+        if (parse.GetValue(MemoryLimit) is not { } gb) return null;
+        if (!(gb > 0) || gb > 1e9) throw new UsageException($"--memory-limit must be a number of gigabytes > 0, got {gb}");
+        return (long)(gb * (1L << 30));
     }
 
     private static int Run(ParseResult parse)
@@ -39,6 +49,7 @@ internal static class TrainCommand
             Threads = parse.GetValue(Threads),
             KeepAllSamples = parse.GetValue(KeepAll),
             HessianPath = TrainingFlags.ParseHessianPath(parse.GetValue(HessianPathFlag)!),
+            MemoryLimitBytes = MemoryLimitBytes(parse),
         };
         TrainingFlags.Validate(options);
         KernelSettings.Use(TrainingFlags.ParseKernel(parse.GetValue(Kernel)!));
@@ -58,7 +69,8 @@ internal static class TrainCommand
         if (!json)
             Console.WriteLine($"{data.Name}: {data.Samples} samples, d = {data.Features}, {options.Clients} clients of " +
                               $"{split.Clients[0].Samples}, {split.DroppedSamples} dropped; {RunSummary.AlgorithmFlag(options.Algorithm)} " +
-                              $"{options.Compressor.ToFlag()}, {options.Rounds} rounds, {KernelSettings.Active} kernels");
+                              $"{options.Compressor.ToFlag()}, {options.Rounds} rounds, {KernelSettings.Active} kernels, " +
+                              $"up to {MemoryEstimate.Format(MemoryEstimate.TrainingBytes(split.Clients, options))} of memory");
 
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };

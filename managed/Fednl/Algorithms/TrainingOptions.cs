@@ -54,6 +54,11 @@ public sealed record TrainingOptions
     public double LineSearchGamma { get; init; } = 0.5;
     public double LineSearchC { get; init; } = 0.49;
     public int LineSearchMaxTries { get; init; } = 5;
+    /// <summary>
+    /// Refuse to start when <see cref="MemoryEstimate.TrainingBytes"/> exceeds this many bytes; null: the memory
+    /// available now (<see cref="MemoryEstimate.AvailableBytes"/>); <see cref="long.MaxValue"/>: never refuse.
+    /// </summary>
+    public long? MemoryLimitBytes { get; init; }
     /// <summary>How each client forms its Hessian: chosen from its data density, or forced.</summary>
     public HessianPath HessianPath { get; init; } = HessianPath.Auto;
 
@@ -71,6 +76,7 @@ public sealed record TrainingOptions
         if (!(LineSearchGamma > 0 && LineSearchGamma < 1)) throw new ArgumentException($"line-search gamma must be in (0, 1), got {LineSearchGamma}");
         if (!(LineSearchC > 0 && LineSearchC < 1)) throw new ArgumentException($"line-search c must be in (0, 1), got {LineSearchC}");
         if (LineSearchMaxTries < 1) throw new ArgumentException($"line-search tries must be >= 1, got {LineSearchMaxTries}");
+        if (MemoryLimitBytes is < 0) throw new ArgumentException($"memory limit must be >= 0, got {MemoryLimitBytes}");
         if (!Enum.IsDefined(Option)) throw new ArgumentException($"option must be 1 or 2, got {(int)Option}");
     }
 }
