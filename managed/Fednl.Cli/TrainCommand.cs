@@ -52,6 +52,9 @@ internal static class TrainCommand
             MemoryLimitBytes = MemoryLimitBytes(parse),
         };
         TrainingFlags.Validate(options);
+        CommandRunner.CheckInputFile(parse.GetValue(Data), "--data");
+        CommandRunner.CheckInputFile(parse.GetValue(Test), "--test");
+        CommandRunner.CheckOutputFile(parse.GetValue(Flags.Out), "--out");
         KernelSettings.Use(TrainingFlags.ParseKernel(parse.GetValue(Kernel)!));
 
         var setup = Stopwatch.StartNew();
@@ -64,6 +67,8 @@ internal static class TrainCommand
             throw new UsageException($"--clients {options.Clients} exceeds the {data.Samples} samples in {data.Name}");
         var split = ClientSplit.Split(data, options.Clients, options.Seed, options.KeepAllSamples ? SplitMode.KeepAll : SplitMode.DropRemainder);
         if (parse.GetValue(CheckSplit)) ClientSplit.Verify(data, split);
+        var testFile = parse.GetValue(Test);
+        Dataset? test = testFile is null ? null : LibSvmReader.Read(testFile.FullName, addIntercept: false);
         double loadSeconds = setup.Elapsed.TotalSeconds;
 
         if (!json)
@@ -86,10 +91,8 @@ internal static class TrainCommand
             Console.CancelKeyPress -= onCancel;
         }
 
-        var testFile = parse.GetValue(Test);
-        if (testFile is not null)
+        if (test is not null)
         {
-            var test = LibSvmReader.Read(testFile.FullName, addIntercept: false);
             int rawFeatures = intercept ? data.Features - 1 : data.Features;
             result = result with { TestAccuracy = FedNLTrainer.Accuracy(test, result.Model, rawFeatures, intercept) };
         }

@@ -43,6 +43,8 @@ public static class FedNLTrainer
             if (c.Features != d)
                 throw new ArgumentException($"clients disagree on the number of features ({c.Features} and {d})");
 
+        if (options.Algorithm == Algorithm.FedNLPartialParticipation && options.ClientsPerRoundFor(clientData.Count) > clientData.Count)
+            throw new ArgumentException($"clients-per-round {options.ClientsPerRound} exceeds the {clientData.Count} clients");
         CheckSize(clientData, options);
         var spec = new CompressorSpec(options.Compressor, d, options.KMultiplier);
         double alpha = options.Alpha ?? spec.DefaultAlpha(options.Option);

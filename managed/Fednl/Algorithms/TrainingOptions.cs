@@ -42,8 +42,11 @@ public sealed record TrainingOptions
     /// <summary>Hessian learning rate; null uses the theoretical choice for the compressor (spec section 3).</summary>
     public double? Alpha { get; init; }
     public HessianRule HessianRule { get; init; } = HessianRule.BeforeUpdate;
-    /// <summary>τ, the clients sampled per round by FedNL-PP.</summary>
-    public int ClientsPerRound { get; init; } = 12;
+    /// <summary>τ, the clients sampled per round by FedNL-PP (at most <see cref="Clients"/>); 0: min(12, clients).</summary>
+    public int ClientsPerRound { get; init; }
+
+    /// <summary>τ for <paramref name="clients"/> clients: <see cref="ClientsPerRound"/>, or min(12, clients) when it is 0.</summary>
+    public int ClientsPerRoundFor(int clients) => ClientsPerRound == 0 ? Math.Min(12, clients) : ClientsPerRound;
     /// <summary>Seeds the split, every client's compressor stream and FedNL-PP's sampling.</summary>
     public ulong Seed { get; init; } = 123;
     /// <summary>Worker threads for the clients (the native kernels stay single-threaded).</summary>
@@ -70,7 +73,9 @@ public sealed record TrainingOptions
         if (!(KMultiplier > 0) || double.IsInfinity(KMultiplier)) throw new ArgumentException($"k-mult must be > 0, got {KMultiplier}");
         if (!(Lambda >= 0) || double.IsInfinity(Lambda)) throw new ArgumentException($"lambda must be >= 0, got {Lambda}");
         if (Alpha is { } a && (!(a > 0) || double.IsInfinity(a))) throw new ArgumentException($"alpha must be > 0, got {a}");
-        if (ClientsPerRound < 1) throw new ArgumentException($"clients-per-round must be >= 1, got {ClientsPerRound}");
+        if (ClientsPerRound < 0) throw new ArgumentException($"clients-per-round must be >= 1, got {ClientsPerRound}");
+        if (Algorithm == Algorithm.FedNLPartialParticipation && ClientsPerRound > Clients)
+            throw new ArgumentException($"clients-per-round {ClientsPerRound} exceeds the {Clients} clients");
         if (Threads < 1) throw new ArgumentException($"threads must be >= 1, got {Threads}");
         if (!(Tolerance >= 0)) throw new ArgumentException($"tolerance must be >= 0, got {Tolerance}");
         if (!(LineSearchGamma > 0 && LineSearchGamma < 1)) throw new ArgumentException($"line-search gamma must be in (0, 1), got {LineSearchGamma}");
