@@ -52,7 +52,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 
 # --- 1. System packages (Debian/Ubuntu) -------------------------------------------------------------------
 ensure_packages() {
-  local needed=(cmake gcc make pkg-config libopenblas-dev liblapacke-dev libclang1-14)
+  local needed=(cmake gcc make pkg-config libopenblas-dev liblapacke-dev)
   local missing=()
   if command -v dpkg-query >/dev/null 2>&1; then
     for p in "${needed[@]}"; do
@@ -65,8 +65,11 @@ ensure_packages() {
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$install_packages" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       log "installing ${missing[*]}"
-      DEBIAN_FRONTEND=noninteractive apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+      if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; }; then
+        echo "error: apt-get could not install ${missing[*]} (no package mirror reachable?); this build needs them installed: apt-get install -y ${missing[*]}" >&2
+        exit 1
+      fi
     else
       echo "error: missing system packages: ${missing[*]}" >&2
       echo "run:   sudo apt-get install -y ${missing[*]}" >&2
@@ -88,19 +91,34 @@ build_native() { # build_native DIR [extra cmake args...]
   cmake --build "$dir" -j "$jobs" >/dev/null
 }
 
+# NuGet packages and the local tools (PowerShell, which runs build.ps1 in the tests and in CI), before any build.
+restore_managed() {
+  log "NuGet packages"
+  local out
+  if ! out="$(dotnet restore Fednl.slnx -nologo -v quiet 2>&1 && dotnet tool restore 2>&1)"; then
+    if printf '%s' "$out" | grep -qE 'NU1301|NU1101|NU1102|NU1103|Unable to load the service index|NETSDK1004'; then
+      echo "error: the NuGet packages this build needs are not in the NuGet cache (${NUGET_PACKAGES:-~/.nuget/packages}) and no NuGet feed is reachable; run the build once with network access (or copy a filled NuGet cache to this machine), then build offline" >&2
+    else
+      printf '%s\n' "$out" >&2
+      echo "error: dotnet restore failed" >&2
+    fi
+    exit 1
+  fi
+}
+
 build_managed() {
   log "managed solution ($configuration)"
-  # PowerShell (dotnet-tools.json) runs build.ps1 in the tests and in CI.
-  dotnet tool restore >/dev/null
-  dotnet build Fednl.slnx -c "$configuration" -nologo -v quiet -clp:ErrorsOnly \
+  dotnet build Fednl.slnx --no-restore -c "$configuration" -nologo -v quiet -clp:ErrorsOnly \
     -p:FednlNativeDir="$root/build/native/lib/"
 }
 
 write_launcher() {
+  # Relative to the launcher's own folder (through symlinks), so a moved or copied checkout keeps working.
   cat > "$root/fednl" <<EOF
 #!/usr/bin/env bash
-# Launcher written by build.sh: runs the fednl command built in $configuration.
-exec dotnet "$root/managed/Fednl.Cli/bin/$configuration/net10.0/Fednl.Cli.dll" "\$@"
+# Launcher written by build.sh: runs the fednl command built in $configuration beside this file.
+here="\$(cd "\$(dirname "\$(readlink -f "\${BASH_SOURCE[0]}")")" && pwd)"
+exec dotnet "\$here/managed/Fednl.Cli/bin/$configuration/net10.0/Fednl.Cli.dll" "\$@"
 EOF
   chmod +x "$root/fednl"
 }
@@ -198,6 +216,7 @@ fi
 cd "$root"
 
 ensure_packages
+restore_managed
 build_native "build/native"
 build_managed
 write_launcher

@@ -91,6 +91,55 @@ public sealed class BuildScriptTests
         Assert.That(TestData.DataFolder("data", null), Is.EqualTo(Path.GetFullPath("data")));
     }
 
+    [Test]
+    public void An_offline_machine_without_the_nuget_packages_gets_one_sentence_about_the_cache()
+    {
+        using var copy = TestData.TempFolder();
+        CopyTrackedFiles(copy.Path);
+        using var emptyCache = TestData.TempFolder();
+        var (exit, output, error) = Script.Run("bash", [Path.Combine(copy.Path, "build.sh"), "--no-install"], copy.Path,
+        [
+            ("NUGET_PACKAGES", emptyCache.Path), ("HTTP_PROXY", "http://127.0.0.1:9"), ("HTTPS_PROXY", "http://127.0.0.1:9"),
+            ("http_proxy", "http://127.0.0.1:9"), ("https_proxy", "http://127.0.0.1:9"), ("NO_PROXY", ""), ("no_proxy", ""),
+        ]);
+        Assert.That(exit, Is.EqualTo(1), output + error);
+        Assert.That(error, Does.Contain($"error: the NuGet packages this build needs are not in the NuGet cache ({emptyCache.Path})"));
+        Assert.That(error, Does.Not.Contain("NU1301"));
+        Assert.That(error, Does.Not.Contain("==> native kernel"), "packages are checked before anything is built");
+    }
+
+    [Test]
+    public void The_launcher_works_from_a_moved_checkout_and_through_a_symlink()
+    {
+        string launcher = File.ReadAllText(Path.Combine(TestData.RepositoryRoot, "fednl"));
+        Assert.That(launcher, Does.Not.Contain(TestData.RepositoryRoot), "no absolute path of this checkout");
+        using var moved = TestData.TempFolder();
+        File.Copy(Path.Combine(TestData.RepositoryRoot, "fednl"), Path.Combine(moved.Path, "fednl"));
+        File.CreateSymbolicLink(Path.Combine(moved.Path, "managed"), Path.Combine(TestData.RepositoryRoot, "managed"));
+        using var elsewhere = TestData.TempFolder();
+        File.CreateSymbolicLink(Path.Combine(elsewhere.Path, "fednl"), Path.Combine(moved.Path, "fednl"));
+        foreach (string entry in new[] { Path.Combine(moved.Path, "fednl"), Path.Combine(elsewhere.Path, "fednl") })
+        {
+            var (exit, output, error) = Script.Run("bash", [entry, "train", "--rounds", "2", "--json"], elsewhere.Path, []);
+            Assert.That(exit, Is.Zero, error);
+            Assert.That(output, Does.Contain("\"rounds\":2"));
+        }
+    }
+
+    /// <summary>The repository's tracked files (no build output) copied under <paramref name="target"/>.</summary>
+    private static void CopyTrackedFiles(string target)
+    {
+        var (exit, output, error) = Script.Run("git", ["ls-files", "-z"], TestData.RepositoryRoot, []);
+        Assert.That(exit, Is.Zero, "git ls-files: " + error);
+        foreach (string file in output.Split('\0', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string from = Path.Combine(TestData.RepositoryRoot, file), to = Path.Combine(target, file);
+            if (!File.Exists(from)) continue;
+            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+            File.Copy(from, to);
+        }
+    }
+
     private static string[] Lines(string text) => text.Replace("\r", "").Split('\n', StringSplitOptions.RemoveEmptyEntries);
 }
 
