@@ -16,10 +16,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 usage() {
   cat <<'EOF'
-usage: ./build.sh [build|test|bench ARGS...|summarize-trx FILE] [--debug] [--no-install]
+usage: ./build.sh [build|test|pack|bench ARGS...|summarize-trx FILE] [--debug] [--no-install]
 
   build              build the native kernel and the managed solution, write ./fednl (the default)
-  test               build, then run every test; the last line is "N passed, N failed"
+  test               build and pack, then run every test; the last line is "N passed, N failed"
+  pack               build, then write the Fednl and Fednl.Cli packages to build/packages/
   bench ARGS...      build, then run the kernel micro-benchmarks with ARGS (BenchmarkDotNet's flags)
   summarize-trx FILE print the counts of a managed test results file and the tests that did not run
   --debug            Debug configuration instead of Release
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
   arg="$1"; shift
   if [ "$command_name" = bench ]; then extra_args+=("$arg"); continue; fi
   case "$arg" in
-    test|bench|build) command_name="$arg" ;;
+    test|bench|build|pack) command_name="$arg" ;;
     summarize-trx)
       if [ $# -ne 1 ]; then usage >&2; exit 2; fi
       command_name="$arg"; extra_args=("$1"); shift ;;
@@ -123,7 +124,53 @@ EOF
   chmod +x "$root/fednl"
 }
 
-# --- 3. Tests -----------------------------------------------------------------------------------------------
+# --- 3. Packages ----------------------------------------------------------------------------------------------
+# libfednl.so and every shared library it needs beyond the C runtime, each with RUNPATH $ORIGIN, so that the
+# packages' runtimes/linux-x64/native/ folder loads without any system BLAS.
+bundle_native() {
+  local stage="$root/build/native-bundle/linux-x64"
+  log "native bundle -> ${stage#$root/}"
+  if ! command -v patchelf >/dev/null 2>&1; then
+    if [ "$install_packages" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq patchelf >/dev/null ||
+        { echo "error: packing needs patchelf: apt-get install -y patchelf" >&2; exit 1; }
+    else
+      echo "error: packing needs patchelf: sudo apt-get install -y patchelf" >&2; exit 1
+    fi
+  fi
+  rm -rf "$stage"
+  mkdir -p "$stage"
+  cp build/native/lib/libfednl.so "$stage/"
+  local soname path
+  while read -r soname path; do
+    case "$soname" in
+      libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*|ld-linux*|libgcc_s.so*|libstdc++.so*|linux-vdso*) continue ;;
+    esac
+    [ -f "$path" ] || { echo "error: $soname, which libfednl.so needs, was not found" >&2; exit 1; }
+    cp -L "$path" "$stage/$soname"
+  done < <(ldd "$stage/libfednl.so" | awk '$2 == "=>" { print $1, $3 }')
+  local lib
+  for lib in "$stage"/*.so*; do
+    chmod u+w "$lib"
+    patchelf --set-rpath '$ORIGIN' "$lib"
+  done
+  printf '%s\n' "$stage/"
+}
+
+pack_packages() {
+  local stage out="$root/build/packages"
+  stage="$(bundle_native)"
+  rm -rf "$out"
+  log "packages -> ${out#$root/}"
+  local project
+  for project in managed/Fednl/Fednl.csproj managed/Fednl.Cli/Fednl.Cli.csproj; do
+    dotnet pack "$project" -c Release -nologo -v quiet -clp:ErrorsOnly -o "$out" \
+      -p:FednlNativeDir="$root/build/native/lib/" -p:FednlBundleDir="$stage"
+  done
+  ls -l "$out" >&2
+}
+
+# --- 4. Tests -----------------------------------------------------------------------------------------------
 total_passed=0
 total_failed=0
 total_skipped=0
@@ -225,10 +272,14 @@ case "$command_name" in
   build)
     log "done: ./fednl --help"
     ;;
+  pack)
+    pack_packages
+    ;;
   bench)
     dotnet run -c Release --project managed/Fednl.Benchmarks -p:FednlNativeDir="$root/build/native/lib/" -- "${extra_args[@]}"
     ;;
   test)
+    pack_packages
     run_ctest "build/native" "reference and AVX2 variants"
     build_native "build/native-sanitize" -DFEDNL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
     run_ctest "build/native-sanitize" "ASan + UBSan"
