@@ -192,6 +192,7 @@ run_ctest() { # run_ctest DIR LABEL
   total_passed=$((total_passed + total - failed - skipped))
   total_failed=$((total_failed + failed))
   total_skipped=$((total_skipped + skipped))
+  last_counts="$((total - failed - skipped)) passed, $failed failed, $skipped skipped"
 }
 
 run_managed_tests() {
@@ -205,6 +206,7 @@ run_managed_tests() {
   if [ ! -f "$trx" ]; then
     echo "error: the managed test run left no results ($trx)" >&2
     total_failed=$((total_failed + 1))
+    last_counts="0 passed, 1 failed, 0 skipped"
     return
   fi
   local counts passed failed skipped
@@ -213,6 +215,7 @@ run_managed_tests() {
   total_passed=$((total_passed + passed))
   total_failed=$((total_failed + failed))
   total_skipped=$((total_skipped + skipped))
+  last_counts="$passed passed, $failed failed, $skipped skipped"
   if [ "$skipped" != 0 ]; then
     echo "Tests that did not run (real-data tests need FEDNL_DATA=<folder with w8a, a9a, phishing>):" >&2
     summarize_trx "$trx" | tail -n +2 >&2
@@ -281,9 +284,13 @@ case "$command_name" in
   test)
     pack_packages
     run_ctest "build/native" "reference and AVX2 variants"
+    native_counts="$last_counts"
     build_native "build/native-sanitize" -DFEDNL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
     run_ctest "build/native-sanitize" "ASan + UBSan"
+    sanitize_counts="$last_counts"
     run_managed_tests
+    # build.ps1 prints the same line without the sanitizer part; .ci/run compares the two.
+    echo "counts: native $native_counts; managed $last_counts; sanitize $sanitize_counts" >&2
     if [ "$total_skipped" -gt 0 ]; then
       echo "$total_passed passed, $total_failed failed, $total_skipped skipped"
     else

@@ -11,6 +11,7 @@ namespace Fednl.Tests.Packaging;
 /// fresh tool path, both offline (only that folder and the NuGet cache as sources), then train.
 /// </summary>
 [NonParallelizable]
+[Platform(Include = "Linux", Reason = "the packages carry the linux-x64 kernel; the tests read ELF headers and /proc")]
 public sealed class PackageTests
 {
     private static string Folder => Path.Combine(TestData.RepositoryRoot, "build", "packages");
