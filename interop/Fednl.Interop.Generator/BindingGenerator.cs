@@ -13,6 +13,9 @@ public static class BindingGenerator
         return (CSharpEmitter.Bindings(model, Library), CSharpEmitter.LayoutTests(model));
     }
 
+    /// <summary>Where libclang was loaded from once <see cref="Generate"/> has run.</summary>
+    public static string? LibClangPath => LibClang.LoadedFrom;
+
     /// <summary>The repository root: the nearest folder above <paramref name="start"/> holding Fednl.slnx.</summary>
     public static string FindRepositoryRoot(string start)
     {

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 
 namespace Fednl.Interop.Generator;
 
-// The parts of libclang's C API (clang-c/Index.h, LLVM 14) the generator uses, bound by hand: the same
+// The parts of libclang's C API (clang-c/Index.h; stable since LLVM 14, run with 22 from NuGet) the generator uses, bound by hand: the same
 // surface ClangSharp wraps. Structs are passed by value exactly as the C API declares them.
 
 [StructLayout(LayoutKind.Sequential)]
@@ -68,23 +68,41 @@ internal static unsafe partial class LibClang
 
     static LibClang() => NativeLibrary.SetDllImportResolver(typeof(LibClang).Assembly, Resolve);
 
-    /// <summary>Finds libclang under the names Debian, LLVM's own packages and Windows use.</summary>
+    /// <summary>The file libclang was loaded from (null before the first call).</summary>
+    public static string? LoadedFrom { get; private set; }
+
+    /// <summary>
+    /// Finds libclang: FEDNL_LIBCLANG when set, else the one the libclang.runtime NuGet package puts beside the
+    /// generator (runtimes/RID/native/), else a system libclang under the names Debian, LLVM and Windows use.
+    /// </summary>
     private static nint Resolve(string name, Assembly assembly, DllImportSearchPath? path)
     {
         if (name != Library) return 0;
+        var env = Environment.GetEnvironmentVariable("FEDNL_LIBCLANG");
+        if (!string.IsNullOrEmpty(env))
+            return NativeLibrary.TryLoad(env, out nint chosen) ? (LoadedFrom = env) is not null ? chosen : 0
+                : throw new DllNotFoundException($"FEDNL_LIBCLANG={env} cannot be loaded");
+        string native = Path.Combine(AppContext.BaseDirectory, "runtimes", RuntimeInformation.RuntimeIdentifier, "native");
+        foreach (string file in new[] { "libclang.so", "libclang.dll", "libclang.dylib" })
+            if (File.Exists(Path.Combine(native, file)) && NativeLibrary.TryLoad(Path.Combine(native, file), out nint packaged))
+            {
+                LoadedFrom = Path.Combine(native, file);
+                return packaged;
+            }
         string[] candidates = OperatingSystem.IsWindows()
             ? ["libclang.dll", "libclang"]
             : OperatingSystem.IsMacOS()
                 ? ["libclang.dylib", "/Library/Developer/CommandLineTools/usr/lib/libclang.dylib"]
-                : ["libclang-14.so.1", "libclang.so.1", "/usr/lib/llvm-14/lib/libclang.so.1", "libclang-15.so.1",
-                   "libclang-16.so.1", "libclang.so"];
-        var env = Environment.GetEnvironmentVariable("FEDNL_LIBCLANG");
-        if (!string.IsNullOrEmpty(env)) candidates = [env, .. candidates];
+                : ["libclang.so", "libclang.so.1", "libclang-14.so.1"];
         foreach (var candidate in candidates)
-            if (NativeLibrary.TryLoad(candidate, out nint handle)) return handle;
+            if (NativeLibrary.TryLoad(candidate, out nint handle))
+            {
+                LoadedFrom = candidate;
+                return handle;
+            }
         throw new DllNotFoundException(
-            "libclang was not found (tried " + string.Join(", ", candidates) + "). Install it (Debian: apt-get install libclang1-14) " +
-            "or set FEDNL_LIBCLANG to its path.");
+            "libclang was not found beside the generator (the libclang.runtime NuGet package; run dotnet restore) " +
+            "nor as " + string.Join(", ", candidates) + "; set FEDNL_LIBCLANG to its path.");
     }
 
     [LibraryImport(Library)] public static partial nint clang_createIndex(int excludeDeclarationsFromPch, int displayDiagnostics);

@@ -66,7 +66,9 @@ internal static class BenchCommand
             if (!CompressorKindNames.TryParse(c, out _))
                 throw new UsageException($"bench: '{c}' is not a compressor ({CompressorKindNames.AllFlags})");
         int repeat = parse.GetValue(Repeat), rounds = parse.GetValue(Rounds), clients = parse.GetValue(Clients);
-        if (repeat < 1 || rounds < 1 || clients < 1) throw new UsageException("--repeat, --rounds and --clients must be at least 1");
+        foreach (var (flag, value) in new[] { ("--repeat", repeat), ("--rounds", rounds), ("--clients", clients) })
+            if (value < 1) throw new UsageException($"{flag} must be >= 1, got {value}");
+        CommandRunner.CheckOutputFile(parse.GetValue(Markdown), "--markdown");
         string suite = parse.GetValue(Suite)!;
         if (suite is not ("table1" or "ls" or "all")) throw new UsageException($"--suite '{suite}' is not table1, ls or all");
         string dataDir = parse.GetValue(DataDir)?.FullName ?? Environment.GetEnvironmentVariable("FEDNL_DATA")

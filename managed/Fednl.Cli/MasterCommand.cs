@@ -36,6 +36,8 @@ internal static class MasterCommand
         bool json = parse.GetValue(Flags.Json);
         var options = Flags.Read(parse);
         TrainingFlags.Validate(options);
+        CommandRunner.CheckOutputFile(parse.GetValue(Flags.Out), "--out");
+        CommandRunner.CheckOutputFile(parse.GetValue(Checkpoint), "--checkpoint");
         var listen = NetworkFlags.ParseListen(parse.GetValue(Listen)!);
         var policy = parse.GetValue(OnClientLoss)!.ToLowerInvariant() switch
         {

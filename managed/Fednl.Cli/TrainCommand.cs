@@ -19,16 +19,26 @@ internal static class TrainCommand
     private static readonly Option<string> Kernel = TrainingFlags.KernelOption();
     private static readonly Option<bool> KeepAll = new("--keep-all") { Description = "keep every sample (client sizes differ by at most one)" };
     private static readonly Option<bool> CheckSplit = new("--check-split") { Description = "verify the split (disjoint, complete, bit-exact) before training" };
+    private static readonly Option<double?> MemoryLimit = new("--memory-limit") { Description = "refuse runs estimated to need more than GB gigabytes (default: the memory available)" };
+    private static readonly Option<bool> NoMemoryCheck = new("--no-memory-check") { Description = "start even when the run's memory estimate exceeds what is available" };
     private static readonly TrainingFlags Flags = new();
 
     public static Command Create()
     {
         var command = new Command("train", "train logistic regression with FedNL over simulated clients");
-        foreach (var option in new Option[] { Data, Test, AddIntercept, Threads, HessianPathFlag, Kernel, KeepAll, CheckSplit })
+        foreach (var option in new Option[] { Data, Test, AddIntercept, Threads, HessianPathFlag, Kernel, KeepAll, CheckSplit, MemoryLimit, NoMemoryCheck })
             command.Options.Add(option);
         Flags.AddTo(command);
         command.SetAction(Run);
         return command;
+    }
+
+    private static long? MemoryLimitBytes(ParseResult parse)
+    {
+        if (parse.GetValue(NoMemoryCheck)) return long.MaxValue;
+        if (parse.GetValue(MemoryLimit) is not { } gb) return null;
+        if (!(gb > 0) || gb > 1e9) throw new UsageException($"--memory-limit must be a number of gigabytes > 0, got {gb}");
+        return (long)(gb * (1L << 30));
     }
 
     private static int Run(ParseResult parse)
@@ -39,8 +49,12 @@ internal static class TrainCommand
             Threads = parse.GetValue(Threads),
             KeepAllSamples = parse.GetValue(KeepAll),
             HessianPath = TrainingFlags.ParseHessianPath(parse.GetValue(HessianPathFlag)!),
+            MemoryLimitBytes = MemoryLimitBytes(parse),
         };
         TrainingFlags.Validate(options);
+        CommandRunner.CheckInputFile(parse.GetValue(Data), "--data");
+        CommandRunner.CheckInputFile(parse.GetValue(Test), "--test");
+        CommandRunner.CheckOutputFile(parse.GetValue(Flags.Out), "--out");
         KernelSettings.Use(TrainingFlags.ParseKernel(parse.GetValue(Kernel)!));
 
         var setup = Stopwatch.StartNew();
@@ -53,12 +67,15 @@ internal static class TrainCommand
             throw new UsageException($"--clients {options.Clients} exceeds the {data.Samples} samples in {data.Name}");
         var split = ClientSplit.Split(data, options.Clients, options.Seed, options.KeepAllSamples ? SplitMode.KeepAll : SplitMode.DropRemainder);
         if (parse.GetValue(CheckSplit)) ClientSplit.Verify(data, split);
+        var testFile = parse.GetValue(Test);
+        Dataset? test = testFile is null ? null : LibSvmReader.Read(testFile.FullName, addIntercept: false);
         double loadSeconds = setup.Elapsed.TotalSeconds;
 
         if (!json)
             Console.WriteLine($"{data.Name}: {data.Samples} samples, d = {data.Features}, {options.Clients} clients of " +
                               $"{split.Clients[0].Samples}, {split.DroppedSamples} dropped; {RunSummary.AlgorithmFlag(options.Algorithm)} " +
-                              $"{options.Compressor.ToFlag()}, {options.Rounds} rounds, {KernelSettings.Active} kernels");
+                              $"{options.Compressor.ToFlag()}, {options.Rounds} rounds, {KernelSettings.Active} kernels, " +
+                              $"up to {MemoryEstimate.Format(MemoryEstimate.TrainingBytes(split.Clients, options))} of memory");
 
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -74,10 +91,8 @@ internal static class TrainCommand
             Console.CancelKeyPress -= onCancel;
         }
 
-        var testFile = parse.GetValue(Test);
-        if (testFile is not null)
+        if (test is not null)
         {
-            var test = LibSvmReader.Read(testFile.FullName, addIntercept: false);
             int rawFeatures = intercept ? data.Features - 1 : data.Features;
             result = result with { TestAccuracy = FedNLTrainer.Accuracy(test, result.Model, rawFeatures, intercept) };
         }

@@ -16,7 +16,7 @@ internal sealed class TrainingFlags
     public readonly Option<double> Lambda = new("--lambda") { Description = "L2 regularisation", DefaultValueFactory = _ => 1e-3 };
     public readonly Option<int> Option = new("--option") { Description = "FedNL option 1 or 2", DefaultValueFactory = _ => 2 };
     public readonly Option<double?> Alpha = new("--alpha") { Description = "Hessian learning rate (gd: step size); default: the theoretical choice" };
-    public readonly Option<int> ClientsPerRound = new("--clients-per-round") { Description = "FedNL-PP: clients per round", DefaultValueFactory = _ => 12 };
+    public readonly Option<int?> ClientsPerRound = new("--clients-per-round") { Description = "FedNL-PP: clients per round, at most --clients (default: min(12, --clients))" };
     public readonly Option<ulong> Seed = new("--seed") { Description = "seed of the split and all random draws", DefaultValueFactory = _ => 123UL };
     public readonly Option<double> Tolerance = new("--tolerance") { Description = "stop once ||grad f|| <= EPS (0: never)", DefaultValueFactory = _ => 0.0 };
     public readonly Option<FileInfo?> Out = new("--out") { Description = "write the per-round history as CSV" };
@@ -60,7 +60,9 @@ internal sealed class TrainingFlags
             Lambda = parse.GetValue(Lambda),
             Option = (FedNLOption)option,
             Alpha = parse.GetValue(Alpha),
-            ClientsPerRound = parse.GetValue(ClientsPerRound),
+            ClientsPerRound = parse.GetValue(ClientsPerRound) is { } tau
+                ? tau >= 1 ? tau : throw new UsageException($"--clients-per-round must be >= 1, got {tau}")
+                : 0,
             Seed = parse.GetValue(Seed),
             Tolerance = parse.GetValue(Tolerance),
             LineSearchMaxTries = parse.GetValue(LineSearchTries),
@@ -89,9 +91,24 @@ internal sealed class TrainingFlags
         }
         catch (ArgumentException e)
         {
-            throw new UsageException(e.Message);
+            throw new UsageException(FlagMessage(e.Message));
         }
     }
+
+    /// <summary>TrainingOptions' messages start with the setting's name; the CLI names the flag ("--k-mult must ...").</summary>
+    internal static string FlagMessage(string message)
+    {
+        foreach (var (setting, flag) in SettingFlags)
+            if (message.StartsWith(setting + " ", StringComparison.Ordinal)) return flag + message[setting.Length..];
+        return message;
+    }
+
+    private static readonly (string Setting, string Flag)[] SettingFlags =
+    [
+        ("clients-per-round", "--clients-per-round"), ("clients", "--clients"), ("rounds", "--rounds"), ("k-mult", "--k-mult"),
+        ("lambda", "--lambda"), ("alpha", "--alpha"), ("threads", "--threads"), ("tolerance", "--tolerance"),
+        ("line-search tries", "--line-search-tries"), ("memory limit", "--memory-limit"), ("option", "--option"),
+    ];
 
     public static Option<string> HessianPathOption() => new("--hessian-path") { Description = "auto|sparse|dense", DefaultValueFactory = _ => "auto" };
 

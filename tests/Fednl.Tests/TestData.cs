@@ -10,7 +10,7 @@ internal static class TestData
 
     public static string Dataset(string name)
     {
-        string? folder = Environment.GetEnvironmentVariable("FEDNL_DATA");
+        string? folder = DataFolder(Environment.GetEnvironmentVariable("FEDNL_DATA"), Environment.GetEnvironmentVariable("PWD"));
         bool required = Environment.GetEnvironmentVariable("FEDNL_REQUIRE_DATA") == "1";
         string? path = string.IsNullOrEmpty(folder) ? null : Path.Combine(folder, name);
         if (path is not null && File.Exists(path)) return path;
@@ -20,6 +20,17 @@ internal static class TestData
         if (required) Assert.Fail(message);
         Assert.Ignore(message);
         return "";
+    }
+
+    /// <summary>
+    /// FEDNL_DATA as an absolute folder: a relative one is taken from the shell's directory (PWD, where the
+    /// command was run), not from the test host's working directory.
+    /// </summary>
+    internal static string? DataFolder(string? value, string? shellDirectory)
+    {
+        if (string.IsNullOrEmpty(value) || Path.IsPathRooted(value)) return string.IsNullOrEmpty(value) ? null : value;
+        string from = !string.IsNullOrEmpty(shellDirectory) && Path.IsPathRooted(shellDirectory) ? shellDirectory : Environment.CurrentDirectory;
+        return Path.GetFullPath(Path.Combine(from, value));
     }
 
     private static string FindRoot()

@@ -35,4 +35,9 @@ void test_kernel_variant_selection(void) {
     CHECK(info.active_variant == FEDNL_KERNEL_REFERENCE);
     CHECK_STATUS(fednl_set_kernel_variant(FEDNL_KERNEL_AVX2), info.avx2_available ? FEDNL_OK : FEDNL_ERR_UNSUPPORTED);
     CHECK_STATUS(fednl_set_kernel_variant(7), FEDNL_ERR_INVALID_ARGUMENT);
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+    /* The CPUID test every compiler uses agrees with the compiler's own (GCC and Clang only). */
+    __builtin_cpu_init();
+    CHECK(info.avx2_available == (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")));
+#endif
 }

@@ -20,7 +20,7 @@ public sealed class FedNLClient
         Data = data;
         Lambda = lambda;
         Dimension = data.Features;
-        UsesDenseHessian = path == HessianPath.Dense || (path == HessianPath.Auto && PrefersDense(data));
+        UsesDenseHessian = ChoosesDense(data, path);
         if (UsesDenseHessian)
         {
             _denseRows = new double[(long)data.Samples * Dimension];
@@ -65,6 +65,10 @@ public sealed class FedNLClient
     /// </summary>
     public const double DenseGatherRatio = 0.35;
 
+    /// <summary>Whether a client on <paramref name="data"/> forms its Hessian on the dense path.</summary>
+    internal static bool ChoosesDense(Dataset data, HessianPath path) =>
+        path == HessianPath.Dense || (path == HessianPath.Auto && PrefersDense(data));
+
     private static bool PrefersDense(Dataset data)
     {
         if (data.Samples == 0) return false;
@@ -74,7 +78,7 @@ public sealed class FedNLClient
             double nnz = data.RowPointers[j + 1] - data.RowPointers[j];
             pairs += nnz * (nnz + 1) / 2;
         }
-        return pairs > DenseGatherRatio * data.Samples * PackedSymmetric.Length(data.Features);
+        return pairs > DenseGatherRatio * data.Samples * ((double)data.Features * (data.Features + 1) / 2);
     }
 
     private CsrSpan Csr => new(Data.RowPointers, Data.ColumnIndices, Data.Values, Dimension);

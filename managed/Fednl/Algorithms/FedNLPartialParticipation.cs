@@ -13,7 +13,7 @@ internal static class FedNLPartialParticipation
     {
         var server = run.Server;
         var options = run.Options;
-        int n = run.ClientCount, tau = Math.Min(options.ClientsPerRound, n);
+        int n = run.ClientCount, tau = options.ClientsPerRoundFor(n);
         var selected = new int[tau];
         var chosen = new bool[n];
         var trackedGradient = new double[run.Dimension];

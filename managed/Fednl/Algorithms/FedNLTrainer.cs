@@ -43,6 +43,9 @@ public static class FedNLTrainer
             if (c.Features != d)
                 throw new ArgumentException($"clients disagree on the number of features ({c.Features} and {d})");
 
+        if (options.Algorithm == Algorithm.FedNLPartialParticipation && options.ClientsPerRoundFor(clientData.Count) > clientData.Count)
+            throw new ArgumentException($"clients-per-round {options.ClientsPerRound} exceeds the {clientData.Count} clients");
+        CheckSize(clientData, options);
         double[]? scales = null;
         if (options.ScaleFeatures)
         {
@@ -66,6 +69,23 @@ public static class FedNLTrainer
         double setupSeconds = setupClock.Elapsed.TotalSeconds;
         Execute(run, stepSize);
         return ResultOf(run, clients.Length, droppedSamples, setupSeconds, stepSize, scales);
+    }
+
+    /// <summary>Refuses, before anything is allocated, a run whose d is out of range or that cannot fit in memory.</summary>
+    internal static void CheckSize(IReadOnlyList<Dataset> clients, TrainingOptions options)
+    {
+        int d = clients[0].Features;
+        MemoryEstimate.CheckFeatures(d);
+        if (options.MemoryLimitBytes == long.MaxValue) return;
+        long need = MemoryEstimate.TrainingBytes(clients, options);
+        long limit = options.MemoryLimitBytes ?? MemoryEstimate.AvailableBytes();
+        if (need <= limit) return;
+        long packed = 8L * d * (d + 1) / 2;
+        throw new TrainingTooLargeException(
+            $"training needs up to {MemoryEstimate.Format(need)} (d = {d}: one d x d Hessian takes {MemoryEstimate.Format(packed)}; " +
+            $"{clients.Count} clients, {Math.Clamp(options.Threads, 1, clients.Count)} workers) but " +
+            (options.MemoryLimitBytes is null ? $"this machine has {MemoryEstimate.Format(limit)} available" : $"the limit is {MemoryEstimate.Format(limit)}"),
+            need, limit);
     }
 
     /// <summary>The algorithm's start on every client: H_i⁰ (and FedNL-PP's g_i⁰) at x⁰.</summary>

@@ -45,8 +45,11 @@ public sealed record TrainingOptions
     /// <summary>Hessian learning rate; null uses the theoretical choice for the compressor (spec section 3).</summary>
     public double? Alpha { get; init; }
     public HessianRule HessianRule { get; init; } = HessianRule.BeforeUpdate;
-    /// <summary>τ, the clients sampled per round by FedNL-PP.</summary>
-    public int ClientsPerRound { get; init; } = 12;
+    /// <summary>τ, the clients sampled per round by FedNL-PP (at most <see cref="Clients"/>); 0: min(12, clients).</summary>
+    public int ClientsPerRound { get; init; }
+
+    /// <summary>τ for <paramref name="clients"/> clients: <see cref="ClientsPerRound"/>, or min(12, clients) when it is 0.</summary>
+    public int ClientsPerRoundFor(int clients) => ClientsPerRound == 0 ? Math.Min(12, clients) : ClientsPerRound;
     /// <summary>Seeds the split, every client's compressor stream and FedNL-PP's sampling.</summary>
     public ulong Seed { get; init; } = 123;
     /// <summary>Worker threads for the clients (the native kernels stay single-threaded).</summary>
@@ -77,6 +80,11 @@ public sealed record TrainingOptions
     public StepSize StepSize { get; init; } = StepSize.Full;
     /// <summary>What <see cref="Reporting.TrainingResult.Converged"/> compares ‖∇f‖ with when no tolerance is set.</summary>
     public const double DefaultConvergenceBar = 1e-10;
+    /// <summary>
+    /// Refuse to start when <see cref="MemoryEstimate.TrainingBytes"/> exceeds this many bytes; null: the memory
+    /// available now (<see cref="MemoryEstimate.AvailableBytes"/>); <see cref="long.MaxValue"/>: never refuse.
+    /// </summary>
+    public long? MemoryLimitBytes { get; init; }
     /// <summary>How each client forms its Hessian: chosen from its data density, or forced.</summary>
     public HessianPath HessianPath { get; init; } = HessianPath.Auto;
 
@@ -88,7 +96,9 @@ public sealed record TrainingOptions
         if (!(KMultiplier > 0) || double.IsInfinity(KMultiplier)) throw new ArgumentException($"k-mult must be > 0, got {KMultiplier}");
         if (!(Lambda >= 0) || double.IsInfinity(Lambda)) throw new ArgumentException($"lambda must be >= 0, got {Lambda}");
         if (Alpha is { } a && (!(a > 0) || double.IsInfinity(a))) throw new ArgumentException($"alpha must be > 0, got {a}");
-        if (ClientsPerRound < 1) throw new ArgumentException($"clients-per-round must be >= 1, got {ClientsPerRound}");
+        if (ClientsPerRound < 0) throw new ArgumentException($"clients-per-round must be >= 1, got {ClientsPerRound}");
+        if (Algorithm == Algorithm.FedNLPartialParticipation && ClientsPerRound > Clients)
+            throw new ArgumentException($"clients-per-round {ClientsPerRound} exceeds the {Clients} clients");
         if (Threads < 1) throw new ArgumentException($"threads must be >= 1, got {Threads}");
         if (!(Tolerance >= 0)) throw new ArgumentException($"tolerance must be >= 0, got {Tolerance}");
         if (!(LineSearchGamma > 0 && LineSearchGamma < 1)) throw new ArgumentException($"line-search gamma must be in (0, 1), got {LineSearchGamma}");
@@ -98,6 +108,7 @@ public sealed record TrainingOptions
         if (!Enum.IsDefined(StepSize)) throw new ArgumentException($"unknown step size {StepSize}");
         if (StepSize == StepSize.Damped && Algorithm != Algorithm.FedNL)
             throw new ArgumentException("the damped step is for --algorithm fednl (FedNL-LS chooses its step by line search)");
+        if (MemoryLimitBytes is < 0) throw new ArgumentException($"memory limit must be >= 0, got {MemoryLimitBytes}");
         if (!Enum.IsDefined(Option)) throw new ArgumentException($"option must be 1 or 2, got {(int)Option}");
     }
 }

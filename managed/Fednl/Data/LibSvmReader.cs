@@ -29,6 +29,7 @@ public static class LibSvmReader
         var values = new List<double>(text.Length / 8);
         var rawLabels = new List<double>();
         int maxIndex = 0, lineNumber = 0;
+        if (text.StartsWith("\uFEFF"u8)) text = text[3..]; // a UTF-8 byte order mark
 
         while (!text.IsEmpty)
         {
@@ -89,10 +90,18 @@ public static class LibSvmReader
 
     private static double ParseNumber(ReadOnlySpan<byte> token, string file, int line, string problem, ReadOnlySpan<byte> shown = default)
     {
+        if (IsNonFiniteWord(token)) throw Error(file, line, shown.IsEmpty ? token : shown, "NaN or infinity is not allowed");
         if (!double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
             throw Error(file, line, shown.IsEmpty ? token : shown, problem);
         if (!double.IsFinite(value)) throw Error(file, line, shown.IsEmpty ? token : shown, "NaN or infinity is not allowed");
         return value;
+    }
+
+    /// <summary>inf, infinity or nan in any case, with an optional sign: spelled as numbers, but not finite.</summary>
+    private static bool IsNonFiniteWord(ReadOnlySpan<byte> token)
+    {
+        if (!token.IsEmpty && token[0] is (byte)'+' or (byte)'-') token = token[1..];
+        return Ascii.EqualsIgnoreCase(token, "inf"u8) || Ascii.EqualsIgnoreCase(token, "infinity"u8) || Ascii.EqualsIgnoreCase(token, "nan"u8);
     }
 
     private static ReadOnlySpan<byte> TrimStart(ReadOnlySpan<byte> s)

@@ -99,11 +99,23 @@ public sealed class HessianCompressor : IDisposable
             in NativeSpan.Ref(s.UsedIndices), in NativeSpan.Ref(s.UsedValues), s.Count));
     }
 
-    private FednlCompressor Settings(ulong seed) => new()
+    /// <summary>Words of workspace an instance for <paramref name="spec"/> and patterns up to <paramref name="maxPatternLength"/> holds.</summary>
+    public static long WorkspaceLength(CompressorSpec spec, long maxPatternLength)
     {
-        Kind = (int)Spec.Kind,
+        FednlNative.EnsureLoaded();
+        var settings = SettingsOf(spec, 0);
+        long pattern = maxPatternLength > 0 ? Math.Min(maxPatternLength, spec.PackedLength) : spec.PackedLength;
+        return Math.Max(NativeMethods.fednl_compress_workspace(in settings, spec.Dimension),
+            NativeMethods.fednl_pattern_step_workspace(in settings, spec.Dimension, pattern));
+    }
+
+    private FednlCompressor Settings(ulong seed) => SettingsOf(Spec, seed);
+
+    private static FednlCompressor SettingsOf(CompressorSpec spec, ulong seed) => new()
+    {
+        Kind = (int)spec.Kind,
         Reserved = 0,
-        K = Spec.IsDense ? 0 : Spec.K,
+        K = spec.IsDense ? 0 : spec.K,
         Seed = seed,
     };
 

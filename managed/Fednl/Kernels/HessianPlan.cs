@@ -44,6 +44,30 @@ public sealed class HessianPlan
 
     internal ReadOnlySpan<ulong> Words => _words;
 
+    /// <summary>The plan's length in words and its pattern length, without building it.</summary>
+    public static (long Words, long PatternLength) Measure(CsrSpan data, bool dense)
+    {
+        FednlNative.EnsureLoaded();
+        int kind = (int)(dense ? FednlHessianPlanKind.Dense : FednlHessianPlanKind.Sparse);
+        long workLength = dense ? 0 : NativeMethods.fednl_hessian_plan_workspace(data.Rows, data.Columns);
+        if (workLength < 0)
+            throw new ArgumentException($"a Hessian plan needs 1 to 65535 columns, got {data.Columns}", nameof(data));
+        // Pooled: measuring every client leaves no garbage behind for the rounds' collector to meet.
+        var work = System.Buffers.ArrayPool<ulong>.Shared.Rent(checked((int)Math.Max(1, workLength)));
+        try
+        {
+            var info = new FednlHessianPlanInfo();
+            NativeError.Check(NativeMethods.fednl_hessian_plan_measure(data.Rows, data.Columns, in NativeSpan.Ref(data.RowPointers),
+                in NativeSpan.Ref(data.ColumnIndices), in NativeSpan.Ref(data.Values), kind, ref info,
+                ref NativeSpan.Ref(work.AsSpan(0, (int)workLength)), workLength));
+            return (info.Words, info.PatternLength);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<ulong>.Shared.Return(work);
+        }
+    }
+
     /// <summary>Measures and builds the plan of a client's rows.</summary>
     public static HessianPlan Build(CsrSpan data, bool dense)
     {

@@ -9,7 +9,7 @@ namespace Fednl.Kernels;
 public static class PackedSymmetric
 {
     /// <summary>D = d(d+1)/2, the number of stored entries.</summary>
-    public static int Length(int dimension) => checked(dimension * (dimension + 1) / 2);
+    public static int Length(int dimension) => checked((int)((long)dimension * (dimension + 1) / 2));
 
     /// <summary>Position of entry (i, j) in either order.</summary>
     public static int Index(int dimension, int i, int j)

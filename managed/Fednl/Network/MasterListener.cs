@@ -45,7 +45,9 @@ public sealed class MasterListener : IAsyncDisposable
         public bool Welcomed { get; set; }
     }
 
+    /// <param name="settings">Where to listen, the run's settings, security and timeouts.</param>
     /// <param name="links">The clients' state from a checkpoint (resuming), or null for a fresh run.</param>
+    /// <param name="runId">The run's id, checked against a rejoining client's Hello.</param>
     /// <param name="dimension">d from the checkpoint or <c>--dimension</c>; 0 lets the clients settle it.</param>
     public MasterListener(MasterSettings settings, ClientLink[]? links, Guid runId, int dimension)
     {

@@ -46,6 +46,14 @@ public static class HistoryCsv
     /// <summary>Reads a history file back. Errors name the file and line.</summary>
     public static (string Label, IReadOnlyList<RoundReport> History) Read(string path)
     {
+        var run = ReadRun(path);
+        return (run.Label, run.History);
+    }
+
+    /// <summary>Reads a history file back with its client count (n= in its label; 0 when the label has none).</summary>
+    public static HistoryRun ReadRun(string path)
+    {
+        int clients = 0;
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such history file", path);
         string label = Path.GetFileNameWithoutExtension(path);
         var rows = new List<RoundReport>();
@@ -55,7 +63,15 @@ public static class HistoryCsv
         {
             lineNumber++;
             if (line.Length == 0) continue;
-            if (line.StartsWith("# run:", StringComparison.Ordinal)) { label = line[6..].Trim(); continue; }
+            if (line.StartsWith("# run:", StringComparison.Ordinal))
+            {
+                label = line[6..].Trim();
+                // n=N in the label (RunSummary.Label) is the client count.
+                foreach (string word in label.Split(' '))
+                    if (word.StartsWith("n=", StringComparison.Ordinal) && int.TryParse(word.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture, out int n))
+                        clients = n;
+                continue;
+            }
             if (line.StartsWith('#')) continue;
             var fields = line.Split(',');
             if (columns is null)
@@ -92,7 +108,7 @@ public static class HistoryCsv
             });
         }
         if (rows.Count == 0) throw new FormatException($"{path}: no rounds in the file");
-        return (label, rows);
+        return new HistoryRun(label, clients, rows);
     }
 
     private static int[] ParseIds(string text, string path, int lineNumber)
@@ -106,3 +122,6 @@ public static class HistoryCsv
         return ids;
     }
 }
+
+/// <summary>A run read back from a history file: its legend label, n (0 if not recorded) and its rounds.</summary>
+public sealed record HistoryRun(string Label, int Clients, IReadOnlyList<RoundReport> History);

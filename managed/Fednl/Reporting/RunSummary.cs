@@ -71,6 +71,16 @@ public static class RunSummary
         var o = result.Options;
         string compressor = o.Algorithm == Algorithms.Algorithm.GradientDescent ? "" : $" {o.Compressor.ToString().ToLowerInvariant()}";
         string k = o.Compressor is Compression.CompressorKind.Identical or Compression.CompressorKind.Natural ? "" : $" k-mult={o.KMultiplier}";
-        return $"{dataName} {AlgorithmFlag(o.Algorithm)}{compressor}{k} n={result.Clients} option={(int)o.Option} λ={o.Lambda} seed={o.Seed}";
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        var extra = new System.Text.StringBuilder();
+        // Every other setting that changes the run, so that a plot's legend can show all that differ.
+        if (o.Algorithm == Algorithms.Algorithm.FedNLPartialParticipation) extra.Append(c, $" tau={o.ClientsPerRoundFor(result.Clients)}");
+        if (o.Algorithm == Algorithms.Algorithm.FedNLLineSearch) extra.Append(c, $" line-search-tries={o.LineSearchMaxTries}");
+        if (o.Alpha is { } alpha) extra.Append(c, $" alpha={alpha}");
+        if (o.HessianRule != Algorithms.HessianRule.BeforeUpdate) extra.Append(" hessian-rule=after");
+        if (o.HessianPath != Algorithms.HessianPath.Auto) extra.Append(c, $" hessian-path={o.HessianPath.ToString().ToLowerInvariant()}");
+        if (o.Tolerance > 0) extra.Append(c, $" tolerance={o.Tolerance}");
+        if (o.KeepAllSamples) extra.Append(" keep-all");
+        return $"{dataName} {AlgorithmFlag(o.Algorithm)}{compressor}{k} n={result.Clients} option={(int)o.Option} λ={o.Lambda} seed={o.Seed}{extra}";
     }
 }

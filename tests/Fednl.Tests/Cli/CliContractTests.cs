@@ -133,7 +133,7 @@ public sealed class CliContractTests
         Assert.That(exit, Is.Zero, error);
         string text = File.ReadAllText(svg);
         Assert.That(text, Does.StartWith("<svg"));
-        Assert.That(System.Text.RegularExpressions.Regex.Matches(text, "<polyline").Count, Is.EqualTo(4), "two runs, two panels");
+        Assert.That(System.Text.RegularExpressions.Regex.Matches(text, "<polyline").Count, Is.EqualTo(6), "two runs, three panels");
         Assert.That(text, Does.Contain("randk").And.Contain("natural"));
 
         var (badExit, _, badError) = Run("plot", Path.Combine(temp.Path, "nope.csv"), "-o", svg);

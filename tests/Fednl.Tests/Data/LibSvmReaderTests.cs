@@ -63,6 +63,10 @@ public sealed class LibSvmReaderTests
     [TestCase("1 1:NaN\n0 1:1\n", 1, "1:NaN", "NaN or infinity")]
     [TestCase("1 1:-Infinity\n0 1:1\n", 1, "1:-Infinity", "NaN or infinity")]
     [TestCase("NaN 1:1\n0 1:1\n", 1, "NaN", "NaN or infinity")]
+    [TestCase("1 2:inf\n0 1:1\n", 1, "2:inf", "NaN or infinity")]
+    [TestCase("1 2:-INF\n0 1:1\n", 1, "2:-INF", "NaN or infinity")]
+    [TestCase("1 2:nan\n0 1:1\n", 1, "2:nan", "NaN or infinity")]
+    [TestCase("inf 2:1\n0 1:1\n", 1, "inf", "NaN or infinity")]
     [TestCase("1 1:1\n0 1:1\n\n1 7\n", 4, "7", "expected index:value")]
     [TestCase("1 a:1\n0 1:1\n", 1, "a:1", "index is not an integer")]
     public void Malformed_input_names_file_line_and_token(string text, int line, string token, string problem)
@@ -72,6 +76,23 @@ public sealed class LibSvmReaderTests
         Assert.That(e.Token, Is.EqualTo(token));
         Assert.That(e.Message, Does.Contain(problem));
         Assert.That(e.Message, Does.Contain("bad.svm:" + line));
+    }
+
+    [Test]
+    public void A_utf8_byte_order_mark_is_accepted()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"fednl-bom-{Guid.NewGuid():N}.svm");
+        File.WriteAllBytes(path, [0xEF, 0xBB, 0xBF, .. "+1 2:1\n-1 1:1\n"u8]);
+        try
+        {
+            var d = LibSvmReader.Read(path);
+            Assert.That(d.Labels, Is.EqualTo(new[] { 1.0, -1.0 }));
+            Assert.That(d.ColumnIndices, Is.EqualTo(new[] { 1, 0 }));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Test]

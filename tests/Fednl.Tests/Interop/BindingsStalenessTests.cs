@@ -19,6 +19,16 @@ public sealed class BindingsStalenessTests
     }
 
     [Test]
+    public void The_generator_uses_the_libclang_of_its_nuget_package()
+    {
+        BindingGenerator.Generate(BindingGenerator.DefaultHeader(TestData.RepositoryRoot));
+        if (Environment.GetEnvironmentVariable("FEDNL_LIBCLANG") is { Length: > 0 } chosen)
+            Assert.That(BindingGenerator.LibClangPath, Is.EqualTo(chosen));
+        else
+            Assert.That(BindingGenerator.LibClangPath, Does.StartWith(Path.Combine(AppContext.BaseDirectory, "runtimes", System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier, "native", "libclang.")));
+    }
+
+    [Test]
     public void A_changed_header_changes_the_bindings()
     {
         string root = TestData.RepositoryRoot;
