@@ -108,6 +108,7 @@ internal sealed class TrainingFlags
         ("clients-per-round", "--clients-per-round"), ("clients", "--clients"), ("rounds", "--rounds"), ("k-mult", "--k-mult"),
         ("lambda", "--lambda"), ("alpha", "--alpha"), ("threads", "--threads"), ("tolerance", "--tolerance"),
         ("line-search tries", "--line-search-tries"), ("memory limit", "--memory-limit"), ("option", "--option"),
+        ("divergence-factor", "--divergence-factor"),
     ];
 
     public static Option<string> HessianPathOption() => new("--hessian-path") { Description = "auto|sparse|dense", DefaultValueFactory = _ => "auto" };
