@@ -235,11 +235,15 @@ internal static class BenchCommand
         {
             bool separate = b.Fma.Scaling > 0.75 * b.Threads && b.L2Read.Scaling > 0.75 * b.Threads;
             bool shared = b.Fma.Scaling < 1.3;
-            table.AppendLine($"1 thread vs {b.Threads} threads: FMA loop {F(b.Fma.Scaling, 2)}×, L2 streaming loop {F(b.L2Read.Scaling, 2)}×, " +
+            bool loaded = b.LoadAverageAtStart is { } average && average > 0.5 * Environment.ProcessorCount;
+            string siblings = MachineBounds.ReportedSiblings() is { } list ? $"; the kernel lists cpu0's hyper-thread siblings as \"{list}\"" : "";
+            string loadText = b.LoadAverageAtStart is { } l ? $" (load average {F(l, 1)} on {Environment.ProcessorCount} cores when measured)" : "";
+            table.AppendLine($"1 thread vs {b.Threads} threads{loadText}: FMA loop {F(b.Fma.Scaling, 2)}×, L2 streaming loop {F(b.L2Read.Scaling, 2)}×, " +
                              $"DRAM streaming loop {F(b.DramRead.Scaling, 2)}× — " +
-                             (separate ? "the vCPUs behave as separate physical cores (siblings of one core would give about 1× on FMA)."
-                                 : shared ? "the vCPUs share one physical core's FMA units (hyper-thread siblings)."
-                                 : "neither clearly separate cores nor siblings (noisy neighbours?)."));
+                             (separate ? "the vCPUs behave as separate physical cores (siblings of one core would give about 1× on FMA)"
+                                 : shared && loaded ? "no gain from the second thread, but other processes were using the cores, so this cannot tell siblings from a busy core"
+                                 : shared ? "the vCPUs share one physical core's FMA units (hyper-thread siblings)"
+                                 : "neither clearly separate cores nor siblings (noisy neighbours?)") + siblings + ".");
             table.AppendLine();
         }
         return table.ToString();

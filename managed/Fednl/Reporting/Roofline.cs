@@ -46,6 +46,9 @@ public sealed record MachineBounds
     public required Rate Gather { get; init; }
     public required Rate Exp { get; init; }
 
+    /// <summary>The 1-minute load average when the measurement started (null when unknown): other processes' demand.</summary>
+    public double? LoadAverageAtStart { get; init; }
+
     public Rate Read(MemoryLevel level) => level switch { MemoryLevel.L2 => L2Read, MemoryLevel.L3 => L3Read, _ => DramRead };
     public Rate Triad(MemoryLevel level) => level switch { MemoryLevel.L2 => L2Triad, MemoryLevel.L3 => L3Triad, _ => DramTriad };
 
@@ -68,9 +71,10 @@ public sealed record MachineBounds
         // doubles per buffer: a quarter of L2 for L2, a quarter of L3 per thread for L3, four times L3 for DRAM
         // (triad: two buffers of half that each)
         long l2Doubles = l2 / 4 / 8, l3Doubles = Math.Max(l3 / 4 / 8 / threads, 4 * l2Doubles), dramDoubles = 4 * l3 / 8;
-        Rate Both(Func<Func<long, long>> loop) => new(Time(1, loop, seconds), Time(threads, loop, seconds), threads);
+        Rate Both(Func<Func<long, long>> loop) => Time(threads, loop, seconds);
         return new MachineBounds
         {
+            LoadAverageAtStart = LoadAverage(),
             Threads = threads,
             L2CacheBytes = l2,
             L3CacheBytes = l3,
@@ -122,13 +126,12 @@ public sealed record MachineBounds
     }
 
     /// <summary>
-    /// Work per second of <paramref name="threads"/> threads each running its own instance of the loop at once:
-    /// the passes are calibrated on one instance to take about <paramref name="seconds"/>, then the best of five
-    /// runs (total work over the slowest thread's time) counts.
+    /// Work per second of the loop on one thread and on <paramref name="threads"/> threads at once, each thread with
+    /// its own instance: the passes are calibrated on one instance to take about <paramref name="seconds"/>, then
+    /// one-thread and all-threads runs alternate five times (so drifting load from neighbours hits both alike) and the
+    /// best of each counts (total work over the slowest thread's time).
     /// </summary>
-    private const int Runs = 5;
-
-    private static double Time(int threads, Func<Func<long, long>> create, double seconds)
+    private static Rate Time(int threads, Func<Func<long, long>> create, double seconds)
     {
         var loops = Enumerable.Range(0, threads).Select(_ => create()).ToArray();
         long passes = 1;
@@ -140,24 +143,58 @@ public sealed record MachineBounds
             if (elapsed >= seconds / 4 || passes > (1L << 40)) { passes = Math.Max(1, (long)Math.Ceiling(passes * seconds / Math.Max(elapsed, 1e-9))); break; }
             passes *= elapsed < seconds / 64 ? 16 : 4;
         }
-        double best = 0;
+        double one = 0, all = 0;
         for (int run = 0; run < Runs; run++)
         {
-            var work = new long[threads];
-            var elapsed = new double[threads];
-            using var start = new Barrier(threads);
-            var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
-            {
-                start.SignalAndWait();
-                var clock = Stopwatch.StartNew();
-                work[t] = loops[t](passes);
-                elapsed[t] = clock.Elapsed.TotalSeconds;
-            })).ToArray();
-            foreach (var w in workers) w.Start();
-            foreach (var w in workers) w.Join();
-            best = Math.Max(best, work.Sum() / elapsed.Max());
+            one = Math.Max(one, Run(loops.AsSpan(0, 1).ToArray(), passes));
+            all = Math.Max(all, Run(loops, passes));
         }
-        return best;
+        return new Rate(one, all, threads);
+    }
+
+    private const int Runs = 5;
+
+    /// <summary>Every loop on its own thread, started together; total work over the slowest thread's seconds.</summary>
+    private static double Run(Func<long, long>[] loops, long passes)
+    {
+        int threads = loops.Length;
+        var work = new long[threads];
+        var elapsed = new double[threads];
+        using var start = new Barrier(threads);
+        var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
+        {
+            start.SignalAndWait();
+            var clock = Stopwatch.StartNew();
+            work[t] = loops[t](passes);
+            elapsed[t] = clock.Elapsed.TotalSeconds;
+        })).ToArray();
+        foreach (var w in workers) w.Start();
+        foreach (var w in workers) w.Join();
+        return work.Sum() / Math.Max(elapsed.Max(), 1e-12);
+    }
+
+    /// <summary>The kernel's list of cpu0's hyper-thread siblings (Linux sysfs, e.g. "0" or "0,1"), or null.</summary>
+    public static string? ReportedSiblings()
+    {
+        try
+        {
+            return File.ReadAllText("/sys/devices/system/cpu/cpu0/topology/thread_siblings_list").Trim();
+        }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
+    }
+
+    /// <summary>The 1-minute load average (Linux /proc/loadavg), or null.</summary>
+    public static double? LoadAverage()
+    {
+        try
+        {
+            string text = File.ReadAllText("/proc/loadavg");
+            return double.Parse(text.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
+        catch (FormatException) { return null; }
     }
 
     /// <summary>Size of the CPU's level-2 or level-3 cache (Linux sysfs, cpu0), or null when it cannot be read.</summary>
