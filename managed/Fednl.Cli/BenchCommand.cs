@@ -15,7 +15,8 @@ namespace Fednl.Cli;
 /// K = 8d, λ = 1e-3, option 2) for every compressor on w8a, a9a and phishing: each run is a separate `fednl train`
 /// process timed whole, as /usr/bin/time would; the median of the repeats is reported with the process's own
 /// phase breakdown and peak memory. (2) FedNL-LS from x⁰ = 0 to ‖∇f‖ ≤ 1e-9 against every scikit-learn solver on
-/// the same objective and the same samples, both end to end from one data file.
+/// the same objective and the same samples, both end to end from one data file. (3) The roofline: this machine's
+/// bounds from the kernel's probes, and each phase of each cell as a fraction of the bound it is limited by.
 /// </summary>
 internal static class BenchCommand
 {
