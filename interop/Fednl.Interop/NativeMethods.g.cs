@@ -15,7 +15,7 @@ public static class NativeConstants
     /// <summary>
     /// Version of this interface. Bumped whenever a function, struct or enum here changes.
     /// </summary>
-    public const int AbiVersion = 5;
+    public const int AbiVersion = 6;
     /// <summary>
     /// Longest message fednl_last_error() can report, terminating zero included.
     /// </summary>
@@ -116,6 +116,21 @@ public enum FednlHessianPlanKind : int
     /// The pattern is every packed entry; the Hessian comes from the dense oracle (dense data).
     /// </summary>
     Dense = 1,
+}
+
+/// <summary>
+/// Which streaming loop fednl_probe_stream runs.
+/// </summary>
+public enum FednlProbeStreamKind : int
+{
+    /// <summary>
+    /// sum_i source[i]: 8 bytes read per element (target unused, may be null).
+    /// </summary>
+    Read = 0,
+    /// <summary>
+    /// target[i] += scale * source[i]: 16 bytes read and 8 written per element (the shift update's pattern).
+    /// </summary>
+    Triad = 1,
 }
 
 /// <summary>
@@ -511,4 +526,54 @@ public static unsafe partial class NativeMethods
     [LibraryImport(Library)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static partial int fednl_pattern_shift_step(in FednlCompressor compressor, in ulong plan, long plan_words, ref double difference, long difference_length, ref double shift, long shift_length, double alpha, ref double difference_norm, ref double remaining_norm, ref int indices, long indices_capacity, ref double values, long values_capacity, ref long count, ref ulong work, long work_len);
+
+    /// <summary>
+    /// passes sweeps of a fednl_probe_stream_kind loop over length doubles (length &gt;= 1, passes &gt;= 1): source has length entries, and target too for FEDNL_PROBE_STREAM_TRIAD. *bytes = bytes read plus written (8 or 24 per element and pass). Buffer size picks the level measured: well inside L2, inside L3, or several times L3 for DRAM.
+    /// </summary>
+    /// <param name="kind">C: <c>int32_t</c></param>
+    /// <param name="source">C: <c>const double *</c></param>
+    /// <param name="target">C: <c>double *</c></param>
+    /// <param name="length">C: <c>int64_t</c></param>
+    /// <param name="passes">C: <c>int64_t</c></param>
+    /// <param name="sink">C: <c>double *</c></param>
+    /// <param name="bytes">C: <c>int64_t *</c></param>
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial int fednl_probe_stream(int kind, in double source, ref double target, long length, long passes, ref double sink, ref long bytes);
+
+    /// <summary>
+    /// iterations &gt;= 1 rounds of 12 independent fused multiply-add chains, 4 lanes each (scalar a * b + c per lane in the reference variant): *fmas = 48 * iterations.
+    /// </summary>
+    /// <param name="iterations">C: <c>int64_t</c></param>
+    /// <param name="sink">C: <c>double *</c></param>
+    /// <param name="fmas">C: <c>int64_t *</c></param>
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial int fednl_probe_fma(long iterations, ref double sink, ref long fmas);
+
+    /// <summary>
+    /// passes sweeps summing table[indices[k]] over count &gt;= 1 indices (AVX2: vgatherdpd, 4 per instruction, like the Hessian plan's gathers of row weights), passes &gt;= 1. Every index must lie in [0, table_length); the call checks them first. *gathers = count * passes.
+    /// </summary>
+    /// <param name="indices">C: <c>const int32_t *</c></param>
+    /// <param name="count">C: <c>int64_t</c></param>
+    /// <param name="table">C: <c>const double *</c></param>
+    /// <param name="table_length">C: <c>int64_t</c></param>
+    /// <param name="passes">C: <c>int64_t</c></param>
+    /// <param name="sink">C: <c>double *</c></param>
+    /// <param name="gathers">C: <c>int64_t *</c></param>
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial int fednl_probe_gather(in int indices, long count, in double table, long table_length, long passes, ref double sink, ref long gathers);
+
+    /// <summary>
+    /// passes sweeps of the logistic oracle's loss-and-sigmoid step (one exp per element, one log per 512) over count &gt;= 1 finite margins z, passes &gt;= 1: *exps = count * passes.
+    /// </summary>
+    /// <param name="z">C: <c>const double *</c></param>
+    /// <param name="count">C: <c>int64_t</c></param>
+    /// <param name="passes">C: <c>int64_t</c></param>
+    /// <param name="sink">C: <c>double *</c></param>
+    /// <param name="exps">C: <c>int64_t *</c></param>
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial int fednl_probe_exp(in double z, long count, long passes, ref double sink, ref long exps);
 }

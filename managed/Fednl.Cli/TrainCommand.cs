@@ -12,6 +12,7 @@ namespace Fednl.Cli;
 internal static class TrainCommand
 {
     private static readonly Option<FileInfo?> Data = new("--data") { Description = "LIBSVM training file (default: the built-in synthetic dataset)" };
+    private static readonly Option<string?> Synthetic = new("--synthetic") { Description = "a built-in generated dataset instead of --data: dense500" };
     private static readonly Option<FileInfo?> Test = new("--test") { Description = "LIBSVM file to report test accuracy on" };
     private static readonly Option<bool> AddIntercept = new("--add-intercept") { Description = "append a constant 1.0 feature as the last column" };
     private static readonly Option<int> Threads = new("--threads") { Description = "worker threads", DefaultValueFactory = _ => Environment.ProcessorCount };
@@ -26,7 +27,7 @@ internal static class TrainCommand
     public static Command Create()
     {
         var command = new Command("train", "train logistic regression with FedNL over simulated clients");
-        foreach (var option in new Option[] { Data, Test, AddIntercept, Threads, HessianPathFlag, Kernel, KeepAll, CheckSplit, MemoryLimit, NoMemoryCheck })
+        foreach (var option in new Option[] { Data, Synthetic, Test, AddIntercept, Threads, HessianPathFlag, Kernel, KeepAll, CheckSplit, MemoryLimit, NoMemoryCheck })
             command.Options.Add(option);
         Flags.AddTo(command);
         command.SetAction(Run);
@@ -60,9 +61,19 @@ internal static class TrainCommand
         var setup = Stopwatch.StartNew();
         var dataFile = parse.GetValue(Data);
         bool intercept = parse.GetValue(AddIntercept);
-        Dataset data = dataFile is null
-            ? SyntheticDataset.Default(intercept)
-            : LibSvmReader.Read(dataFile.FullName, intercept);
+        string? synthetic = parse.GetValue(Synthetic);
+        if (synthetic is not null && dataFile is not null) throw new UsageException("--synthetic and --data exclude each other");
+        Dataset data;
+        if (synthetic is not null)
+        {
+            var named = SyntheticDataset.Named(synthetic)
+                ?? throw new UsageException($"--synthetic '{synthetic}' is not a built-in dataset (expected {SyntheticDataset.Dense500Name})");
+            data = intercept ? named.WithIntercept() : named;
+        }
+        else
+        {
+            data = dataFile is null ? SyntheticDataset.Default(intercept) : LibSvmReader.Read(dataFile.FullName, intercept);
+        }
         if (options.Clients > data.Samples)
             throw new UsageException($"--clients {options.Clients} exceeds the {data.Samples} samples in {data.Name}");
         var split = ClientSplit.Split(data, options.Clients, options.Seed, options.KeepAllSamples ? SplitMode.KeepAll : SplitMode.DropRemainder);

@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 /** Version of this interface. Bumped whenever a function, struct or enum here changes. */
-#define FEDNL_ABI_VERSION 5
+#define FEDNL_ABI_VERSION 6
 
 /** Longest message fednl_last_error() can report, terminating zero included. */
 #define FEDNL_ERROR_CAPACITY 512
@@ -314,6 +314,49 @@ FEDNL_API int32_t fednl_pattern_shift_step(const fednl_compressor *compressor, c
                                            double *remaining_norm, int32_t *indices, int64_t indices_capacity,
                                            double *values, int64_t values_capacity, int64_t *count, uint64_t *work,
                                            int64_t work_len);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Machine probes: the loops `fednl bench` times to measure this machine's bounds (its roofline). Each runs one
+ * loop on the calling thread over caller-owned buffers with the active kernel variant (AVX2 + FMA when selected,
+ * plain C otherwise) and reports the work it did; the caller times the call (and runs one call per thread to
+ * measure all cores). *sink receives a value that depends on every element, so no loop can be optimised away.
+ * ------------------------------------------------------------------------------------------------------- */
+
+/** Which streaming loop fednl_probe_stream runs. */
+typedef enum fednl_probe_stream_kind {
+    /** sum_i source[i]: 8 bytes read per element (target unused, may be null). */
+    FEDNL_PROBE_STREAM_READ = 0,
+    /** target[i] += scale * source[i]: 16 bytes read and 8 written per element (the shift update's pattern). */
+    FEDNL_PROBE_STREAM_TRIAD = 1
+} fednl_probe_stream_kind;
+
+/**
+ * passes sweeps of a fednl_probe_stream_kind loop over length doubles (length >= 1, passes >= 1): source has length
+ * entries, and target too for FEDNL_PROBE_STREAM_TRIAD. *bytes = bytes read plus written (8 or 24 per element and
+ * pass). Buffer size picks the level measured: well inside L2, inside L3, or several times L3 for DRAM.
+ */
+FEDNL_API int32_t fednl_probe_stream(int32_t kind, const double *source, double *target, int64_t length,
+                                     int64_t passes, double *sink, int64_t *bytes);
+
+/**
+ * iterations >= 1 rounds of 12 independent fused multiply-add chains, 4 lanes each (scalar a * b + c per lane in
+ * the reference variant): *fmas = 48 * iterations.
+ */
+FEDNL_API int32_t fednl_probe_fma(int64_t iterations, double *sink, int64_t *fmas);
+
+/**
+ * passes sweeps summing table[indices[k]] over count >= 1 indices (AVX2: vgatherdpd, 4 per instruction, like the
+ * Hessian plan's gathers of row weights), passes >= 1. Every index must lie in [0, table_length); the call checks
+ * them first. *gathers = count * passes.
+ */
+FEDNL_API int32_t fednl_probe_gather(const int32_t *indices, int64_t count, const double *table, int64_t table_length,
+                                     int64_t passes, double *sink, int64_t *gathers);
+
+/**
+ * passes sweeps of the logistic oracle's loss-and-sigmoid step (one exp per element, one log per 512) over count >= 1
+ * finite margins z, passes >= 1: *exps = count * passes.
+ */
+FEDNL_API int32_t fednl_probe_exp(const double *z, int64_t count, int64_t passes, double *sink, int64_t *exps);
 
 #ifdef __cplusplus
 }

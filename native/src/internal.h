@@ -53,6 +53,14 @@ extern const fednl_vector_kernels fednl_vector_kernels_reference;
 extern const fednl_vector_kernels fednl_vector_kernels_avx2;
 #endif
 
+#if defined(FEDNL_HAVE_AVX2_BUILD)
+/* The AVX2 loops of the machine probes (avx2/probe_avx2.c); probe.c checks their arguments. */
+double fednl_probe_stream_read_avx2(const double *source, int64_t length, int64_t passes);
+double fednl_probe_stream_triad_avx2(const double *source, double *target, int64_t length, int64_t passes, double scale);
+double fednl_probe_fma_avx2(int64_t iterations);
+double fednl_probe_gather_avx2(const int32_t *indices, int64_t count, const double *table, int64_t passes);
+#endif
+
 /* The variant selected by fednl_set_kernel_variant / FEDNL_KERNEL / the CPU. */
 const fednl_vector_kernels *fednl_active_kernels(void);
 

@@ -41,7 +41,9 @@
     X(pattern_multiply_matches_dense)                                                                        \
     X(plan_hessian_refuses_short_buffers)                                                                    \
     X(pattern_multiply_refuses_short_buffers)                                                                \
-    X(pattern_step_refuses_short_buffers)
+    X(pattern_step_refuses_short_buffers)                                                                \
+    X(probes_report_work)                                                                                    \
+    X(probes_reject_bad_arguments)
 
 #define DECLARE(name) void test_##name(void);
 TEST_CASES(DECLARE)

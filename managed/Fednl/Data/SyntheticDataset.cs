@@ -20,6 +20,61 @@ public static class SyntheticDataset
         return addIntercept ? data.WithIntercept() : data;
     }
 
+    /// <summary>Name of the dense d = 500 bench shape (<see cref="Dense500"/>).</summary>
+    public const string Dense500Name = "dense500";
+
+    /// <summary>Clients the dense500 shape is split into (12 samples each).</summary>
+    public const int Dense500Clients = 50;
+
+    /// <summary>
+    /// The built-in datasets that need no file, by name (null for any other name): <see cref="Dense500Name"/>.
+    /// </summary>
+    public static Dataset? Named(string name) => name == Dense500Name ? Dense500() : null;
+
+    /// <summary>
+    /// The dense d ≈ 500 shape: 600 samples, 500 dense features of magnitude 10²–10³ (log-uniform, random
+    /// sign), labels +1 with probability σ(w·a / s) for a planted w, s scaling the margins to order one; seed 500.
+    /// Split into <see cref="Dense500Clients"/> clients of 12 samples. Every row has all 500 non-zeros.
+    /// </summary>
+    public static Dataset Dense500() => GenerateDense(600, 500, 100, 1000, 500);
+
+    /// <summary>
+    /// Dense rows (every feature non-zero) with |a_ji| log-uniform in [low, high] and a random sign, and labels drawn
+    /// from a planted model whose margins are scaled to order one.
+    /// </summary>
+    public static Dataset GenerateDense(int samples, int features, double low, double high, ulong seed)
+    {
+        if (samples < 1 || features < 1) throw new ArgumentException($"need samples >= 1 and features >= 1, got {samples} and {features}");
+        if (!(low > 0 && high >= low && double.IsFinite(high))) throw new ArgumentException($"need 0 < low <= high, got {low} and {high}");
+        var random = new SplitMix64(seed);
+        double Uniform() => (random.Next() >> 11) * (1.0 / (1UL << 53));
+        var planted = new double[features];
+        for (int i = 0; i < features; i++) planted[i] = 2 * Uniform() - 1;
+        double scale = Math.Sqrt(features) * Math.Sqrt(low * high);
+        var rowPointers = new long[samples + 1];
+        var indices = new int[(long)samples * features];
+        var values = new double[(long)samples * features];
+        var labels = new double[samples];
+        double logLow = Math.Log(low), logSpan = Math.Log(high) - Math.Log(low);
+        for (int j = 0; j < samples; j++)
+        {
+            double margin = 0;
+            for (int i = 0; i < features; i++)
+            {
+                double magnitude = Math.Exp(logLow + logSpan * Uniform());
+                double v = Uniform() < 0.5 ? -magnitude : magnitude;
+                long at = (long)j * features + i;
+                indices[at] = i;
+                values[at] = v;
+                margin += v * planted[i];
+            }
+            rowPointers[j + 1] = (long)(j + 1) * features;
+            labels[j] = Uniform() < 1 / (1 + Math.Exp(-margin / scale)) ? 1.0 : -1.0;
+        }
+        return new Dataset($"dense(N={samples}, d={features}, |a| in [{low}, {high}], seed={seed})", features, rowPointers,
+            indices, values, labels);
+    }
+
     public static Dataset Generate(int samples, int features, double density, ulong seed)
     {
         if (samples < 1 || features < 1) throw new ArgumentException($"need samples >= 1 and features >= 1, got {samples} and {features}");
