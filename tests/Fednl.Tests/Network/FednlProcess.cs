@@ -17,13 +17,21 @@ internal sealed partial class FednlProcess : IDisposable
     public FednlProcess(string name, string workingDirectory, params string[] args)
     {
         Name = name;
-        var start = new ProcessStartInfo("dotnet")
+        // A test run started in the background inherits SIGINT ignored, and .NET keeps an inherited SIG_IGN (as nohup
+        // wants), so Ctrl-C would never reach the master: start every process with SIGINT at its default.
+        bool resetInterrupt = OperatingSystem.IsLinux() && File.Exists("/usr/bin/env");
+        var start = new ProcessStartInfo(resetInterrupt ? "/usr/bin/env" : "dotnet")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (resetInterrupt)
+        {
+            start.ArgumentList.Add("--default-signal=INT");
+            start.ArgumentList.Add("dotnet");
+        }
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Fednl.Cli.dll"));
         foreach (var a in args) start.ArgumentList.Add(a);
         // Many processes share two cores: keep each runtime lean.
