@@ -160,11 +160,10 @@ public sealed class FedNLServer : IDisposable
         AggregationTicks += Stopwatch.GetTimestamp() - start;
     }
 
-    /// <summary>H becomes <paramref name="hessianMean"/>, the mean shift of <paramref name="members"/> clients (the set changed).</summary>
-    public void Rebase(ReadOnlySpan<double> hessianMean, int members)
+    /// <summary>From now on H is the mean shift of <paramref name="members"/> clients (the caller has written it into <see cref="Hessian"/>).</summary>
+    public void AverageOver(int members)
     {
         if (members < 1 || members > Clients) throw new ArgumentOutOfRangeException(nameof(members), members, $"1..{Clients} clients");
-        hessianMean.CopyTo(Hessian);
         Members = members;
     }
 

@@ -83,7 +83,7 @@ internal sealed class TrainingRun
     {
         if (members.Length != ClientCount) throw new ArgumentException($"{members.Length} membership flags for {ClientCount} clients");
         _members = members.ToArray();
-        Server.Rebase(Server.Hessian, Count(_members));
+        Server.AverageOver(Count(_members));
         StartRound = round;
         _history.Clear();
         _history.AddRange(history);
@@ -117,7 +117,7 @@ internal sealed class TrainingRun
         if (answered.SequenceEqual(_members)) return;
         answered.CopyTo(_members);
         Transport.MeanShift(_members, Server.Hessian);
-        Server.Rebase(Server.Hessian, Count(_members));
+        Server.AverageOver(Count(_members));
     }
 
     /// <summary>Ends the run for <paramref name="reason"/>; the last history row carries the message.</summary>

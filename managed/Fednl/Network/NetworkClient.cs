@@ -53,7 +53,7 @@ public static class NetworkClient
     {
         var session = new Session(settings);
         var backoff = TimeSpan.FromSeconds(0.2);
-        var window = System.Diagnostics.Stopwatch.StartNew();
+        var window = Stopwatch.StartNew();
         string lastError = "";
         bool connected = false;
         int refusals = 0;
@@ -76,7 +76,7 @@ public static class NetworkClient
             {
                 throw new ClientRefusedException($"the master broke the protocol: {e.Message}");
             }
-            catch (AuthenticationException e) when (!MasterClosedDuringTls(e))
+            catch (AuthenticationException e) // a master that closed mid-handshake arrives as ClosedBeforeWelcomeException
             {
                 throw new ClientRefusedException($"TLS with the master failed: {TlsFailure(e)}");
             }
@@ -88,15 +88,10 @@ public static class NetworkClient
                     throw new ClientRefusedException($"{e.Message}; it did so at once {RefusalsToGiveUp} times in a row, so this client gives up");
                 lastError = e.Message;
             }
-            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or AuthenticationException
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException
                                           || (e is OperationCanceledException && !token.IsCancellationRequested))
             {
-                lastError = e switch
-                {
-                    OperationCanceledException => "no complete handshake within the timeout",
-                    AuthenticationException => "the master closed the connection during the TLS handshake (see its log: it refuses certificates its CA did not issue)",
-                    _ => e.Message,
-                };
+                lastError = e is OperationCanceledException ? "no complete handshake within the timeout" : e.Message;
             }
             if (connected)
             {
@@ -150,7 +145,7 @@ public static class NetworkClient
 
         public async Task<RunEnd> ConnectAndServeAsync(Action connected, CancellationToken token)
         {
-            var connecting = System.Diagnostics.Stopwatch.StartNew();
+            var connecting = Stopwatch.StartNew();
             using var tcp = new TcpClient { NoDelay = true };
             using (var connect = CancellationTokenSource.CreateLinkedTokenSource(token))
             {

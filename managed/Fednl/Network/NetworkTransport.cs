@@ -158,20 +158,8 @@ public sealed class NetworkTransport : IClientTransport
         Run(Exchange.Participate, FrameType.Participate, length, selected.Length);
     }
 
-    public void MeanShift(ReadOnlySpan<bool> members, Span<double> mean)
-    {
-        mean.Clear();
-        int count = 0;
-        for (int i = 0; i < _links.Length; i++)
-        {
-            if (!members.IsEmpty && !members[i]) continue;
-            var shift = _links[i].Shift;
-            for (int e = 0; e < mean.Length; e++) mean[e] += shift[e];
-            count++;
-        }
-        double inv = 1.0 / count;
-        for (int e = 0; e < mean.Length; e++) mean[e] *= inv;
-    }
+    public void MeanShift(ReadOnlySpan<bool> members, Span<double> mean) =>
+        ClientOrder.Mean(_links.Length, i => _links[i].Shift, mean, members);
 
     public void Losses(ReadOnlySpan<double> x, Span<double> losses)
     {

@@ -47,15 +47,19 @@ public interface IClientTransport : IDisposable
 /// <summary>Means over clients, always summed in client-id order so every transport gets the same bits.</summary>
 public static class ClientOrder
 {
-    public static void Mean(int clients, Func<int, double[]> select, Span<double> mean)
+    /// <summary>Mean of <paramref name="select"/>(i) over the clients marked in <paramref name="members"/> (all when empty).</summary>
+    public static void Mean(int clients, Func<int, double[]> select, Span<double> mean, ReadOnlySpan<bool> members = default)
     {
         mean.Clear();
+        int count = 0;
         for (int i = 0; i < clients; i++)
         {
+            if (!members.IsEmpty && !members[i]) continue;
             var v = select(i);
             for (int e = 0; e < mean.Length; e++) mean[e] += v[e];
+            count++;
         }
-        double inv = 1.0 / clients;
+        double inv = 1.0 / count;
         for (int e = 0; e < mean.Length; e++) mean[e] *= inv;
     }
 }
