@@ -155,7 +155,7 @@ function Write-Packages {
     $out = Join-Path $root 'build/packages'
     if (Test-Path $out) { Remove-Item $out -Recurse -Force }
     Write-Host '==> packages -> build/packages'
-    foreach ($project in @('managed/Fednl/Fednl.csproj', 'managed/Fednl.Cli/Fednl.Cli.csproj')) {
+    foreach ($project in @('managed/Fednl/Fednl.csproj', 'managed/Fednl.Network/Fednl.Network.csproj', 'managed/Fednl.Cli/Fednl.Cli.csproj')) {
         dotnet pack $project -c Release -nologo -v quiet -clp:ErrorsOnly -o $out "-p:FednlNativeDir=$nativeDir" "-p:FednlBundleDir=$stage"
         if ($LASTEXITCODE) { throw "dotnet pack $project failed" }
     }

@@ -163,7 +163,7 @@ pack_packages() {
   rm -rf "$out"
   log "packages -> ${out#$root/}"
   local project
-  for project in managed/Fednl/Fednl.csproj managed/Fednl.Cli/Fednl.Cli.csproj; do
+  for project in managed/Fednl/Fednl.csproj managed/Fednl.Network/Fednl.Network.csproj managed/Fednl.Cli/Fednl.Cli.csproj; do
     dotnet pack "$project" -c Release -nologo -v quiet -clp:ErrorsOnly -o "$out" \
       -p:FednlNativeDir="$root/build/native/lib/" -p:FednlBundleDir="$stage"
   done
