@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
+using System.Text;
+using Fednl.Clients;
 using Fednl.Compression;
 using Fednl.Data;
 using Fednl.Kernels;
@@ -176,7 +177,7 @@ internal static class BenchCommand
         foreach (var dataset in datasets)
         {
             var split = ClientsOf(dataDir, dataset, clients);
-            var shape = WorkCounts.Shapes(split);
+            var shape = FedNLClient.Shapes(split);
             int d = split[0].Features;
             foreach (var compressor in compressors)
             {

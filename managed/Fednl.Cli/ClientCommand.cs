@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Fednl.Configuration;
 using Fednl.Data;
 using Fednl.Kernels;
 using Fednl.Network;

@@ -130,7 +130,7 @@ internal static class CommandRunner
         LibSvmFormatException or FormatException or FileNotFoundException or DirectoryNotFoundException => e.Message,
         IOException or UnauthorizedAccessException => e.Message,
         FednlNativeLibraryException or FednlNativeException => e.Message,
-        Network.ClientLostException or Network.ClientRefusedException or InvalidDataException => e.Message,
+        Messages.ClientLostException or Network.ClientRefusedException or InvalidDataException => e.Message,
         System.Security.Authentication.AuthenticationException or System.Net.Sockets.SocketException => e.Message,
         _ => null,
     };

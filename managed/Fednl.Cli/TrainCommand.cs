@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Fednl.Algorithms;
 using Fednl.Compression;
+using Fednl.Configuration;
 using Fednl.Data;
 using Fednl.Kernels;
 using Fednl.Reporting;

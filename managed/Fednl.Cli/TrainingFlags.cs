@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Fednl.Algorithms;
 using Fednl.Compression;
+using Fednl.Configuration;
 using Fednl.Kernels;
 
 namespace Fednl.Cli;
@@ -47,10 +48,10 @@ internal sealed class TrainingFlags
         {
             Algorithm = algorithm.ToLowerInvariant() switch
             {
-                "fednl" => Algorithms.Algorithm.FedNL,
-                "fednl-ls" => Algorithms.Algorithm.FedNLLineSearch,
-                "fednl-pp" => Algorithms.Algorithm.FedNLPartialParticipation,
-                "gd" => Algorithms.Algorithm.GradientDescent,
+                "fednl" => Configuration.Algorithm.FedNL,
+                "fednl-ls" => Configuration.Algorithm.FedNLLineSearch,
+                "fednl-pp" => Configuration.Algorithm.FedNLPartialParticipation,
+                "gd" => Configuration.Algorithm.GradientDescent,
                 _ => throw new UsageException($"unknown algorithm '{algorithm}' (expected fednl|fednl-ls|fednl-pp|gd)"),
             },
             Compressor = kind,
@@ -69,15 +70,15 @@ internal sealed class TrainingFlags
             ScaleFeatures = parse.GetValue(Scale),
             StepSize = parse.GetValue(Step)!.ToLowerInvariant() switch
             {
-                "full" => Algorithms.StepSize.Full,
-                "damped" => Algorithms.StepSize.Damped,
+                "full" => Configuration.StepSize.Full,
+                "damped" => Configuration.StepSize.Damped,
                 var other => throw new UsageException($"unknown --step '{other}' (expected full|damped)"),
             },
             DivergenceFactor = parse.GetValue(DivergenceFactor),
             HessianRule = parse.GetValue(HessianRule)!.ToLowerInvariant() switch
             {
-                "before" => Algorithms.HessianRule.BeforeUpdate,
-                "after" => Algorithms.HessianRule.AfterUpdate,
+                "before" => Configuration.HessianRule.BeforeUpdate,
+                "after" => Configuration.HessianRule.AfterUpdate,
                 var other => throw new UsageException($"unknown --hessian-rule '{other}' (expected before|after)"),
             },
         };

@@ -1,7 +1,9 @@
 using Fednl.Algorithms;
 using Fednl.Compression;
+using Fednl.Configuration;
 using Fednl.Data;
 using Fednl.Reporting;
+using Fednl;
 
 // dotnet run --project managed/Fednl.EmbeddingSample [-- path/to/libsvm-file]
 // Trains FedNL from a host application: data from a file (or generated), progress, cancellation, result.

@@ -8,26 +8,21 @@ public enum LinkState
     /// <summary>Not connected yet, or connected and waiting to be restored (rejoin, resume).</summary>
     Absent,
     Live,
+    /// <summary>Connected again after it was lost; it takes only the requests that restore it, then is live.</summary>
+    Returning,
     Lost,
 }
 
 /// <summary>
-/// One client as the master sees it: its connection and the master's copy of the client's algorithm state. The
-/// state is fully determined by the messages the master received (H_i += α S_i; FedNL-PP's w_i = x and l_i), so a
-/// client that rejoins, or a master resumed from a checkpoint, hands it back and the run continues exactly.
+/// One client as the master sees it: its connection and what its Hello said. Its algorithm state is kept by the
+/// server role (<see cref="Messages.ClientState"/>), from the same replies.
 /// </summary>
-public sealed class ClientLink(int id, int dimension)
+public sealed class ClientLink(int id)
 {
     public int Id { get; } = id;
     public LinkState State { get; set; } = LinkState.Absent;
-    public FrameConnection? Connection { get; set; }
+    public ClientConnection? Connection { get; set; }
 
-    /// <summary>H_i (packed), as the client holds it.</summary>
-    public double[] Shift { get; } = new double[PackedSymmetric.Length(dimension)];
-
-    /// <summary>FedNL-PP: w_i, the model of the client's last participation, and l_i.</summary>
-    public double[] LocalModel { get; } = new double[dimension];
-    public double LocalDifferenceNorm { get; set; }
 
     /// <summary>Sample count and max ‖a_j‖² from the client's Hello.</summary>
     public int Samples { get; set; }
@@ -50,5 +45,3 @@ public enum ClientLossPolicy
     Continue,
 }
 
-/// <summary>A client was lost and the policy says stop, or no client is left.</summary>
-public sealed class ClientLostException(string message) : Exception(message);

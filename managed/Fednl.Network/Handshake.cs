@@ -1,5 +1,6 @@
-using Fednl.Algorithms;
 using Fednl.Compression;
+using Fednl.Configuration;
+using Google.Protobuf;
 
 namespace Fednl.Network;
 
@@ -12,35 +13,36 @@ namespace Fednl.Network;
 public sealed record Hello(Guid RunId, int ClientId, int Features, int Samples, int SplitClients, ulong SplitSeed,
     double MaxRowNormSquared, bool KeepAll = false, long DatasetSamples = 0)
 {
-    public const int PayloadBytes = 16 + 4 * 4 + 8 + 8 + 1 + 8;
-
-    public int Write(Span<byte> payload)
+    public Wire.Hello ToWire() => new()
     {
-        var w = new WireWriter(payload);
-        Span<byte> id = stackalloc byte[16];
-        RunId.TryWriteBytes(id);
-        w.Bytes(id);
-        w.Int32(ClientId);
-        w.Int32(Features);
-        w.Int32(Samples);
-        w.Int32(SplitClients);
-        w.UInt64(SplitSeed);
-        w.Double(MaxRowNormSquared);
-        w.Byte(KeepAll ? (byte)1 : (byte)0);
-        w.Int64(DatasetSamples);
-        return w.Position;
+        ProtocolVersion = WireCodec.Version,
+        RunId = RunId == Guid.Empty ? ByteString.Empty : ByteString.CopyFrom(RunId.ToByteArray()),
+        ClientId = ClientId,
+        Features = Features,
+        Samples = Samples,
+        SplitClients = SplitClients,
+        SplitSeed = SplitSeed,
+        KeepAll = KeepAll,
+        DatasetSamples = DatasetSamples,
+        MaxRowNormSquared = MaxRowNormSquared,
+    };
+
+    /// <summary>Reads a Hello; the caller checks it against the run.</summary>
+    public static Hello FromWire(Wire.Hello m)
+    {
+        if (m.ProtocolVersion != WireCodec.Version)
+            throw new ProtocolException(ProtocolError.UnsupportedVersion,
+                $"protocol version {m.ProtocolVersion} is not supported (this side speaks version {WireCodec.Version})");
+        if (m.DatasetSamples < 0) throw WireCodec.Malformed($"Hello reports {m.DatasetSamples} samples in its file");
+        return new Hello(RunIdOf(m.RunId, "Hello", allowEmpty: true), m.ClientId, m.Features, m.Samples, m.SplitClients, m.SplitSeed,
+            WireCodec.Required(m.HasMaxRowNormSquared, m.MaxRowNormSquared, "Hello max row norm²"), m.KeepAll, m.DatasetSamples);
     }
 
-    public static Hello Read(ReadOnlySpan<byte> payload)
+    internal static Guid RunIdOf(ByteString field, string what, bool allowEmpty)
     {
-        var r = new WireReader(payload, "Hello");
-        var hello = new Hello(new Guid(r.Bytes(16)), r.Int32(), r.Int32(), r.Int32(), r.Int32(), r.UInt64(), r.Double());
-        byte keepAll = r.Byte();
-        long datasetSamples = r.Int64();
-        r.End();
-        if (keepAll > 1) throw new ProtocolException(ProtocolError.MalformedFrame, $"Hello has split mode {keepAll}");
-        if (datasetSamples < 0) throw new ProtocolException(ProtocolError.MalformedFrame, $"Hello reports {datasetSamples} samples in its file");
-        return hello with { KeepAll = keepAll == 1, DatasetSamples = datasetSamples };
+        if (field.IsEmpty && allowEmpty) return Guid.Empty;
+        if (field.Length != 16) throw WireCodec.Malformed($"{what} run id has {field.Length} bytes, must have 16");
+        return new Guid(field.Span);
     }
 }
 
@@ -48,44 +50,37 @@ public sealed record Hello(Guid RunId, int ClientId, int Features, int Samples, 
 public sealed record Welcome(Guid RunId, int Clients, int Features, Algorithm Algorithm, CompressorKind Compressor,
     FedNLOption Option, double KMultiplier, long K, double Lambda, double Alpha, ulong Seed)
 {
-    public const int PayloadBytes = 16 + 4 + 4 + 4 + 8 + 8 + 8 + 8 + 8;
-
-    public int Write(Span<byte> payload)
+    public Wire.Welcome ToWire() => new()
     {
-        var w = new WireWriter(payload);
-        Span<byte> id = stackalloc byte[16];
-        RunId.TryWriteBytes(id);
-        w.Bytes(id);
-        w.Int32(Clients);
-        w.Int32(Features);
-        w.Byte((byte)Algorithm);
-        w.Byte((byte)Compressor);
-        w.Byte((byte)Option);
-        w.Byte(0);
-        w.Double(KMultiplier);
-        w.Int64(K);
-        w.Double(Lambda);
-        w.Double(Alpha);
-        w.UInt64(Seed);
-        return w.Position;
-    }
+        ProtocolVersion = WireCodec.Version,
+        RunId = ByteString.CopyFrom(RunId.ToByteArray()),
+        Clients = Clients,
+        Features = Features,
+        Algorithm = (int)Algorithm,
+        Compressor = (int)Compressor,
+        Option = (int)Option,
+        KMultiplier = KMultiplier,
+        K = K,
+        Lambda = Lambda,
+        Alpha = Alpha,
+        Seed = Seed,
+    };
 
-    public static Welcome Read(ReadOnlySpan<byte> payload)
+    public static Welcome FromWire(Wire.Welcome m)
     {
-        var r = new WireReader(payload, "Welcome");
-        var runId = new Guid(r.Bytes(16));
-        int clients = r.Int32(), features = r.Int32();
-        var algorithm = (Algorithm)r.Byte();
-        var compressor = (CompressorKind)r.Byte();
-        var option = (FedNLOption)r.Byte();
-        r.Byte();
-        var welcome = new Welcome(runId, clients, features, algorithm, compressor, option, r.Double(), r.Int64(), r.Double(),
-            r.Double(), r.UInt64());
-        r.End();
+        if (m.ProtocolVersion != WireCodec.Version)
+            throw new ProtocolException(ProtocolError.UnsupportedVersion,
+                $"the master speaks protocol version {m.ProtocolVersion}, this client version {WireCodec.Version}");
+        var algorithm = (Algorithm)m.Algorithm;
+        var compressor = (CompressorKind)m.Compressor;
+        var option = (FedNLOption)m.Option;
         if (!Enum.IsDefined(algorithm) || !Enum.IsDefined(compressor) || !Enum.IsDefined(option))
-            throw new ProtocolException(ProtocolError.MalformedFrame, $"Welcome names an unknown algorithm, compressor or option ({(int)algorithm}, {(int)compressor}, {(int)option})");
-        if (features < 1 || clients < 1 || !(welcome.KMultiplier > 0) || !(welcome.Lambda >= 0) || !(welcome.Alpha > 0))
-            throw new ProtocolException(ProtocolError.MalformedFrame, "Welcome carries impossible settings");
+            throw WireCodec.Malformed($"Welcome names an unknown algorithm, compressor or option ({m.Algorithm}, {m.Compressor}, {m.Option})");
+        var welcome = new Welcome(Hello.RunIdOf(m.RunId, "Welcome", allowEmpty: false), m.Clients, m.Features, algorithm, compressor, option,
+            WireCodec.Required(m.HasKMultiplier, m.KMultiplier, "Welcome k-multiplier"), m.K, WireCodec.Required(m.HasLambda, m.Lambda, "Welcome lambda"),
+            WireCodec.Required(m.HasAlpha, m.Alpha, "Welcome alpha"), m.Seed);
+        if (welcome.Features < 1 || welcome.Clients < 1 || !(welcome.KMultiplier > 0) || !(welcome.Lambda >= 0) || !(welcome.Alpha > 0))
+            throw WireCodec.Malformed("Welcome carries impossible settings");
         return welcome;
     }
 

@@ -2,7 +2,9 @@ using System.Security.Cryptography;
 using System.Text;
 using Fednl.Algorithms;
 using Fednl.Compression;
+using Fednl.Configuration;
 using Fednl.Kernels;
+using Fednl.Messages;
 using Fednl.Reporting;
 
 namespace Fednl.Network;
@@ -32,7 +34,8 @@ public sealed class MasterCheckpoint
     public required double[] Hessian { get; init; }
     public required double[] Gradient { get; init; }
     public required double DifferenceNorm { get; init; }
-    public required ClientLink[] Links { get; init; }
+    /// <summary>Every client's state (H_i; FedNL-PP w_i, l_i), by id.</summary>
+    public required ClientState[] States { get; init; }
     /// <summary>Which clients' shifts the server's H averages over (all, unless clients were lost).</summary>
     public required bool[] Members { get; init; }
     public required string Settings { get; init; }
@@ -43,7 +46,7 @@ public sealed class MasterCheckpoint
         FormattableString.Invariant($"alpha={alpha:R} seed={o.Seed} clients={o.Clients} clients-per-round={o.ClientsPerRound} hessian-rule={o.HessianRule} ") +
         FormattableString.Invariant($"ls={o.LineSearchGamma:R},{o.LineSearchC:R},{o.LineSearchMaxTries}") + (o.ScaleFeatures ? " scale" : "") + (o.StepSize == StepSize.Damped ? " step=damped" : "");
 
-    internal static void Write(string path, Guid runId, TrainingRun run, int round, IReadOnlyList<ClientLink> links)
+    internal static void Write(string path, Guid runId, TrainingRun run, int round)
     {
         string temporary = path + ".tmp";
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
@@ -56,7 +59,8 @@ public sealed class MasterCheckpoint
             w.Write(runId.ToByteArray());
             w.Write(SettingsKey(run.Options, run.Alpha));
             w.Write(run.Dimension);
-            w.Write(links.Count);
+            var states = run.ClientStates ?? throw new InvalidOperationException("a checkpoint needs the run to keep its clients' state");
+            w.Write(states.Length);
             w.Write(round);
             w.Write(run.Regularisations);
             w.Write(run.LineSearchTries);
@@ -71,11 +75,11 @@ public sealed class MasterCheckpoint
             WriteDoubles(w, server.Gradient);
             w.Write(server.DifferenceNorm);
             foreach (bool member in run.Members) w.Write(member);
-            foreach (var link in links)
+            foreach (var state in states)
             {
-                WriteDoubles(w, link.Shift);
-                WriteDoubles(w, link.LocalModel);
-                w.Write(link.LocalDifferenceNorm);
+                WriteDoubles(w, state.Shift);
+                WriteDoubles(w, state.LocalModel);
+                w.Write(state.LocalDifferenceNorm);
             }
             w.Write(Encoding.ASCII.GetBytes(Magic));
             w.Flush();
@@ -147,13 +151,13 @@ public sealed class MasterCheckpoint
                 members[i] = member == 1;
             }
             if (!members.Contains(true)) throw new InvalidDataException($"{path}: no client is a member of H");
-            var links = new ClientLink[n];
+            var states = new ClientState[n];
             for (int i = 0; i < n; i++)
             {
-                var link = links[i] = new ClientLink(i, d);
-                ReadDoubles(r, packed).CopyTo(link.Shift, 0);
-                ReadDoubles(r, d).CopyTo(link.LocalModel, 0);
-                link.LocalDifferenceNorm = r.ReadDouble();
+                var state = states[i] = new ClientState(i, d);
+                ReadDoubles(r, packed).CopyTo(state.Shift, 0);
+                ReadDoubles(r, d).CopyTo(state.LocalModel, 0);
+                state.LocalDifferenceNorm = r.ReadDouble();
             }
             if (Encoding.ASCII.GetString(r.ReadBytes(Magic.Length)) != Magic || stream.Position != stream.Length - HashBytes)
                 throw new InvalidDataException($"{path}: checkpoint is truncated or has trailing data");
@@ -161,7 +165,7 @@ public sealed class MasterCheckpoint
             {
                 RunId = runId, Dimension = d, Round = round, Regularisations = regularisations, LineSearchTries = tries,
                 Traffic = traffic, History = history, Model = model, Hessian = hessian, Gradient = gradient,
-                DifferenceNorm = l, Links = links, Members = members, Settings = settings,
+                DifferenceNorm = l, States = states, Members = members, Settings = settings,
             };
         }
         catch (EndOfStreamException)

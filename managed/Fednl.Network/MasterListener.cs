@@ -1,10 +1,12 @@
-using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Net;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Fednl.Algorithms;
 using Fednl.Compression;
+using Fednl.Messages;
+using Fednl.Network.Wire;
 
 namespace Fednl.Network;
 
@@ -35,26 +37,27 @@ public sealed class MasterListener : IAsyncDisposable
     private readonly SemaphoreSlim _lobbyChanged = new(0);
     private Task? _acceptLoop;
     private ClientLink[]? _links;
-    private Func<int, ClientLink[]>? _createLinks;
+    private Func<ClientLink[]>? _createLinks;
+    private readonly bool _resumed;
     private int _dimension;
     private NetworkTransport? _transport;
 
     /// <summary>A client waiting for the run to start; <see cref="Welcomed"/> once its Welcome is out.</summary>
-    private sealed record LobbyEntry(Hello Hello, FrameConnection Connection, Socket Socket)
+    private sealed record LobbyEntry(Hello Hello, ClientConnection Connection, Socket Socket)
     {
         public bool Welcomed { get; set; }
     }
 
     /// <param name="settings">Where to listen, the run's settings, security and timeouts.</param>
-    /// <param name="links">The clients' state from a checkpoint (resuming), or null for a fresh run.</param>
     /// <param name="runId">The run's id, checked against a rejoining client's Hello.</param>
     /// <param name="dimension">d from the checkpoint or <c>--dimension</c>; 0 lets the clients settle it.</param>
-    public MasterListener(MasterSettings settings, ClientLink[]? links, Guid runId, int dimension)
+    /// <param name="resumed">d comes from a checkpoint (so a client's error names no flag).</param>
+    public MasterListener(MasterSettings settings, Guid runId, int dimension, bool resumed = false)
     {
         _settings = settings;
         _runId = runId;
         _dimension = dimension;
-        _links = links;
+        _resumed = resumed;
         _lobby = new LobbyEntry?[settings.Clients];
         _listener = new TcpListener(settings.Listen);
         // A resumed master must be able to bind the port its killed predecessor used.
@@ -67,8 +70,8 @@ public sealed class MasterListener : IAsyncDisposable
     /// <summary>d: fixed by the checkpoint or <c>--dimension</c>, else settled when all clients have joined (0 before).</summary>
     public int Dimension { get { lock (_gate) return _dimension; } }
 
-    /// <summary>Starts accepting; <paramref name="createLinks"/> makes the clients' links once d is known (fresh runs).</summary>
-    public void Start(Func<int, ClientLink[]> createLinks)
+    /// <summary>Starts accepting; <paramref name="createLinks"/> makes the clients' links once d is known.</summary>
+    public void Start(Func<ClientLink[]> createLinks)
     {
         _createLinks = createLinks;
         try
@@ -188,7 +191,7 @@ public sealed class MasterListener : IAsyncDisposable
                 throw new ClientLostException($"client {first.ClientId} and client {entry.Hello.ClientId} took their slices of different files " +
                                               $"({first.DatasetSamples} and {entry.Hello.DatasetSamples} samples)");
         _dimension = d;
-        var links = _links ??= _createLinks!(d);
+        var links = _links ??= _createLinks!();
         for (int i = 0; i < links.Length; i++)
         {
             var entry = _lobby[i]!;
@@ -207,7 +210,7 @@ public sealed class MasterListener : IAsyncDisposable
         return links;
     }
 
-    private static async Task RefuseAsync(FrameConnection connection, string message)
+    private static async Task RefuseAsync(ClientConnection connection, string message)
     {
         await connection.TrySendErrorAsync(ProtocolError.InconsistentSettings, message, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
         await connection.DisposeAsync().ConfigureAwait(false);
@@ -240,7 +243,7 @@ public sealed class MasterListener : IAsyncDisposable
     private async Task HandshakeAsync(TcpClient tcp, CancellationToken stop)
     {
         string peer = tcp.Client.RemoteEndPoint?.ToString() ?? "unknown peer";
-        FrameConnection? connection = null;
+        ClientConnection? connection = null;
         bool kept = false;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stop);
         deadline.CancelAfter(_settings.HandshakeTimeout);
@@ -267,8 +270,8 @@ public sealed class MasterListener : IAsyncDisposable
                 using var remote = ssl.RemoteCertificate is null ? null : X509CertificateLoader.LoadCertificate(ssl.RemoteCertificate.GetRawCertData());
                 certificateId = remote is null ? -1 : CertificateAuthority.ClientIdOf(remote);
             }
-            connection = new FrameConnection(stream, peer);
-            Frame first;
+            connection = new ClientConnection(stream, peer);
+            ClientMessage first;
             try
             {
                 first = await connection.ReceiveAsync(deadline.Token).ConfigureAwait(false);
@@ -278,9 +281,9 @@ public sealed class MasterListener : IAsyncDisposable
                 throw new ProtocolException(ProtocolError.UnsupportedVersion,
                     "sent a TLS handshake, but this master runs --insecure (plain TCP): give the client --insecure too, or run the master with --certs");
             }
-            if (first.Type != FrameType.Hello)
-                throw new ProtocolException(ProtocolError.UnexpectedFrame, $"{first.Type} frame before Hello");
-            var hello = Hello.Read(first.Payload.Span);
+            if (first.BodyCase != ClientMessage.BodyOneofCase.Hello)
+                throw new ProtocolException(ProtocolError.UnexpectedFrame, $"{first.BodyCase} before Hello");
+            var hello = Hello.FromWire(first.Hello);
             connection.Peer = $"client {hello.ClientId} ({peer})";
             Check(hello, certificateId);
             var welcome = WelcomeFor(Dimension > 0 ? Dimension : hello.Features);
@@ -291,10 +294,9 @@ public sealed class MasterListener : IAsyncDisposable
                 // Reserve the id before the Welcome goes out, so two peers claiming one id cannot both be welcomed.
                 Reserve(hello, connection, tcp.Client);
             }
-            int length = welcome.Write(connection.SendPayload);
             try
             {
-                await connection.SendAsync(FrameType.Welcome, length, deadline.Token).ConfigureAwait(false);
+                await connection.SendAsync(new MasterMessage { Welcome = welcome.ToWire() }, deadline.Token).ConfigureAwait(false);
             }
             catch
             {
@@ -367,11 +369,11 @@ public sealed class MasterListener : IAsyncDisposable
         int d = Dimension;
         if (d > 0 && hello.Features != d)
             throw new ProtocolException(ProtocolError.InconsistentSettings,
-                $"has d = {hello.Features}, the run has d = {d}{(_links is null ? " (--dimension)" : "")}; check --add-intercept, or give the client --dimension {d}");
+                $"has d = {hello.Features}, the run has d = {d}{(_resumed ? "" : " (--dimension)")}; check --add-intercept, or give the client --dimension {d}");
     }
 
     /// <summary>Claims the Hello's id for this connection, or throws DuplicateClient while its holder is connected.</summary>
-    private void Reserve(Hello hello, FrameConnection connection, Socket socket)
+    private void Reserve(Hello hello, ClientConnection connection, Socket socket)
     {
         int id = hello.ClientId;
         if (_transport is null)
@@ -396,7 +398,7 @@ public sealed class MasterListener : IAsyncDisposable
         }
     }
 
-    private void Unreserve(int id, FrameConnection connection)
+    private void Unreserve(int id, ClientConnection connection)
     {
         if (_transport is null)
         {
@@ -408,7 +410,7 @@ public sealed class MasterListener : IAsyncDisposable
             if (link.Connection == connection) link.Connection = null;
     }
 
-    private bool Join(Hello hello, FrameConnection connection)
+    private bool Join(Hello hello, ClientConnection connection)
     {
         lock (_gate)
         {
@@ -428,7 +430,7 @@ public sealed class MasterListener : IAsyncDisposable
         return true;
     }
 
-    private void UseRunLimits(FrameConnection connection, int dimension)
+    private void UseRunLimits(ClientConnection connection, int dimension)
     {
         var spec = new CompressorSpec(_settings.Options.Compressor, dimension, _settings.Options.KMultiplier);
         connection.UseLimits(Protocol.ClientFrameLimit(spec), Protocol.MasterFrameLimit(dimension));

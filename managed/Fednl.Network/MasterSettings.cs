@@ -1,5 +1,6 @@
 using System.Net;
 using Fednl.Algorithms;
+using Fednl.Configuration;
 
 namespace Fednl.Network;
 

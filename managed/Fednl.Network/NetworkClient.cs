@@ -3,8 +3,12 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using Fednl.Algorithms;
+using Fednl.Clients;
 using Fednl.Compression;
+using Fednl.Configuration;
 using Fednl.Data;
+using Fednl.Messages;
+using Fednl.Network.Wire;
 
 namespace Fednl.Network;
 
@@ -135,13 +139,14 @@ public static class NetworkClient
     private sealed class Session(ClientSettings settings) : IDisposable
     {
         private Welcome? _welcome;
-        private FedNLClient? _client;
+        private ClientRole? _role;
         private ClientScratch? _scratch;
-        private ClientUpdate? _update;
-        private double[] _x = [];
+        private ClientRequest? _request;
+        private ClientReply? _reply;
+        private ClientState? _state;
         private Guid _runId;
-        /// <summary>The divisors of the master's --scale, once it sent them; the client then trains on scaled rows.</summary>
-        private double[]? _scales;
+        /// <summary>True once the master's --scale divisors arrived; the role then trains on scaled rows.</summary>
+        private bool _scaled;
 
         public async Task<RunEnd> ConnectAndServeAsync(Action connected, CancellationToken token)
         {
@@ -169,12 +174,12 @@ public static class NetworkClient
                         "the master closed the connection during the TLS handshake (see its log: it refuses a certificate its CA did not issue)");
                 }
             }
-            await using var connection = new FrameConnection(stream, $"master {settings.MasterHost}:{settings.MasterPort}");
+            await using var connection = new MasterConnection(stream, $"master {settings.MasterHost}:{settings.MasterPort}");
             var data = settings.Data;
             var hello = new Hello(_runId, settings.Id, data.Features, data.Samples, settings.SplitClients, settings.SplitSeed, data.MaxRowNormSquared(),
                 settings.KeepAll, settings.DatasetSamples);
-            await connection.SendAsync(FrameType.Hello, hello.Write(connection.SendPayload), handshake.Token).ConfigureAwait(false);
-            Frame answer;
+            await connection.SendAsync(new ClientMessage { Hello = hello.ToWire() }, handshake.Token).ConfigureAwait(false);
+            MasterMessage answer;
             try
             {
                 answer = await connection.ReceiveAsync(handshake.Token).ConfigureAwait(false);
@@ -193,9 +198,9 @@ public static class NetworkClient
                 throw new ClosedBeforeWelcomeException(connecting.Elapsed,
                     $"the master closed the connection before welcoming this client ({e.Message}; see its log: it refuses a certificate its CA did not issue)");
             }
-            if (answer.Type != FrameType.Welcome)
-                throw new ProtocolException(ProtocolError.UnexpectedFrame, $"{answer.Type} frame where Welcome was expected");
-            var welcome = Welcome.Read(answer.Payload.Span);
+            if (answer.BodyCase != MasterMessage.BodyOneofCase.Welcome)
+                throw new ProtocolException(ProtocolError.UnexpectedFrame, $"{answer.BodyCase} where Welcome was expected");
+            var welcome = Welcome.FromWire(answer.Welcome);
             if (welcome.Features != data.Features)
                 throw new ProtocolException(ProtocolError.InconsistentSettings, $"Welcome says d = {welcome.Features}, this client has d = {data.Features}");
             Prepare(welcome);
@@ -210,142 +215,50 @@ public static class NetworkClient
         {
             bool sameRun = welcome.RunId == _runId;
             _runId = welcome.RunId;
-            if (_welcome is not null && _welcome with { RunId = welcome.RunId } == welcome && (_scales is null || sameRun)) return;
-            _scales = null;
+            if (_welcome is not null && _welcome with { RunId = welcome.RunId } == welcome && (!_scaled || sameRun)) return;
+            _scaled = false;
             Dispose();
             _welcome = welcome;
             var spec = welcome.Spec();
-            _client = new FedNLClient(settings.Id, settings.Data, welcome.Lambda, settings.HessianPath);
-            _scratch = new ClientScratch(spec, [_client]);
-            _update = new ClientUpdate(settings.Id, spec);
-            _x = new double[spec.Dimension];
+            var client = new FedNLClient(settings.Id, settings.Data, welcome.Lambda, settings.HessianPath);
+            _role = new ClientRole(client, welcome.Seed, settings.HessianPath);
+            _scratch = new ClientScratch(spec, [client]);
+            _request = new ClientRequest(spec.Dimension);
+            _reply = new ClientReply(settings.Id, spec);
+            _state = new ClientState(settings.Id, spec.Dimension);
         }
 
-        private async Task<RunEnd> ServeAsync(FrameConnection connection, CancellationToken token)
+        /// <summary>Receive a request, let the client role answer it, send the reply; until the master says the run is over.</summary>
+        private async Task<RunEnd> ServeAsync(MasterConnection connection, CancellationToken token)
         {
-            var client = _client!;
-            var scratch = _scratch!;
-            var update = _update!;
-            var welcome = _welcome!;
-            var spec = welcome.Spec();
-            var scales = new double[spec.Dimension];
+            var (role, request, reply, state) = (_role!, _request!, _reply!, _state!);
+            var spec = _welcome!.Spec();
+            var codes = new byte[WireCodec.NaturalBytes(spec.PackedLength)];
             using var idle = CancellationTokenSource.CreateLinkedTokenSource(token);
             while (true)
             {
                 idle.CancelAfter(settings.IdleTimeout);
-                var frame = await connection.ReceiveAsync(idle.Token).ConfigureAwait(false);
-                var r = new WireReader(frame.Payload.Span, frame.Type.ToString());
-                int length;
-                FrameType answer;
-                switch (frame.Type)
+                var message = await connection.ReceiveAsync(idle.Token).ConfigureAwait(false);
+                if (message.BodyCase == MasterMessage.BodyOneofCase.Shutdown) return new RunEnd(message.Shutdown.Failed, message.Shutdown.Reason);
+                if (!WireCodec.ReadRequest(message, request, state))
+                    throw new ProtocolException(ProtocolError.UnexpectedFrame, $"unexpected {message.BodyCase} from the master");
+                var before = role.Client;
+                try
                 {
-                    case FrameType.Initialize:
-                    {
-                        bool partial = r.Byte() != 0;
-                        r.Doubles(_x);
-                        r.End();
-                        var w = new WireWriter(connection.SendPayload);
-                        if (partial)
-                        {
-                            client.InitializePartialParticipation(_x, scratch);
-                            client.CopyShiftTo(scratch.Packed);
-                            w.Doubles(scratch.Packed);
-                            w.Doubles(client.LocalGradientTerm!);
-                        }
-                        else
-                        {
-                            client.InitializeShift(_x, scratch);
-                            client.CopyShiftTo(scratch.Packed);
-                            w.Doubles(scratch.Packed);
-                        }
-                        (length, answer) = (w.Position, FrameType.InitialState);
-                        break;
-                    }
-                    case FrameType.Restore:
-                    {
-                        r.Int32();
-                        bool partial = r.Byte() != 0;
-                        double l = r.Double();
-                        r.Doubles(scratch.Packed);
-                        if (partial) r.Doubles(_x);
-                        r.End();
-                        try
-                        {
-                            client.LoadShift(scratch.Packed);
-                        }
-                        catch (ArgumentException e)
-                        {
-                            throw new ProtocolException(ProtocolError.MalformedFrame, $"Restore: {e.Message}");
-                        }
-                        if (partial) client.RestorePartialParticipation(_x, l, scratch);
-                        (length, answer) = (0, FrameType.Ready);
-                        break;
-                    }
-                    case FrameType.Round:
-                    case FrameType.Participate:
-                    {
-                        int round = r.Int32();
-                        double alpha = r.Double();
-                        r.Doubles(_x);
-                        r.End();
-                        ulong seed = SeedSequence.Compressor(welcome.Seed, settings.Id, round);
-                        if (frame.Type == FrameType.Round) client.Round(_x, round, alpha, seed, scratch, update);
-                        else client.Participate(_x, round, alpha, seed, scratch, update);
-                        (length, answer) = (UpdateCodec.Write(connection.SendPayload, update, spec, scratch.Packed), FrameType.Update);
-                        break;
-                    }
-                    case FrameType.Evaluate:
-                    {
-                        int round = r.Int32();
-                        bool wantGradient = r.Byte() != 0;
-                        r.Doubles(_x);
-                        r.End();
-                        double loss = client.Evaluate(_x, scratch, wantGradient ? update.Gradient : default, default);
-                        var w = new WireWriter(connection.SendPayload);
-                        w.Int32(round);
-                        w.Double(loss);
-                        if (wantGradient) w.Doubles(update.Gradient);
-                        (length, answer) = (w.Position, FrameType.Evaluation);
-                        break;
-                    }
-                    case FrameType.FeatureMaxQuery:
-                    {
-                        r.End();
-                        var w = new WireWriter(connection.SendPayload);
-                        w.Doubles(Data.FeatureScaling.MaxAbs(settings.Data));
-                        (length, answer) = (w.Position, FrameType.FeatureMax);
-                        break;
-                    }
-                    case FrameType.Scale:
-                    {
-                        r.Doubles(scales);
-                        r.End();
-                        foreach (double v in scales)
-                            if (!(v > 0) || double.IsInfinity(v)) throw new ProtocolException(ProtocolError.MalformedFrame, $"Scale has divisor {v}");
-                        if (_scales is null || !_scales.AsSpan().SequenceEqual(scales))
-                        {
-                            // a client of the scaled rows; the scratch follows its Hessian pattern
-                            _scales = scales.ToArray();
-                            _client = new FedNLClient(settings.Id, Data.FeatureScaling.Apply(settings.Data, _scales), welcome.Lambda, settings.HessianPath);
-                            _scratch!.Dispose();
-                            _scratch = new ClientScratch(spec, [_client]);
-                            (client, scratch) = (_client, _scratch);
-                        }
-                        var w = new WireWriter(connection.SendPayload);
-                        w.Double(client.Data.MaxRowNormSquared());
-                        (length, answer) = (w.Position, FrameType.Scaled);
-                        break;
-                    }
-                    case FrameType.Shutdown:
-                    {
-                        byte failed = r.Byte();
-                        if (failed > 1) throw new ProtocolException(ProtocolError.MalformedFrame, $"Shutdown has outcome {failed}");
-                        return new RunEnd(failed == 1, r.Utf8Rest());
-                    }
-                    default:
-                        throw new ProtocolException(ProtocolError.UnexpectedFrame, $"unexpected {frame.Type} frame from the master");
+                    role.Handle(request, _scratch!, reply);
                 }
-                await connection.SendAsync(answer, length, token).ConfigureAwait(false);
+                catch (ArgumentException e) when (request.Kind == RequestKind.Restore)
+                {
+                    throw new ProtocolException(ProtocolError.MalformedFrame, $"Restore: {e.Message}");
+                }
+                if (role.Client != before)
+                {
+                    // a client of the scaled rows: the scratch follows its Hessian pattern
+                    _scaled = true;
+                    _scratch!.Dispose();
+                    _scratch = new ClientScratch(spec, [role.Client]);
+                }
+                await connection.SendAsync(WireCodec.Reply(request, reply, spec, _scratch!.Packed, codes), token).ConfigureAwait(false);
             }
         }
 

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Fednl.Algorithms;
 using Fednl.Compression;
+using Fednl.Configuration;
+using Fednl.Messages;
 using Fednl.Reporting;
 
 namespace Fednl.Network;
@@ -33,17 +35,17 @@ public static class NetworkMaster
         if (settings.Resume && settings.CheckpointPath is null) throw new ArgumentException("--resume needs --checkpoint FILE");
         var setup = Stopwatch.StartNew();
         var checkpoint = settings.Resume ? MasterCheckpoint.Read(settings.CheckpointPath!) : null;
-        if (checkpoint is not null && checkpoint.Links.Length != options.Clients)
-            throw new ArgumentException($"the checkpoint has {checkpoint.Links.Length} clients, --clients is {options.Clients}");
+        if (checkpoint is not null && checkpoint.States.Length != options.Clients)
+            throw new ArgumentException($"the checkpoint has {checkpoint.States.Length} clients, --clients is {options.Clients}");
         if (checkpoint is not null && settings.Dimension != 0 && settings.Dimension != checkpoint.Dimension)
             throw new ArgumentException($"--dimension is {settings.Dimension}, the checkpoint has d = {checkpoint.Dimension}");
         if (settings.Dimension < 0) throw new ArgumentException($"--dimension must be >= 1, got {settings.Dimension}");
         var runId = checkpoint?.RunId ?? Guid.NewGuid();
 
-        var listener = new MasterListener(settings, checkpoint?.Links, runId, checkpoint?.Dimension ?? settings.Dimension);
+        var listener = new MasterListener(settings, runId, checkpoint?.Dimension ?? settings.Dimension, resumed: checkpoint is not null);
         try
         {
-            listener.Start(d => Enumerable.Range(0, options.Clients).Select(i => new ClientLink(i, d)).ToArray());
+            listener.Start(() => Enumerable.Range(0, options.Clients).Select(i => new ClientLink(i)).ToArray());
             listening?.Invoke(listener.Endpoint);
             var links = listener.WaitForAllAsync(settings.JoinTimeout, abort).GetAwaiter().GetResult();
             int d = listener.Dimension;
@@ -52,28 +54,27 @@ public static class NetworkMaster
             if (checkpoint is not null && checkpoint.Settings != MasterCheckpoint.SettingsKey(options, alpha))
                 throw new ArgumentException($"the checkpoint was written with different settings:\n  checkpoint: {checkpoint.Settings}\n  now:        {MasterCheckpoint.SettingsKey(options, alpha)}");
 
-            using var transport = new NetworkTransport(links, spec, options.Seed, settings.RoundTimeout, settings.LossPolicy, settings.Log, abort)
-            {
-                PartialParticipation = options.Algorithm == Algorithm.FedNLPartialParticipation,
-            };
+            using var transport = new NetworkTransport(links, spec, options.Seed, settings.RoundTimeout, settings.LossPolicy, settings.Log, abort);
             listener.HandOver(transport);
-            // --scale before anything that depends on the data (gradient descent's and the damped step use the scaled rows)
-            double[]? scales = options.ScaleFeatures ? transport.ScaleFeatures() : null;
             using var server = new FedNLServer(d, options.Clients, options.Lambda);
             TrainingRun? current = null;
             var allocations = new AllocationMeter();
-            var run = current = new TrainingRun(options, transport, server, spec, alpha, progress, stop)
+            var run = current = new TrainingRun(options, transport, server, spec, alpha, progress, stop, keepClientStates: true)
             {
-                RowNormBound = Math.Sqrt(links.Max(l => l.MaxRowNormSquared)),
                 RoundStarting = (round, final) =>
                 {
                     allocations.AtRound(round - current!.StartRound, round);
-                    AtRoundStart(settings, runId, current!, links, round, final);
+                    AtRoundStart(settings, runId, current!, round, final);
                 },
             };
+            // --scale before anything that depends on the data (gradient descent's and the damped step use the scaled rows)
+            double[]? scales = null;
+            double maxRowNormSquared = links.Max(l => l.MaxRowNormSquared);
+            if (options.ScaleFeatures) (scales, maxRowNormSquared) = run.ScaleFeatures();
+            run.RowNormBound = Math.Sqrt(maxRowNormSquared);
 
             double stepSize = options.Algorithm == Algorithm.GradientDescent
-                ? options.Alpha ?? 1.0 / (options.Lambda + links.Max(l => l.MaxRowNormSquared) / 4)
+                ? options.Alpha ?? 1.0 / (options.Lambda + maxRowNormSquared / 4)
                 : 0;
             string? failure = null;
             double setupSeconds;
@@ -83,7 +84,8 @@ public static class NetworkMaster
                 {
                     server.Restore(checkpoint.Model, checkpoint.Hessian, checkpoint.Gradient, checkpoint.DifferenceNorm);
                     run.Resume(checkpoint.Round, checkpoint.History, checkpoint.Traffic, checkpoint.Regularisations, checkpoint.LineSearchTries, checkpoint.Members);
-                    transport.RestoreAll(checkpoint.Round);
+                    for (int i = 0; i < checkpoint.States.Length; i++) checkpoint.States[i].CopyTo(run.ClientStates![i]);
+                    run.RestoreAll(checkpoint.Round);
                     settings.Log($"resumed run {runId} at round {checkpoint.Round}");
                 }
                 else
@@ -142,14 +144,14 @@ public static class NetworkMaster
     }
 
     /// <summary>Top of a round: checkpoint when due, and always when the run stops.</summary>
-    private static void AtRoundStart(MasterSettings settings, Guid runId, TrainingRun run, ClientLink[] links, int round, bool final)
+    private static void AtRoundStart(MasterSettings settings, Guid runId, TrainingRun run, int round, bool final)
     {
         if (settings.CheckpointPath is { } path)
         {
             bool due = final || (settings.CheckpointEvery > 0 && round > run.StartRound && round % settings.CheckpointEvery == 0);
             if (due)
             {
-                MasterCheckpoint.Write(path, runId, run, round, links);
+                MasterCheckpoint.Write(path, runId, run, round);
                 settings.Log($"checkpoint: round {round} written to {path}");
             }
         }

@@ -1,3 +1,5 @@
+using Fednl.Configuration;
+
 namespace Fednl.Algorithms;
 
 /// <summary>
@@ -24,8 +26,7 @@ internal static class FedNL
                     participants: TrainingRun.Count(run.Transport.Answered), missing: TrainingRun.Missing(run.Transport.Answered));
                 return;
             }
-            run.Transport.Round(server.Model, k, run.Alpha, run.Updates);
-            var answered = run.Transport.Answered;
+            var answered = run.Round(k);
             run.CountBroadcast(TrainingRun.Count(answered));
             run.CountUpdates(run.Updates, answered);
             server.Aggregate(run.Updates, answered);

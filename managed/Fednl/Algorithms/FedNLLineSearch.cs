@@ -1,3 +1,4 @@
+using Fednl.Messages;
 using Fednl.Reporting;
 
 namespace Fednl.Algorithms;
@@ -33,8 +34,7 @@ internal static class FedNLLineSearch
                     participants: TrainingRun.Count(run.Transport.Answered), missing: TrainingRun.Missing(run.Transport.Answered));
                 return;
             }
-            run.Transport.Round(server.Model, k, run.Alpha, run.Updates);
-            run.Transport.Answered.CopyTo(roundAnswered);
+            run.Round(k).CopyTo(roundAnswered);
             int answeredCount = TrainingRun.Count(roundAnswered);
             run.CountBroadcast(answeredCount);
             run.CountUpdates(run.Updates, roundAnswered);
@@ -63,8 +63,7 @@ internal static class FedNLLineSearch
             {
                 run.LineSearchTries = tries;
                 for (int i = 0; i < d; i++) trial[i] = server.Model[i] + t * direction[i];
-                run.Transport.Losses(trial, run.Losses);
-                var answered = run.Transport.Answered;
+                var answered = run.LossesAt(trial);
                 int both = CountBoth(roundAnswered, answered);
                 run.CountBroadcast(TrainingRun.Count(answered));
                 run.CountScalars(TrainingRun.Count(answered));
@@ -114,7 +113,7 @@ internal static class FedNLLineSearch
         return s / count;
     }
 
-    private static double MeanOver(ReadOnlySpan<ClientUpdate> updates, ReadOnlySpan<bool> a, ReadOnlySpan<bool> b)
+    private static double MeanOver(ReadOnlySpan<ClientReply> updates, ReadOnlySpan<bool> a, ReadOnlySpan<bool> b)
     {
         double s = 0;
         int count = 0;

@@ -1,3 +1,6 @@
+using Fednl.Clients;
+using Fednl.Data;
+
 namespace Fednl.Algorithms;
 
 /// <summary>
@@ -31,8 +34,7 @@ internal static class FedNLPartialParticipation
             server.SolveForModel();
             run.Regularisations = server.LastSolveRegularisations;
             new SplitMix64(SeedSequence.Sampling(options.Seed, k)).SampleWithoutReplacement(n, selected, chosen);
-            run.Transport.Participate(server.Model, k, run.Alpha, selected, run.Updates);
-            var answered = run.Transport.Answered[..tau];
+            var answered = run.Round(k, selected, participate: true)[..tau];
             participants = TrainingRun.Count(answered);
             missing = TrainingRun.Missing(answered, selected);
             run.CountBroadcast(participants);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Fednl.Compression;
 using Fednl.Interop;
 using Fednl.Kernels;
+using Fednl.Messages;
 
 namespace Fednl.Algorithms;
 
@@ -19,7 +20,7 @@ public sealed class FedNLServer : IDisposable
     private readonly SideThread _side = new("fednl-server-fold");
     private readonly Action _foldPending;
     private readonly bool[] _foldAnswered;
-    private ClientUpdate[]? _foldUpdates;
+    private ClientReply[]? _foldUpdates;
     private double _foldAlpha;
     private int _foldFrom;
     private long _sideFoldTicks;
@@ -81,7 +82,7 @@ public sealed class FedNLServer : IDisposable
     /// f = mean f_i, g = mean g_i, l = mean l_i over the updates of the clients that answered (in client order).
     /// With every client answering this is FedNL's aggregation; a lost client is left out of the means.
     /// </summary>
-    public void Aggregate(ReadOnlySpan<ClientUpdate> updates, ReadOnlySpan<bool> answered)
+    public void Aggregate(ReadOnlySpan<ClientReply> updates, ReadOnlySpan<bool> answered)
     {
         long start = Stopwatch.GetTimestamp();
         Array.Clear(Gradient);
@@ -105,7 +106,7 @@ public sealed class FedNLServer : IDisposable
     }
 
     /// <summary>H += (α/n) Σ S_i over the clients that answered, in the order given (client order).</summary>
-    public void FoldDifferences(ReadOnlySpan<ClientUpdate> updates, ReadOnlySpan<bool> answered, double alpha)
+    public void FoldDifferences(ReadOnlySpan<ClientReply> updates, ReadOnlySpan<bool> answered, double alpha)
     {
         long start = Stopwatch.GetTimestamp();
         FoldRange(updates, answered, alpha, 0, Hessian.Length);
@@ -116,14 +117,14 @@ public sealed class FedNLServer : IDisposable
     /// The fold restricted to packed entries [from, to). Each entry still receives the clients' terms one by one in
     /// client order, so folding disjoint ranges on two threads gives the bits of one sequential fold.
     /// </summary>
-    private void FoldRange(ReadOnlySpan<ClientUpdate> updates, ReadOnlySpan<bool> answered, double alpha, int from, int to)
+    private void FoldRange(ReadOnlySpan<ClientReply> updates, ReadOnlySpan<bool> answered, double alpha, int from, int to)
     {
         double scale = alpha / Members;
         var h = Hessian.AsSpan();
         for (int t = 0; t < updates.Length; t++)
         {
             if (!answered[t]) continue;
-            var s = updates[t].Difference;
+            var s = updates[t].Difference!;
             var values = s.UsedValues;
             var indices = s.UsedIndices;
             if (indices.IsEmpty && s.Count > 0)
@@ -146,7 +147,7 @@ public sealed class FedNLServer : IDisposable
     }
 
     /// <summary>FedNL-PP: l += (1/n) Σ Δl_i and g += (1/n) Σ Δg_i over the clients that answered (deltas).</summary>
-    public void FoldPartialDeltas(ReadOnlySpan<ClientUpdate> updates, ReadOnlySpan<bool> answered)
+    public void FoldPartialDeltas(ReadOnlySpan<ClientReply> updates, ReadOnlySpan<bool> answered)
     {
         long start = Stopwatch.GetTimestamp();
         double inv = 1.0 / Clients;
@@ -213,7 +214,7 @@ public sealed class FedNLServer : IDisposable
     /// round's S_i into H (<see cref="FoldDifferences"/>): the solve works on a copy of Hᵏ, so the result is the same
     /// as solving first and folding after.
     /// </summary>
-    public void SolveThenFold(double shift, Span<double> solution, ClientUpdate[] updates, ReadOnlySpan<bool> answered, double alpha)
+    public void SolveThenFold(double shift, Span<double> solution, ClientReply[] updates, ReadOnlySpan<bool> answered, double alpha)
     {
         long start = Stopwatch.GetTimestamp();
         Hessian.CopyTo(_snapshot, 0);
@@ -245,14 +246,14 @@ public sealed class FedNLServer : IDisposable
     }
 
     /// <summary>FedNL's step under the paper's rule: x ← x − (Hᵏ + shift·I)⁻¹ g, then H ← Hᵏ⁺¹ (overlapped).</summary>
-    public void NewtonStepThenFold(double shift, ClientUpdate[] updates, ReadOnlySpan<bool> answered, double alpha)
+    public void NewtonStepThenFold(double shift, ClientReply[] updates, ReadOnlySpan<bool> answered, double alpha)
     {
         SolveThenFold(shift, _step, updates, answered, alpha);
         for (int i = 0; i < Dimension; i++) Model[i] -= _step[i];
     }
 
     /// <summary>FedNL-LS's direction −(Hᵏ + shift·I)⁻¹ g, then H ← Hᵏ⁺¹ (overlapped).</summary>
-    public void DirectionThenFold(double shift, Span<double> direction, ClientUpdate[] updates, ReadOnlySpan<bool> answered, double alpha)
+    public void DirectionThenFold(double shift, Span<double> direction, ClientReply[] updates, ReadOnlySpan<bool> answered, double alpha)
     {
         SolveThenFold(shift, direction, updates, answered, alpha);
         for (int i = 0; i < Dimension; i++) direction[i] = -direction[i];

@@ -1,4 +1,6 @@
+using Fednl.Clients;
 using Fednl.Compression;
+using Fednl.Configuration;
 using Fednl.Data;
 using Fednl.Kernels;
 

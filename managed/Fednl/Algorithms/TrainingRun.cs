@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using Fednl.Compression;
+using Fednl.Configuration;
+using Fednl.Data;
+using Fednl.Messages;
 using Fednl.Reporting;
-using Fednl.Transport;
 
 namespace Fednl.Algorithms;
 
@@ -13,8 +15,19 @@ internal sealed class TrainingRun
     private readonly List<RoundReport> _history = [];
     private readonly IProgress<RoundReport>? _progress;
 
+    /// <param name="options">The run's settings.</param>
+    /// <param name="transport">Carries the requests to the clients.</param>
+    /// <param name="server">The server's state (x, H, g, l).</param>
+    /// <param name="spec">The compressor of the clients' updates.</param>
+    /// <param name="alpha">The shift step α.</param>
+    /// <param name="progress">Told every history row.</param>
+    /// <param name="token">Ends the run at the next round boundary.</param>
+    /// <param name="keepClientStates">
+    /// Keep each client's state as the replies determine it (<see cref="ClientStates"/>): needed when clients can be
+    /// lost, come back or be restored from a checkpoint; the single-node simulation never needs it.
+    /// </param>
     public TrainingRun(TrainingOptions options, IClientTransport transport, FedNLServer server, CompressorSpec spec,
-        double alpha, IProgress<RoundReport>? progress, CancellationToken token)
+        double alpha, IProgress<RoundReport>? progress, CancellationToken token, bool keepClientStates = false)
     {
         Options = options;
         Transport = transport;
@@ -23,9 +36,13 @@ internal sealed class TrainingRun
         Alpha = alpha;
         Token = token;
         _progress = progress;
-        Updates = Enumerable.Range(0, transport.ClientCount).Select(i => new ClientUpdate(i, spec)).ToArray();
-        Losses = new double[transport.ClientCount];
-        Gradients = Enumerable.Range(0, transport.ClientCount).Select(_ => new double[transport.Dimension]).ToArray();
+        int n = transport.ClientCount, d = transport.Dimension;
+        Request = new ClientRequest(d);
+        _restore = new ClientRequest(d);
+        Updates = Enumerable.Range(0, n).Select(i => new ClientReply(i, spec)).ToArray();
+        Evaluations = Enumerable.Range(0, n).Select(i => new ClientReply(i, d, null)).ToArray();
+        Losses = new double[n];
+        ClientStates = keepClientStates ? Enumerable.Range(0, n).Select(i => new ClientState(i, d)).ToArray() : null;
     }
 
     public TrainingOptions Options { get; }
@@ -34,9 +51,27 @@ internal sealed class TrainingRun
     public CompressorSpec Spec { get; }
     public double Alpha { get; }
     public CancellationToken Token { get; }
-    public ClientUpdate[] Updates { get; }
+    /// <summary>The request of the current exchange (one buffer for the run).</summary>
+    public ClientRequest Request { get; }
+    private readonly ClientRequest _restore;
+
+    /// <summary>The clients' replies to Initialize and Round, by client id (FedNL-PP: by position among the selected).</summary>
+    public ClientReply[] Updates { get; }
+
+    /// <summary>The clients' replies to Evaluate and the other small requests, by position among the recipients.</summary>
+    public ClientReply[] Evaluations { get; }
+
+    /// <summary>f_i of the last <see cref="LossesAt"/>, by client id.</summary>
     public double[] Losses { get; }
-    public double[][] Gradients { get; }
+
+    /// <summary>Each client's state as its replies determine it, or null when the run does not keep it.</summary>
+    public ClientState[]? ClientStates { get; }
+
+    /// <summary>--scale divisors the clients train with (networked runs), sent again to a client that comes back.</summary>
+    public double[]? Scales { get; private set; }
+
+    /// <summary>The round the run is in: what a returning client is restored for.</summary>
+    public int CurrentRound { get; private set; }
     public Stopwatch Clock { get; } = new();
 
     /// <summary>Garbage collections and managed allocations while the rounds ran (filled when they end).</summary>
@@ -57,7 +92,7 @@ internal sealed class TrainingRun
     public string PendingNote { get; set; } = "";
 
     /// <summary>M = max_j ‖a_j‖ over all clients' rows, for the damped step.</summary>
-    public double RowNormBound { get; init; }
+    public double RowNormBound { get; set; }
 
     /// <summary>The first round this run executes: 0, or the round a checkpoint was taken at.</summary>
     public int StartRound { get; private set; }
@@ -95,6 +130,7 @@ internal sealed class TrainingRun
     /// <summary>Top of round k: runs the checkpoint hook; returns true when the run stops here.</summary>
     public bool AtRoundStart(int round)
     {
+        CurrentRound = round;
         bool stop = round >= Options.Rounds || StopRequested();
         if (stop) StopReason = Cancelled ? StopReason.Cancelled : StopReason.Rounds;
         RoundStarting?.Invoke(round, stop);
@@ -116,7 +152,8 @@ internal sealed class TrainingRun
         _members ??= Enumerable.Repeat(true, ClientCount).ToArray();
         if (answered.SequenceEqual(_members)) return;
         answered.CopyTo(_members);
-        Transport.MeanShift(_members, Server.Hessian);
+        var states = ClientStates ?? throw new InvalidOperationException("the clients H averages over changed, but the run keeps no client state");
+        MeanOver(_members, i => states[i].Shift, Server.Hessian);
         Server.AverageOver(Count(_members));
     }
 
@@ -152,7 +189,7 @@ internal sealed class TrainingRun
     public void CountScalars(int senders) => _upValues += 8L * senders;
 
     /// <summary>FedNL messages: gradient, f_i, l_i and the compressed difference.</summary>
-    public void CountUpdates(ReadOnlySpan<ClientUpdate> updates, ReadOnlySpan<bool> answered)
+    public void CountUpdates(ReadOnlySpan<ClientReply> updates, ReadOnlySpan<bool> answered)
     {
         for (int t = 0; t < updates.Length; t++)
         {
@@ -251,26 +288,129 @@ internal sealed class TrainingRun
     /// </summary>
     public double EvaluateAll(ReadOnlySpan<double> x, Span<double> gradient, bool reportingOnly = false)
     {
-        Transport.LossesAndGradients(x, Losses, Gradients);
+        Exchange(Request.Evaluate(CurrentRound, x, wantGradient: true), default, Evaluations);
         var answered = Transport.Answered;
         int count = Count(answered);
-        if (count == 0) throw new InvalidOperationException("no client answered the evaluation");
+        if (count == 0) throw new ClientLostException("no client answered the evaluation");
         if (!reportingOnly)
         {
             CountBroadcast(count);
             CountGradients(count);
         }
         double loss = 0;
-        gradient.Clear();
+        for (int i = 0; i < ClientCount; i++)
+            if (answered[i]) loss += Evaluations[i].Loss;
+        MeanOver(answered, i => Evaluations[i].Gradient, gradient);
+        return loss * (1.0 / count);
+    }
+
+    // ---- exchanges --------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// The algorithm's start on every client: H_i⁰ (and FedNL-PP's g_i⁰) at x⁰; H⁰ = (1/n) Σ H_i⁰ (and g⁰) in client
+    /// order. Every client must answer.
+    /// </summary>
+    public void Initialize(bool partialParticipation)
+    {
+        Exchange(Request.Initialize(Server.Model, partialParticipation), default, Updates);
+        RequireAll("initialisation");
+        var mean = Server.Hessian.AsSpan();
+        mean.Clear();
+        for (int i = 0; i < ClientCount; i++) Updates[i].AddShiftTo(mean);
+        double inv = 1.0 / ClientCount;
+        for (int e = 0; e < mean.Length; e++) mean[e] *= inv;
+        if (partialParticipation) MeanOver(Transport.Answered, i => Updates[i].Gradient, Server.Gradient);
+    }
+
+    /// <summary>Round k at the server's model on every client (<paramref name="selected"/> empty) or, FedNL-PP, on the selected ones.</summary>
+    public ReadOnlySpan<bool> Round(int round, ReadOnlySpan<int> selected = default, bool participate = false)
+    {
+        Exchange(Request.ForRound(round, Alpha, Server.Model, participate), selected, Updates);
+        return Transport.Answered;
+    }
+
+    /// <summary>f_i at a trial point into <see cref="Losses"/> (line-search tries).</summary>
+    public ReadOnlySpan<bool> LossesAt(ReadOnlySpan<double> x)
+    {
+        Exchange(Request.Evaluate(CurrentRound, x, wantGradient: false), default, Evaluations);
+        var answered = Transport.Answered;
+        for (int i = 0; i < ClientCount; i++) Losses[i] = answered[i] ? Evaluations[i].Loss : double.NaN;
+        return answered;
+    }
+
+    /// <summary>
+    /// --scale (networked runs): every client reports max |a_jf| per feature, the divisors are the maxima over the
+    /// clients, and every client divides its features by them. Returns the divisors and max ‖a_j‖² of the scaled rows.
+    /// </summary>
+    public (double[] Divisors, double MaxRowNormSquared) ScaleFeatures()
+    {
+        Exchange(Request.FeatureMax(), default, Evaluations);
+        RequireAll("feature scaling");
+        var divisors = FeatureScaling.Divisors(Evaluations.Select(r => r.FeatureMaxima).ToArray());
+        Exchange(Request.Scale(divisors), default, Evaluations);
+        RequireAll("feature scaling");
+        Scales = divisors;
+        return (divisors, Evaluations.Max(r => r.MaxRowNormSquared));
+    }
+
+    /// <summary>Hands every client its state from <see cref="ClientStates"/> (resuming from a checkpoint at <paramref name="round"/>).</summary>
+    public void RestoreAll(int round)
+    {
+        CurrentRound = round;
+        var states = ClientStates ?? throw new InvalidOperationException("restoring clients needs the run to keep their state");
+        Transport.Exchange(_restore.Restore(round, states, Options.Algorithm == Algorithm.FedNLPartialParticipation), default, Evaluations);
+    }
+
+    /// <summary>One exchange; clients that came back get their state first, and the kept states follow the replies.</summary>
+    private void Exchange(ClientRequest request, ReadOnlySpan<int> recipients, ClientReply[] replies)
+    {
+        RestoreReturning();
+        Transport.Exchange(request, recipients, replies);
+        if (ClientStates is null || request.Kind is not (RequestKind.Initialize or RequestKind.Round)) return;
+        var answered = Transport.Answered;
+        int count = recipients.IsEmpty ? ClientCount : recipients.Length;
+        for (int t = 0; t < count; t++)
+            if (answered[t]) ClientStates[recipients.IsEmpty ? t : recipients[t]].Apply(request, replies[t]);
+    }
+
+    /// <summary>A client that came back gets the run's divisors (--scale) and its state, and takes part again.</summary>
+    private void RestoreReturning()
+    {
+        Span<int> one = stackalloc int[1];
+        while (Transport.TryTakeReturning(out int client))
+        {
+            var states = ClientStates ?? throw new InvalidOperationException($"client {client} came back, but the run keeps no client state");
+            one[0] = client;
+            if (Scales is not null)
+            {
+                Transport.Exchange(_restore.Scale(Scales), one, Evaluations);
+                if (!Transport.Answered[0]) continue;
+            }
+            Transport.Exchange(_restore.Restore(CurrentRound, states, Options.Algorithm == Algorithm.FedNLPartialParticipation), one, Evaluations);
+        }
+    }
+
+    private void RequireAll(string what)
+    {
+        var missing = Missing(Transport.Answered);
+        if (missing.Length > 0)
+            throw new ClientLostException($"{what} needs every client; lost: {string.Join(", ", missing.Select(i => $"client {i}"))}");
+    }
+
+    /// <summary>Mean of <paramref name="select"/>(i) over the clients marked in <paramref name="members"/>, summed in client order.</summary>
+    private void MeanOver(ReadOnlySpan<bool> members, Func<int, double[]> select, Span<double> mean)
+    {
+        mean.Clear();
+        int count = 0;
         for (int i = 0; i < ClientCount; i++)
         {
-            if (!answered[i]) continue;
-            loss += Losses[i];
-            for (int j = 0; j < Dimension; j++) gradient[j] += Gradients[i][j];
+            if (!members[i]) continue;
+            var v = select(i);
+            for (int e = 0; e < mean.Length; e++) mean[e] += v[e];
+            count++;
         }
         double inv = 1.0 / count;
-        for (int j = 0; j < Dimension; j++) gradient[j] *= inv;
-        return loss * inv;
+        for (int e = 0; e < mean.Length; e++) mean[e] *= inv;
     }
 
     public static double Norm(ReadOnlySpan<double> v)

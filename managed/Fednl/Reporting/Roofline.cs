@@ -238,11 +238,7 @@ public sealed record PhaseWork(double ReadBytes, double WrittenBytes, double Fma
 /// length P (from its Hessian plan), the plan's bytes, whether it forms its Hessian densely (OpenBLAS) and whether its
 /// values are other than 0/1 (so each gather is also multiplied).
 /// </summary>
-public sealed record ClientShape(int Rows, long Nonzeros, long Pairs, long PatternLength, long PlanBytes, bool Dense, bool Valued)
-{
-    public static ClientShape Of(FedNLClient client) => new(client.Samples, client.Data.RowPointers[client.Samples],
-        client.Plan.Pairs, client.Plan.PatternLength, client.Plan.Bytes, client.UsesDenseHessian, client.Plan.ValuedEntries > 0);
-}
+public sealed record ClientShape(int Rows, long Nonzeros, long Pairs, long PatternLength, long PlanBytes, bool Dense, bool Valued);
 
 /// <summary>One round's work per phase, summed over the clients.</summary>
 public sealed record RoundWork(PhaseWork Oracle, PhaseWork Hessian, PhaseWork Compression, PhaseWork Aggregation, PhaseWork Solve);
@@ -323,10 +319,6 @@ public static class WorkCounts
             _ => new PhaseWork(16 * kept * P / D, 8 * kept * P / D + 12 * kept, kept * P / D, 0, 0),
         };
     }
-
-    /// <summary>The shapes of the clients a run with this split trains (plans built as training builds them).</summary>
-    public static ClientShape[] Shapes(IReadOnlyList<Dataset> clients, HessianPath path = HessianPath.Auto) =>
-        clients.Select((data, i) => ClientShape.Of(new FedNLClient(i, data, 1e-3, path))).ToArray();
 }
 
 /// <summary>A phase's achieved rate against the bound it is limited by.</summary>

@@ -1,5 +1,5 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
 
 namespace Fednl.Reporting;
 
@@ -57,11 +57,11 @@ public static class RunSummary
     /// <summary>JSON has no infinity or NaN: a diverged run's non-finite values are written as null.</summary>
     private static JsonNode? Finite(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
 
-    public static string AlgorithmFlag(Algorithms.Algorithm algorithm) => algorithm switch
+    public static string AlgorithmFlag(Configuration.Algorithm algorithm) => algorithm switch
     {
-        Algorithms.Algorithm.FedNL => "fednl",
-        Algorithms.Algorithm.FedNLLineSearch => "fednl-ls",
-        Algorithms.Algorithm.FedNLPartialParticipation => "fednl-pp",
+        Configuration.Algorithm.FedNL => "fednl",
+        Configuration.Algorithm.FedNLLineSearch => "fednl-ls",
+        Configuration.Algorithm.FedNLPartialParticipation => "fednl-pp",
         _ => "gd",
     };
 
@@ -69,16 +69,16 @@ public static class RunSummary
     public static string Label(TrainingResult result, string dataName)
     {
         var o = result.Options;
-        string compressor = o.Algorithm == Algorithms.Algorithm.GradientDescent ? "" : $" {o.Compressor.ToString().ToLowerInvariant()}";
+        string compressor = o.Algorithm == Configuration.Algorithm.GradientDescent ? "" : $" {o.Compressor.ToString().ToLowerInvariant()}";
         string k = o.Compressor is Compression.CompressorKind.Identical or Compression.CompressorKind.Natural ? "" : $" k-mult={o.KMultiplier}";
         var c = System.Globalization.CultureInfo.InvariantCulture;
         var extra = new System.Text.StringBuilder();
         // Every other setting that changes the run, so that a plot's legend can show all that differ.
-        if (o.Algorithm == Algorithms.Algorithm.FedNLPartialParticipation) extra.Append(c, $" tau={o.ClientsPerRoundFor(result.Clients)}");
-        if (o.Algorithm == Algorithms.Algorithm.FedNLLineSearch) extra.Append(c, $" line-search-tries={o.LineSearchMaxTries}");
+        if (o.Algorithm == Configuration.Algorithm.FedNLPartialParticipation) extra.Append(c, $" tau={o.ClientsPerRoundFor(result.Clients)}");
+        if (o.Algorithm == Configuration.Algorithm.FedNLLineSearch) extra.Append(c, $" line-search-tries={o.LineSearchMaxTries}");
         if (o.Alpha is { } alpha) extra.Append(c, $" alpha={alpha}");
-        if (o.HessianRule != Algorithms.HessianRule.BeforeUpdate) extra.Append(" hessian-rule=after");
-        if (o.HessianPath != Algorithms.HessianPath.Auto) extra.Append(c, $" hessian-path={o.HessianPath.ToString().ToLowerInvariant()}");
+        if (o.HessianRule != Configuration.HessianRule.BeforeUpdate) extra.Append(" hessian-rule=after");
+        if (o.HessianPath != Configuration.HessianPath.Auto) extra.Append(c, $" hessian-path={o.HessianPath.ToString().ToLowerInvariant()}");
         if (o.Tolerance > 0) extra.Append(c, $" tolerance={o.Tolerance}");
         if (o.KeepAllSamples) extra.Append(" keep-all");
         return $"{dataName} {AlgorithmFlag(o.Algorithm)}{compressor}{k} n={result.Clients} option={(int)o.Option} λ={o.Lambda} seed={o.Seed}{extra}";

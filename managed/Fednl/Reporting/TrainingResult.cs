@@ -1,4 +1,5 @@
 using Fednl.Algorithms;
+using Fednl.Configuration;
 
 namespace Fednl.Reporting;
 

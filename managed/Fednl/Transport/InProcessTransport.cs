@@ -1,44 +1,41 @@
-using Fednl.Algorithms;
+using Fednl.Clients;
 using Fednl.Compression;
+using Fednl.Messages;
+using Fednl.Reporting;
 
 namespace Fednl.Transport;
 
 /// <summary>
-/// Single-node simulation: all clients live in this process and a round runs them on worker threads. Clients are
-/// split into contiguous, fixed blocks, one per worker, each worker with its own scratch; a client's result does
-/// not depend on which worker ran it, so histories are bit-identical for any thread count.
+/// Single-node simulation: all client roles live in this process and an exchange runs them on worker threads.
+/// Recipients are split into contiguous, fixed blocks, one per worker, each worker with its own scratch; a client's
+/// reply does not depend on which worker ran it, so histories are bit-identical for any thread count. No client
+/// is ever lost.
 /// </summary>
 public sealed class InProcessTransport : IClientTransport
 {
-    private readonly FedNLClient[] _clients;
+    private readonly ClientRole[] _roles;
     private readonly ClientScratch[] _scratch;
-    private readonly ulong _seed;
     private readonly ParallelOptions _parallel;
     private readonly bool[] _answered;
-    private readonly double[] _model, _losses;
-    private readonly int[] _selected;
+    private readonly int[] _recipients;
 
     public InProcessTransport(IReadOnlyList<FedNLClient> clients, CompressorSpec spec, ulong seed, int threads)
     {
         if (clients.Count == 0) throw new ArgumentException("at least one client is needed", nameof(clients));
-        _clients = clients.ToArray();
-        _seed = seed;
-        Dimension = _clients[0].Dimension;
-        int workers = Math.Clamp(threads, 1, _clients.Length);
-        _scratch = Enumerable.Range(0, workers).Select(_ => new ClientScratch(spec, _clients)).ToArray();
+        _roles = clients.Select(c => new ClientRole(c, seed)).ToArray();
+        Dimension = clients[0].Dimension;
+        int workers = Math.Clamp(threads, 1, clients.Count);
+        _scratch = Enumerable.Range(0, workers).Select(_ => new ClientScratch(spec, clients)).ToArray();
         _parallel = new ParallelOptions { MaxDegreeOfParallelism = workers };
-        _answered = new bool[_clients.Length];
-        _model = new double[Dimension];
-        _losses = new double[_clients.Length];
-        _selected = new int[_clients.Length];
+        _answered = new bool[clients.Count];
+        _recipients = new int[clients.Count];
         Array.Fill(_answered, true);
     }
 
     public ReadOnlySpan<bool> Answered => _answered;
 
-    public int ClientCount => _clients.Length;
+    public int ClientCount => _roles.Length;
     public int Dimension { get; }
-    public IReadOnlyList<FedNLClient> Clients => _clients;
 
     /// <summary>Client time so far by phase, summed over the workers (CPU time, not wall time).</summary>
     public PhaseTicks ClientTicks
@@ -49,6 +46,20 @@ public sealed class InProcessTransport : IClientTransport
             foreach (var s in _scratch) total.Add(s.Ticks);
             return total;
         }
+    }
+
+    public void Exchange(ClientRequest request, ReadOnlySpan<int> recipients, ClientReply[] replies)
+    {
+        int count = recipients.IsEmpty ? _roles.Length : recipients.Length;
+        for (int t = 0; t < count; t++) _recipients[t] = recipients.IsEmpty ? t : recipients[t];
+        var ids = _recipients;
+        ForEach(count, (t, scratch) => _roles[ids[t]].Handle(request, scratch, replies[t]));
+    }
+
+    public bool TryTakeReturning(out int client)
+    {
+        client = -1;
+        return false;
     }
 
     /// <summary>Runs body(index, scratch) for index in [0, count), in fixed contiguous blocks per worker.</summary>
@@ -65,78 +76,6 @@ public sealed class InProcessTransport : IClientTransport
             int begin = (int)((long)count * w / workers), end = (int)((long)count * (w + 1) / workers);
             for (int i = begin; i < end; i++) body(i, _scratch[w]);
         });
-    }
-
-    public void InitializeShifts(ReadOnlySpan<double> x0, Span<double> hessianMean)
-    {
-        var x = x0.ToArray();
-        ForEach(_clients.Length, (i, scratch) => _clients[i].InitializeShift(x, scratch));
-        MeanOfShifts(hessianMean);
-    }
-
-    /// <summary>(1/n) Σ H_i in client order: each shift lives on its client's pattern and is zero elsewhere.</summary>
-    private void MeanOfShifts(Span<double> mean) => MeanShift(default, mean);
-
-    public void MeanShift(ReadOnlySpan<bool> members, Span<double> mean)
-    {
-        mean.Clear();
-        int count = 0;
-        for (int i = 0; i < _clients.Length; i++)
-        {
-            if (!members.IsEmpty && !members[i]) continue;
-            _clients[i].Plan.AddTo(_clients[i].Shift, mean);
-            count++;
-        }
-        double inv = 1.0 / count;
-        for (int e = 0; e < mean.Length; e++) mean[e] *= inv;
-    }
-
-    public void InitializePartialParticipation(ReadOnlySpan<double> x0, Span<double> hessianMean, Span<double> gradientTermMean)
-    {
-        var x = x0.ToArray();
-        ForEach(_clients.Length, (i, scratch) => _clients[i].InitializePartialParticipation(x, scratch));
-        MeanOfShifts(hessianMean);
-        ClientOrder.Mean(_clients.Length, i => _clients[i].LocalGradientTerm!, gradientTermMean);
-    }
-
-    public void Round(ReadOnlySpan<double> x, int round, double alpha, ClientUpdate[] updates)
-    {
-        var model = Model(x);
-        ForEach(_clients.Length, (i, scratch) =>
-            _clients[i].Round(model, round, alpha, SeedSequence.Compressor(_seed, i, round), scratch, updates[i]));
-    }
-
-    public void Participate(ReadOnlySpan<double> x, int round, double alpha, ReadOnlySpan<int> selected, ClientUpdate[] updates)
-    {
-        var model = Model(x);
-        var ids = _selected.AsSpan(0, selected.Length);
-        selected.CopyTo(ids);
-        var idArray = _selected;
-        ForEach(ids.Length, (t, scratch) =>
-            _clients[idArray[t]].Participate(model, round, alpha, SeedSequence.Compressor(_seed, idArray[t], round), scratch, updates[t]));
-    }
-
-    public void Losses(ReadOnlySpan<double> x, Span<double> losses)
-    {
-        var model = Model(x);
-        var result = _losses;
-        ForEach(_clients.Length, (i, scratch) => result[i] = _clients[i].Evaluate(model, scratch, default, default));
-        result.CopyTo(losses);
-    }
-
-    public void LossesAndGradients(ReadOnlySpan<double> x, Span<double> losses, double[][] gradients)
-    {
-        var model = Model(x);
-        var result = _losses;
-        ForEach(_clients.Length, (i, scratch) => result[i] = _clients[i].Evaluate(model, scratch, gradients[i], default));
-        result.CopyTo(losses);
-    }
-
-    /// <summary>The model the workers read this call (a buffer reused every round).</summary>
-    private double[] Model(ReadOnlySpan<double> x)
-    {
-        x.CopyTo(_model);
-        return _model;
     }
 
     public void Dispose()

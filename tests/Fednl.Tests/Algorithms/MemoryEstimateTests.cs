@@ -1,5 +1,6 @@
 using Fednl.Algorithms;
 using Fednl.Compression;
+using Fednl.Configuration;
 using Fednl.Data;
 using Fednl.Tests.Cli;
 

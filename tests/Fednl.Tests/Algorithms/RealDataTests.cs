@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Fednl.Algorithms;
 using Fednl.Compression;
+using Fednl.Configuration;
 using Fednl.Data;
 
 namespace Fednl.Tests.Algorithms;

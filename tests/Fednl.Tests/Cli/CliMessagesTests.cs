@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Fednl.Algorithms;
 using Fednl.Compression;
+using Fednl.Configuration;
 
 namespace Fednl.Tests.Cli;
 

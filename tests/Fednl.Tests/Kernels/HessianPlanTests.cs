@@ -72,7 +72,7 @@ public sealed class HessianPathChoiceTests
     public void Auto_takes_the_plan_unless_dense_multiply_adds_are_cheaper(double density, bool dense)
     {
         var data = Fednl.Data.SyntheticDataset.Generate(300, 60, density, 2);
-        var client = new Fednl.Algorithms.FedNLClient(0, data, 1e-3, Fednl.Algorithms.HessianPath.Auto);
+        var client = new Fednl.Clients.FedNLClient(0, data, 1e-3, Fednl.Configuration.HessianPath.Auto);
         Assert.That(client.UsesDenseHessian, Is.EqualTo(dense));
         Assert.That(client.Plan.IsDense, Is.EqualTo(dense));
     }

@@ -1,6 +1,7 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using Fednl.Algorithms;
+using Fednl.Configuration;
 using Fednl.Data;
 using Fednl.Network;
 using Fednl.Reporting;

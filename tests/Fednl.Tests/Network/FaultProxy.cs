@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
+using Fednl.Network.Wire;
 using Fednl.Network;
 
 namespace Fednl.Tests.Network;
@@ -131,8 +132,8 @@ internal sealed class FaultProxy : IDisposable
         {
             while (ReadFrame(link.Client) is { } frame)
             {
-                if (frame[5] == (byte)FrameType.Hello && frame.Length >= Protocol.HeaderBytes + 20)
-                    link.ClientId = BinaryPrimitives.ReadInt32LittleEndian(frame.AsSpan(Protocol.HeaderBytes + 16));
+                if (frame[5] == (byte)ClientMessage.BodyOneofCase.Hello)
+                    link.ClientId = ClientMessage.Parser.ParseFrom(frame.AsSpan(Protocol.HeaderBytes)).Hello.ClientId;
                 HoldWhileFrozen();
                 if (link.Stalled) continue;
                 link.Master.Send(frame);
@@ -151,10 +152,9 @@ internal sealed class FaultProxy : IDisposable
         {
             while (ReadFrame(link.Master) is { } frame)
             {
-                var type = (FrameType)frame[5];
-                if (type is FrameType.Round or FrameType.Participate && frame.Length >= Protocol.HeaderBytes + 4)
+                if (frame[5] == (byte)MasterMessage.BodyOneofCase.Round)
                 {
-                    int round = BinaryPrimitives.ReadInt32LittleEndian(frame.AsSpan(Protocol.HeaderBytes));
+                    int round = MasterMessage.Parser.ParseFrom(frame.AsSpan(Protocol.HeaderBytes)).Round.Index;
                     if (round == _freezeAt)
                     {
                         _frozen.Set();

@@ -1,5 +1,6 @@
 using Fednl.Algorithms;
 using Fednl.Compression;
+using Fednl.Configuration;
 
 namespace Fednl.Tests.Network;
 

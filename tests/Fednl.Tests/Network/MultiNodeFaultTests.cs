@@ -2,8 +2,13 @@ using System.Buffers.Binary;
 using System.Net.Sockets;
 using Fednl.Algorithms;
 using Fednl.Compression;
+using Fednl.Configuration;
 using Fednl.Data;
+using Fednl.Network.Wire;
 using Fednl.Network;
+using Google.Protobuf;
+using Hello = Fednl.Network.Hello;
+using Welcome = Fednl.Network.Welcome;
 
 namespace Fednl.Tests.Network;
 
@@ -159,9 +164,9 @@ public sealed class MultiNodeFaultTests
     internal static byte[] HelloFrame(int clientId, int features = 60, int samples = 666, int splitClients = Clients, byte version = Protocol.Version,
         bool keepAll = false)
     {
-        var payload = new byte[Hello.PayloadBytes];
-        int length = new Hello(Guid.Empty, clientId, features, samples, splitClients, 123, 1.0, keepAll, 2000).Write(payload);
-        return [.. Header((uint)length, version, (byte)FrameType.Hello), .. payload.AsSpan(0, length)];
+        var message = new ClientMessage { Hello = new Hello(Guid.Empty, clientId, features, samples, splitClients, 123, 1.0, keepAll, 2000).ToWire() };
+        var payload = message.ToByteArray();
+        return [.. Header((uint)payload.Length, version, (byte)ClientMessage.BodyOneofCase.Hello), .. payload];
     }
 
     /// <summary>Sends bytes, optionally closes the sending side, and returns the master's Error frame (code, message) or null.</summary>
@@ -181,10 +186,11 @@ public sealed class MultiNodeFaultTests
             if (n == 0) return null;
             read += n;
         }
-        Assert.That((FrameType)header[5], Is.EqualTo(FrameType.Error), "the master answers a bad peer with an Error frame");
+        Assert.That(header[5], Is.EqualTo((byte)MasterMessage.BodyOneofCase.Error), "the master answers a bad peer with an Error message");
         var payload = new byte[BinaryPrimitives.ReadUInt32LittleEndian(header)];
         stream.ReadExactly(payload);
-        return ((ProtocolError)BinaryPrimitives.ReadInt32LittleEndian(payload), System.Text.Encoding.UTF8.GetString(payload, 4, payload.Length - 4));
+        var error = MasterMessage.Parser.ParseFrom(payload).Error;
+        return ((ProtocolError)error.Code, error.Message);
     }
 
     [Test]
@@ -197,11 +203,11 @@ public sealed class MultiNodeFaultTests
 
         var truncated = HelloFrame(0);
         Assert.That(Poke(port, truncated[..20], closeAfter: true), Is.Null, "a truncated frame just ends the connection");
-        master.WaitForError(@"dropped during the handshake \(connection closed in the middle of a Hello frame of 57 bytes \(12 of 57 bytes\)\)");
+        master.WaitForError(@"dropped during the handshake \(connection closed in the middle of a message of kind 1 and \d+ bytes \(12 of \d+ bytes\)\)");
 
-        var oversized = Poke(port, Header(1_000_000_000, Protocol.Version, (byte)FrameType.Hello), closeAfter: false);
+        var oversized = Poke(port, Header(1_000_000_000, Protocol.Version, (byte)ClientMessage.BodyOneofCase.Hello), closeAfter: false);
         Assert.That(oversized?.Code, Is.EqualTo(ProtocolError.Oversized));
-        master.WaitForError(@"refused: Hello frame of 1000000000 bytes exceeds the limit of 4096 bytes");
+        master.WaitForError(@"refused: message of kind 1 and 1000000000 bytes exceeds the limit of 4096 bytes");
 
         var random = new byte[256];
         new Random(7).NextBytes(random);
@@ -211,7 +217,7 @@ public sealed class MultiNodeFaultTests
 
         var wrongVersion = Poke(port, HelloFrame(0, version: 1), closeAfter: false);
         Assert.That(wrongVersion?.Code, Is.EqualTo(ProtocolError.UnsupportedVersion));
-        Assert.That(wrongVersion?.Message, Does.Contain("protocol version 1 is not supported (this side speaks version 2)"));
+        Assert.That(wrongVersion?.Message, Does.Contain("protocol version 1 is not supported (this side speaks version 3)"));
 
         var unknownType = Poke(port, Header(0, Protocol.Version, 99), closeAfter: false);
         Assert.That(unknownType?.Code, Is.EqualTo(ProtocolError.UnexpectedFrame));

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Fednl.Algorithms;
 using Fednl.Compression;
+using Fednl.Configuration;
 using Fednl.Data;
 using Fednl.Reporting;
 using Fednl.Tests.Algorithms;

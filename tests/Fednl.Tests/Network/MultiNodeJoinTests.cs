@@ -2,7 +2,9 @@ using System.Buffers.Binary;
 using System.Net.Sockets;
 using Fednl.Algorithms;
 using Fednl.Compression;
+using Fednl.Configuration;
 using Fednl.Data;
+using Fednl.Network.Wire;
 using Fednl.Network;
 
 namespace Fednl.Tests.Network;
@@ -27,7 +29,7 @@ public sealed class MultiNodeJoinTests
         stream.ReadTimeout = 30_000;
         var header = new byte[Protocol.HeaderBytes];
         stream.ReadExactly(header);
-        Assert.That((FrameType)header[5], Is.EqualTo(FrameType.Welcome), "a valid Hello is welcomed");
+        Assert.That(header[5], Is.EqualTo((byte)MasterMessage.BodyOneofCase.Welcome), "a valid Hello is welcomed");
         stream.ReadExactly(new byte[BinaryPrimitives.ReadUInt32LittleEndian(header)]);
     }
 
@@ -170,8 +172,8 @@ public sealed class MasterListenerTests
                 Options = new TrainingOptions { Clients = 3 },
                 HandshakeTimeout = TimeSpan.FromSeconds(5),
             };
-            var listener = new MasterListener(settings, null, Guid.NewGuid(), 0);
-            listener.Start(d => Enumerable.Range(0, 3).Select(i => new ClientLink(i, d)).ToArray());
+            var listener = new MasterListener(settings, Guid.NewGuid(), 0);
+            listener.Start(() => Enumerable.Range(0, 3).Select(i => new ClientLink(i)).ToArray());
             int port = listener.Endpoint.Port;
             using var stop = new CancellationTokenSource();
             var hammer = Task.Run(async () =>

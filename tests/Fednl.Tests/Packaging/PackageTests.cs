@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
+using Fednl.Configuration;
 using Fednl.Tests.Build;
 
 namespace Fednl.Tests.Packaging;

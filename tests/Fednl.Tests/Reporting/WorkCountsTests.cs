@@ -1,3 +1,4 @@
+using Fednl.Clients;
 using Fednl.Compression;
 using Fednl.Data;
 using Fednl.Reporting;
@@ -16,12 +17,12 @@ public sealed class WorkCountsTests
     [Test]
     public void The_shape_comes_from_the_rows_and_the_Hessian_plan()
     {
-        var shape = WorkCounts.Shapes([Tiny()], Fednl.Algorithms.HessianPath.Sparse).Single();
+        var shape = FedNLClient.Shapes([Tiny()], Fednl.Configuration.HessianPath.Sparse).Single();
         Assert.That((shape.Rows, shape.Nonzeros, shape.Pairs, shape.PatternLength, shape.Dense, shape.Valued),
             Is.EqualTo((3, 5L, 7L, 5L, false, false)));
         Assert.That(shape.PlanBytes, Is.GreaterThan(0));
         // auto picks the dense path here (7 gathers > 0.35 · m · D = 6.3): then P = D and no pairs are gathered
-        var auto = WorkCounts.Shapes([Tiny()]).Single();
+        var auto = FedNLClient.Shapes([Tiny()]).Single();
         Assert.That((auto.Dense, auto.Pairs, auto.PatternLength), Is.EqualTo((true, 0L, 6L)));
     }
 

@@ -1,18 +1,23 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using Fednl.Network.Wire;
+using Google.Protobuf;
 
 namespace Fednl.Network;
 
-/// <summary>One received frame: its type and payload (valid until the next receive on the same connection).</summary>
-public readonly record struct Frame(FrameType Type, ReadOnlyMemory<byte> Payload);
-
 /// <summary>
-/// A framed, checked byte stream to one peer (TLS or plain TCP). Buffers are allocated once, at the size the
-/// protocol allows for the run's dimension, so a round allocates nothing and a peer cannot make us allocate more.
-/// Every read checks the header: version, reserved bits, type, and length against the current limit.
+/// A framed, checked byte stream to one peer (TLS or plain TCP) carrying the schema's envelopes: each frame is an
+/// 8-byte header — payload length (u32), protocol version (u8), the envelope's body kind (u8), reserved (u16,
+/// zero) — then the serialised envelope. Buffers are allocated once, at the size the protocol allows for the run's
+/// dimension, so a peer cannot make us allocate more; every read checks the header (version, kind, reserved bits,
+/// length against the current limit) before the payload is read or parsed.
 /// </summary>
-public sealed class FrameConnection : IAsyncDisposable, IDisposable
+/// <typeparam name="TSend">The envelope this side sends.</typeparam>
+/// <typeparam name="TReceive">The envelope the peer sends.</typeparam>
+public class FrameConnection<TSend, TReceive> : IAsyncDisposable, IDisposable
+    where TSend : IMessage<TSend>, IEnvelope, IEnvelopeFactory<TSend>
+    where TReceive : IMessage<TReceive>, IEnvelope, IEnvelopeFactory<TReceive>
 {
     private readonly Stream _stream;
     private readonly byte[] _header = new byte[Protocol.HeaderBytes];
@@ -45,25 +50,33 @@ public sealed class FrameConnection : IAsyncDisposable, IDisposable
         if (_send.Length < Protocol.HeaderBytes + sendLimit) _send = new byte[Protocol.HeaderBytes + sendLimit];
     }
 
-    /// <summary>The payload area of the send buffer: write the payload here, then <see cref="SendAsync(FrameType, int, CancellationToken)"/>.</summary>
-    public Span<byte> SendPayload => _send.AsSpan(Protocol.HeaderBytes);
-
-    public static void WriteHeader(Span<byte> header, FrameType type, int payloadLength)
+    private static void WriteHeader(Span<byte> header, int kind, int payloadLength)
     {
         BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)payloadLength);
         header[4] = Protocol.Version;
-        header[5] = (byte)type;
+        header[5] = (byte)kind;
         BinaryPrimitives.WriteUInt16LittleEndian(header[6..], 0);
     }
 
-    /// <summary>Sends the frame whose payload was written into <see cref="SendPayload"/>.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))] // awaited once each: pooled, no allocation per frame
-    public async ValueTask SendAsync(FrameType type, int payloadLength, CancellationToken token)
+    /// <summary>Writes a whole frame (header and envelope) into <paramref name="buffer"/>; returns its length.</summary>
+    public static int Prepare(TSend message, Span<byte> buffer)
     {
-        WriteHeader(_send, type, payloadLength);
-        await _stream.WriteAsync(_send.AsMemory(0, Protocol.HeaderBytes + payloadLength), token).ConfigureAwait(false);
+        int size = message.CalculateSize();
+        if (size > buffer.Length - Protocol.HeaderBytes)
+            throw new InvalidOperationException($"a {message.Kind} message of {size} bytes does not fit the {buffer.Length - Protocol.HeaderBytes}-byte frame buffer");
+        message.WriteTo(buffer.Slice(Protocol.HeaderBytes, size));
+        WriteHeader(buffer, message.Kind, size);
+        return Protocol.HeaderBytes + size;
+    }
+
+    /// <summary>Serialises and sends one message.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))] // awaited once each: pooled, no allocation per frame
+    public async ValueTask SendAsync(TSend message, CancellationToken token)
+    {
+        int length = Prepare(message, _send);
+        await _stream.WriteAsync(_send.AsMemory(0, length), token).ConfigureAwait(false);
         await _stream.FlushAsync(token).ConfigureAwait(false);
-        BytesSent += Protocol.HeaderBytes + payloadLength;
+        BytesSent += length;
     }
 
     /// <summary>Sends a complete frame (header included) prepared once for many peers, e.g. the round's model.</summary>
@@ -76,43 +89,54 @@ public sealed class FrameConnection : IAsyncDisposable, IDisposable
     }
 
     /// <summary>
-    /// Reads one frame. A closed stream, a bad header or an oversized length throws; <see cref="ProtocolException"/>
-    /// carries what to tell the peer.
-    /// </summary>
-    /// <summary>
     /// True when the last header read starts like a TLS record (handshake or alert, version 3.x): the peer speaks TLS
     /// where this side speaks plain frames. Only meaningful for the first frame of a connection.
     /// </summary>
     public bool LooksLikeTls => _header[0] is 0x15 or 0x16 && _header[1] == 0x03 && _header[2] <= 0x04;
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once: pooled, no allocation per frame
-    public async ValueTask<Frame> ReceiveAsync(CancellationToken token)
+    /// <summary>
+    /// Reads one message. A closed stream, a bad header, an oversized length or a payload that does not parse throws
+    /// (<see cref="ProtocolException"/> carries what to tell the peer); an Error from the peer throws
+    /// <see cref="PeerRefusedException"/>.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once: pooled
+    public async ValueTask<TReceive> ReceiveAsync(CancellationToken token)
     {
-        await ReadExactlyAsync(_header, null, token).ConfigureAwait(false);
+        await ReadExactlyAsync(_header, -1, token).ConfigureAwait(false);
         uint length = BinaryPrimitives.ReadUInt32LittleEndian(_header);
-        byte version = _header[4], type = _header[5];
+        byte version = _header[4], kind = _header[5];
         ushort reserved = BinaryPrimitives.ReadUInt16LittleEndian(_header.AsSpan(6));
         if (version != Protocol.Version)
             throw new ProtocolException(ProtocolError.UnsupportedVersion,
                 $"protocol version {version} is not supported (this side speaks version {Protocol.Version})");
-        if (!Enum.IsDefined((FrameType)type))
-            throw new ProtocolException(ProtocolError.UnexpectedFrame, $"unknown frame type {type}");
+        if (!TReceive.IsKind(kind))
+            throw new ProtocolException(ProtocolError.UnexpectedFrame, $"unknown message kind {kind}");
         if (reserved != 0)
             throw new ProtocolException(ProtocolError.MalformedFrame, $"reserved header bits are {reserved:x4}, must be zero");
         if (length > (uint)ReceiveLimit)
             throw new ProtocolException(ProtocolError.Oversized,
-                $"{(FrameType)type} frame of {length} bytes exceeds the limit of {ReceiveLimit} bytes");
+                $"message of kind {kind} and {length} bytes exceeds the limit of {ReceiveLimit} bytes");
         var payload = _receive.AsMemory(0, (int)length);
-        await ReadExactlyAsync(payload, (FrameType)type, token).ConfigureAwait(false);
+        await ReadExactlyAsync(payload, kind, token).ConfigureAwait(false);
         BytesReceived += Protocol.HeaderBytes + length;
-        var frame = new Frame((FrameType)type, payload);
-        if (frame.Type == FrameType.Error) throw DecodeError(frame.Payload.Span);
-        return frame;
+        TReceive message;
+        try
+        {
+            message = TReceive.MessageParser.ParseFrom(payload.Span);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new ProtocolException(ProtocolError.MalformedFrame, $"message of kind {kind} does not parse ({e.Message})");
+        }
+        if (message.Kind != kind)
+            throw new ProtocolException(ProtocolError.MalformedFrame, $"the header says kind {kind}, the message holds kind {message.Kind}");
+        if (message.ErrorBody is { } error) throw new PeerRefusedException((ProtocolError)error.Code, error.Message);
+        return message;
     }
 
-    /// <summary>Fills <paramref name="buffer"/>: the header when <paramref name="frame"/> is null, else that frame's payload.</summary>
+    /// <summary>Fills <paramref name="buffer"/>: the header when <paramref name="kind"/> is −1, else that message's payload.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))] // awaited once each: pooled, no allocation per frame
-    private async ValueTask ReadExactlyAsync(Memory<byte> buffer, FrameType? frame, CancellationToken token)
+    private async ValueTask ReadExactlyAsync(Memory<byte> buffer, int kind, CancellationToken token)
     {
         int read = 0;
         while (read < buffer.Length)
@@ -121,8 +145,8 @@ public sealed class FrameConnection : IAsyncDisposable, IDisposable
             if (n == 0)
             {
                 // The message is built only here, so a normal frame allocates no text.
-                string what = frame is { } type ? $"{type} frame of {buffer.Length} bytes" : "frame header";
-                throw new EndOfStreamException(read == 0 && frame is null
+                string what = kind >= 0 ? $"message of kind {kind} and {buffer.Length} bytes" : "frame header";
+                throw new EndOfStreamException(read == 0 && kind < 0
                     ? "connection closed"
                     : $"connection closed in the middle of a {what} ({read} of {buffer.Length} bytes)");
             }
@@ -136,11 +160,8 @@ public sealed class FrameConnection : IAsyncDisposable, IDisposable
         try
         {
             using var cts = new CancellationTokenSource(timeout);
-            var payload = SendPayload;
-            var writer = new WireWriter(payload);
-            writer.Int32((int)code);
-            writer.Utf8(message.Length > 1000 ? message[..1000] : message);
-            await SendAsync(FrameType.Error, writer.Position, cts.Token).ConfigureAwait(false);
+            var error = new Wire.Error { Code = (int)code, Message = message.Length > 1000 ? message[..1000] : message };
+            await SendAsync(TSend.ForError(error), cts.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or SocketException or InvalidOperationException or NotSupportedException)
         {
@@ -153,25 +174,21 @@ public sealed class FrameConnection : IAsyncDisposable, IDisposable
         try
         {
             using var cts = new CancellationTokenSource(timeout);
-            var writer = new WireWriter(SendPayload);
-            writer.Byte(failed ? (byte)1 : (byte)0);
-            writer.Utf8(reason.Length > 1000 ? reason[..1000] : reason);
-            await SendAsync(FrameType.Shutdown, writer.Position, cts.Token).ConfigureAwait(false);
+            var shutdown = new Wire.Shutdown { Failed = failed, Reason = reason.Length > 1000 ? reason[..1000] : reason };
+            await SendAsync(TSend.ForShutdown(shutdown), cts.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or SocketException or InvalidOperationException or NotSupportedException)
         {
         }
     }
 
-    private static PeerRefusedException DecodeError(ReadOnlySpan<byte> payload)
-    {
-        if (payload.Length < 4) return new PeerRefusedException(ProtocolError.MalformedFrame, "peer sent a malformed error frame");
-        var reader = new WireReader(payload, "Error");
-        var code = (ProtocolError)reader.Int32();
-        return new PeerRefusedException(code, reader.Utf8Rest());
-    }
-
     public void Dispose() => _stream.Dispose();
 
     public ValueTask DisposeAsync() => _stream.DisposeAsync();
 }
+
+/// <summary>The master's connection to one client: sends MasterMessage, receives ClientMessage.</summary>
+public sealed class ClientConnection(Stream stream, string peer) : FrameConnection<MasterMessage, ClientMessage>(stream, peer);
+
+/// <summary>A client's connection to the master: sends ClientMessage, receives MasterMessage.</summary>
+public sealed class MasterConnection(Stream stream, string peer) : FrameConnection<ClientMessage, MasterMessage>(stream, peer);

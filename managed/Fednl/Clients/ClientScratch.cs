@@ -1,7 +1,8 @@
 using Fednl.Compression;
 using Fednl.Kernels;
+using Fednl.Reporting;
 
-namespace Fednl.Algorithms;
+namespace Fednl.Clients;
 
 /// <summary>
 /// Per-worker scratch for client computations: margins, row weights, a Hessian over the longest pattern, a packed
@@ -43,17 +44,4 @@ public sealed class ClientScratch : IDisposable
     public PhaseTicks Ticks;
 
     public void Dispose() => Compressor.Dispose();
-}
-
-/// <summary>Stopwatch ticks of a client's three phases: oracle (margins, f, ∇f), Hessian, shift step (M, norm, compression).</summary>
-public struct PhaseTicks
-{
-    public long Oracle, Hessian, Compression;
-
-    public void Add(PhaseTicks other)
-    {
-        Oracle += other.Oracle;
-        Hessian += other.Hessian;
-        Compression += other.Compression;
-    }
 }

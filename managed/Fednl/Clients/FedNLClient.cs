@@ -1,8 +1,11 @@
 using System.Diagnostics;
+using Fednl.Configuration;
 using Fednl.Data;
 using Fednl.Kernels;
+using Fednl.Messages;
+using Fednl.Reporting;
 
-namespace Fednl.Algorithms;
+namespace Fednl.Clients;
 
 /// <summary>
 /// The client role of FedNL: holds one client's data, its Hessian plan, its Hessian shift H_i and, for FedNL-PP, its
@@ -81,6 +84,14 @@ public sealed class FedNLClient
         return pairs > DenseGatherRatio * data.Samples * ((double)data.Features * (data.Features + 1) / 2);
     }
 
+    /// <summary>What the roofline's work counts need of this client.</summary>
+    public ClientShape Shape => new(Samples, Data.RowPointers[Samples], Plan.Pairs, Plan.PatternLength, Plan.Bytes, UsesDenseHessian,
+        Plan.ValuedEntries > 0);
+
+    /// <summary>The shapes of the clients a run with this split trains (plans built as training builds them).</summary>
+    public static ClientShape[] Shapes(IReadOnlyList<Dataset> clients, HessianPath path = HessianPath.Auto) =>
+        clients.Select((data, i) => new FedNLClient(i, data, 1e-3, path).Shape).ToArray();
+
     private CsrSpan Csr => new(Data.RowPointers, Data.ColumnIndices, Data.Values, Dimension);
 
     /// <summary>f_i(x), and ∇f_i(x) / ∇²f_i(x) over the pattern into the given spans when they are not empty.</summary>
@@ -118,7 +129,7 @@ public sealed class FedNLClient
     /// <summary>
     /// One FedNL round: g_i = ∇f_i(x), M_i = ∇²f_i(x) − H_i, S_i = C(M_i), l_i = ‖M_i‖_F, then H_i += α S_i.
     /// </summary>
-    public void Round(ReadOnlySpan<double> x, int round, double alpha, ulong compressorSeed, ClientScratch scratch, ClientUpdate update)
+    public void Round(ReadOnlySpan<double> x, int round, double alpha, ulong compressorSeed, ClientScratch scratch, ClientReply update)
     {
         update.Round = round;
         long t0 = Stopwatch.GetTimestamp();
@@ -128,7 +139,7 @@ public sealed class FedNLClient
         Hessian(scratch, difference);
         long t2 = Stopwatch.GetTimestamp();
         update.DifferenceNorm = scratch.Compressor.PatternStep(Plan, difference, Shift, alpha, compressorSeed,
-            update.Difference, remaining: false, out _);
+            update.Difference!, remaining: false, out _);
         long t3 = Stopwatch.GetTimestamp();
         scratch.Ticks.Oracle += t1 - t0;
         scratch.Ticks.Hessian += t2 - t1;
@@ -169,7 +180,7 @@ public sealed class FedNLClient
     /// FedNL-PP participation: w_i = x, H_i += α C(∇²f_i(w_i) − H_i), l_i = ‖H_i − ∇²f_i(w_i)‖_F,
     /// g_i = (H_i + l_i I) w_i − ∇f_i(w_i). The update carries S_i, Δl_i (DifferenceNormDelta) and Δg_i (Gradient).
     /// </summary>
-    public void Participate(ReadOnlySpan<double> x, int round, double alpha, ulong compressorSeed, ClientScratch scratch, ClientUpdate update)
+    public void Participate(ReadOnlySpan<double> x, int round, double alpha, ulong compressorSeed, ClientScratch scratch, ClientReply update)
     {
         if (LocalModel is null || LocalGradientTerm is null)
             throw new InvalidOperationException("InitializePartialParticipation must run before Participate");
@@ -178,7 +189,7 @@ public sealed class FedNLClient
         var gradient = scratch.Vector;
         var difference = scratch.PatternHessian.AsSpan(0, Plan.PatternLength);
         update.Loss = Evaluate(x, scratch, gradient, difference);
-        scratch.Compressor.PatternStep(Plan, difference, Shift, alpha, compressorSeed, update.Difference, remaining: true,
+        scratch.Compressor.PatternStep(Plan, difference, Shift, alpha, compressorSeed, update.Difference!, remaining: true,
             out double l);
         update.DifferenceNorm = l;
         update.DifferenceNormDelta = l - LocalDifferenceNorm;

@@ -1,10 +1,13 @@
 using System.Diagnostics;
+using Fednl.Algorithms;
+using Fednl.Clients;
 using Fednl.Compression;
+using Fednl.Configuration;
 using Fednl.Data;
 using Fednl.Reporting;
 using Fednl.Transport;
 
-namespace Fednl.Algorithms;
+namespace Fednl;
 
 /// <summary>
 /// Trains L2-regularised logistic regression with FedNL, FedNL-LS, FedNL-PP or gradient descent over simulated
@@ -88,20 +91,11 @@ public static class FedNLTrainer
             need, limit);
     }
 
-    /// <summary>The algorithm's start on every client: H_i⁰ (and FedNL-PP's g_i⁰) at x⁰.</summary>
+    /// <summary>The algorithm's start on every client: H_i⁰ (and FedNL-PP's g_i⁰) at x⁰; gradient descent needs none.</summary>
     internal static void Initialize(TrainingRun run)
     {
-        var server = run.Server;
-        switch (run.Options.Algorithm)
-        {
-            case Algorithm.FedNL:
-            case Algorithm.FedNLLineSearch:
-                run.Transport.InitializeShifts(server.Model, server.Hessian);
-                break;
-            case Algorithm.FedNLPartialParticipation:
-                run.Transport.InitializePartialParticipation(server.Model, server.Hessian, server.Gradient);
-                break;
-        }
+        if (run.Options.Algorithm != Algorithm.GradientDescent)
+            run.Initialize(partialParticipation: run.Options.Algorithm == Algorithm.FedNLPartialParticipation);
     }
 
     /// <summary>Runs the rounds (from <see cref="TrainingRun.StartRound"/>) with the run's algorithm.</summary>

@@ -1,6 +1,6 @@
 using Fednl.Compression;
 
-namespace Fednl.Algorithms;
+namespace Fednl.Configuration;
 
 /// <summary>Which training method runs.</summary>
 public enum Algorithm
@@ -76,13 +76,13 @@ public sealed record TrainingOptions
     /// the model is reported in the original coordinates. λ then penalises the scaled coefficients.
     /// </summary>
     public bool ScaleFeatures { get; init; }
-    /// <summary>FedNL: full steps (the paper) or the damped step t = ln(1 + β)/β (<see cref="Algorithms.StepSize.Damped"/>).</summary>
+    /// <summary>FedNL: full steps (the paper) or the damped step t = ln(1 + β)/β (<see cref="Configuration.StepSize.Damped"/>).</summary>
     public StepSize StepSize { get; init; } = StepSize.Full;
     /// <summary>What <see cref="Reporting.TrainingResult.Converged"/> compares ‖∇f‖ with when no tolerance is set.</summary>
     public const double DefaultConvergenceBar = 1e-10;
     /// <summary>
-    /// Refuse to start when <see cref="MemoryEstimate.TrainingBytes"/> exceeds this many bytes; null: the memory
-    /// available now (<see cref="MemoryEstimate.AvailableBytes"/>); <see cref="long.MaxValue"/>: never refuse.
+    /// Refuse to start when the training estimate (Algorithms.MemoryEstimate.TrainingBytes) exceeds this many bytes; null: the memory
+    /// available now (MemoryEstimate.AvailableBytes); <see cref="long.MaxValue"/>: never refuse.
     /// </summary>
     public long? MemoryLimitBytes { get; init; }
     /// <summary>How each client forms its Hessian: chosen from its data density, or forced.</summary>
