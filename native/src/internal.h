@@ -46,6 +46,17 @@ typedef struct fednl_vector_kernels {
                          const double *m, double *shift, double alpha, double scale, double *values);
     /* m[t] = h[t] - shift[t]; returns sum of m[t]^2 */
     double (*difference_squares)(int64_t n, const double *h, const double *shift, double *m);
+    /* TopK's and TopLEK's first pass, each entry read once: difference_squares (the same bits), the keys of
+     * fednl_entry_keys on m (diagonal: the dim ascending positions of the diagonal entries) and their exponent
+     * histogram as fednl_exponent_histogram fills it; when key_sum is not null, the keys summed in position order. */
+    double (*difference_keys)(int64_t n, const double *h, const double *shift, int64_t dim, const int32_t *diagonal,
+                              double *m, double *keys, int32_t *histogram, double *key_sum);
+    /* Copies, in order, the in[t] whose field (bits >> shift) & mask equals bucket to out (out may be in);
+     * returns how many. */
+    int64_t (*collect_field)(int64_t n, const double *in, int shift, uint64_t mask, int64_t bucket, double *out);
+    /* TopK's positions given the K-th largest key: every t with keys[t] > threshold and the first (lowest) ties
+     * keys[t] == threshold, ascending, k in all; returns k. */
+    int64_t (*collect_positions)(int64_t n, const double *keys, double threshold, int64_t k, int32_t *positions);
 } fednl_vector_kernels;
 
 extern const fednl_vector_kernels fednl_vector_kernels_reference;

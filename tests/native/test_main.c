@@ -42,6 +42,7 @@
     X(plan_hessian_refuses_short_buffers)                                                                    \
     X(pattern_multiply_refuses_short_buffers)                                                                \
     X(pattern_step_refuses_short_buffers)                                                                \
+    X(pattern_step_selection_variants_agree_bitwise)                                                         \
     X(probes_report_work)                                                                                    \
     X(probes_reject_bad_arguments)
 

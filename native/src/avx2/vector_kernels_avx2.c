@@ -150,6 +150,150 @@ static double difference_squares(int64_t n, const double *h, const double *shift
     return sum;
 }
 
+/* Lane tables for compress-stores from a 4-bit compare mask m: the set lanes' numbers in ascending order (as int32
+ * offsets, and as the int32 halves of 4 doubles for vpermd), then zeros. */
+static const int32_t set_lanes[16][4] = {
+    {0, 0, 0, 0}, {0, 0, 0, 0}, {1, 0, 0, 0}, {0, 1, 0, 0}, {2, 0, 0, 0}, {0, 2, 0, 0}, {1, 2, 0, 0}, {0, 1, 2, 0},
+    {3, 0, 0, 0}, {0, 3, 0, 0}, {1, 3, 0, 0}, {0, 1, 3, 0}, {2, 3, 0, 0}, {0, 2, 3, 0}, {1, 2, 3, 0}, {0, 1, 2, 3}};
+static const int32_t set_double_lanes[16][8] = {
+    {0, 1, 0, 1, 0, 1, 0, 1},
+    {0, 1, 0, 1, 0, 1, 0, 1},
+    {2, 3, 0, 1, 0, 1, 0, 1},
+    {0, 1, 2, 3, 0, 1, 0, 1},
+    {4, 5, 0, 1, 0, 1, 0, 1},
+    {0, 1, 4, 5, 0, 1, 0, 1},
+    {2, 3, 4, 5, 0, 1, 0, 1},
+    {0, 1, 2, 3, 4, 5, 0, 1},
+    {6, 7, 0, 1, 0, 1, 0, 1},
+    {0, 1, 6, 7, 0, 1, 0, 1},
+    {2, 3, 6, 7, 0, 1, 0, 1},
+    {0, 1, 2, 3, 6, 7, 0, 1},
+    {4, 5, 6, 7, 0, 1, 0, 1},
+    {0, 1, 4, 5, 6, 7, 0, 1},
+    {2, 3, 4, 5, 6, 7, 0, 1},
+    {0, 1, 2, 3, 4, 5, 6, 7}};
+static const int32_t first_lanes[5][4] = {{0, 0, 0, 0}, {-1, 0, 0, 0}, {-1, -1, 0, 0}, {-1, -1, -1, 0}, {-1, -1, -1, -1}};
+
+/* The exponent fields of four keys: histogram lane l (l = t & 3 for t a multiple of 4) gets lane l's increment. */
+static inline void count_exponents(__m256d keys, int32_t *histogram) {
+    int64_t e[4];
+    _mm256_storeu_si256((__m256i *)(void *)e, _mm256_srli_epi64(_mm256_castpd_si256(keys), 52));
+    histogram[e[0]]++;
+    histogram[2048 + e[1]]++;
+    histogram[4096 + e[2]]++;
+    histogram[6144 + e[3]]++;
+}
+
+/* difference_squares' loop (same accumulators, so the same sum), with keys (2 m^2, m^2 on the diagonal: a factor
+ * of 1 or 2 times m, times m, as fednl_entry_keys rounds them) and the histogram in the same pass. */
+static double difference_keys(int64_t n, const double *h, const double *shift, int64_t dim, const int32_t *diagonal,
+                              double *m, double *keys, int32_t *histogram, double *key_sum) {
+    memset(histogram, 0, 4 * 2048 * sizeof *histogram);
+    __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd(), two = _mm256_set1_pd(2.0);
+    int64_t row = 0, next = dim > 0 ? (diagonal != NULL ? diagonal[0] : 0) : n;
+    double all = 0.0;
+    int64_t t = 0;
+    for (; t + 8 <= n; t += 8) {
+        __m256d a = _mm256_sub_pd(_mm256_loadu_pd(h + t), _mm256_loadu_pd(shift + t));
+        __m256d b = _mm256_sub_pd(_mm256_loadu_pd(h + t + 4), _mm256_loadu_pd(shift + t + 4));
+        _mm256_storeu_pd(m + t, a);
+        _mm256_storeu_pd(m + t + 4, b);
+        acc0 = _mm256_fmadd_pd(a, a, acc0);
+        acc1 = _mm256_fmadd_pd(b, b, acc1);
+        __m256d fa = two, fb = two;
+        if (next < t + 8) { /* a diagonal entry in this block (about one block in eight on w8a) */
+            double f[8] = {2, 2, 2, 2, 2, 2, 2, 2};
+            while (next < t + 8) {
+                f[next - t] = 1.0;
+                row++;
+                next = row < dim ? (diagonal != NULL ? diagonal[row] : fednl_packed_row_offset(dim, row)) : n;
+            }
+            fa = _mm256_loadu_pd(f);
+            fb = _mm256_loadu_pd(f + 4);
+        }
+        __m256d ka = _mm256_mul_pd(_mm256_mul_pd(fa, a), a), kb = _mm256_mul_pd(_mm256_mul_pd(fb, b), b);
+        _mm256_storeu_pd(keys + t, ka);
+        _mm256_storeu_pd(keys + t + 4, kb);
+        count_exponents(ka, histogram);
+        count_exponents(kb, histogram);
+        if (key_sum != NULL) /* in position order, as the reference sums them */
+            for (int l = 0; l < 8; l++) all += keys[t + l];
+    }
+    double sum = horizontal_sum(_mm256_add_pd(acc0, acc1));
+    for (; t < n; t++) {
+        m[t] = h[t] - shift[t];
+        sum = fma(m[t], m[t], sum);
+        double factor = 2.0;
+        if (t == next) {
+            factor = 1.0;
+            row++;
+            next = row < dim ? (diagonal != NULL ? diagonal[row] : fednl_packed_row_offset(dim, row)) : n;
+        }
+        keys[t] = factor * m[t] * m[t];
+        uint64_t bits;
+        memcpy(&bits, &keys[t], sizeof bits);
+        histogram[(t & 3) * 2048 + (int64_t)(bits >> 52)]++;
+        all += keys[t];
+    }
+    if (key_sum != NULL) *key_sum = all;
+    return sum;
+}
+
+static int64_t collect_field(int64_t n, const double *in, int shift, uint64_t mask, int64_t bucket, double *out) {
+    __m256i field_mask = _mm256_set1_epi64x((long long)mask), wanted = _mm256_set1_epi64x((long long)bucket);
+    __m128i by = _mm_cvtsi32_si128(shift);
+    int64_t count = 0, t = 0;
+    for (; t + 4 <= n; t += 4) {
+        /* the whole block is loaded before the store, which may overwrite it when out is in (count <= t) */
+        __m256i bits = _mm256_loadu_si256((const __m256i *)(const void *)(in + t));
+        __m256i field = _mm256_and_si256(_mm256_srl_epi64(bits, by), field_mask);
+        int lanes = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(field, wanted)));
+        __m256i packed = _mm256_permutevar8x32_epi32(bits, _mm256_loadu_si256((const __m256i *)(const void *)set_double_lanes[lanes]));
+        _mm256_storeu_si256((__m256i *)(void *)(out + count), packed);
+        count += _mm_popcnt_u32((unsigned)lanes);
+    }
+    for (; t < n; t++) {
+        double v = in[t];
+        uint64_t bits;
+        memcpy(&bits, &v, sizeof bits);
+        out[count] = v;
+        count += (int64_t)((bits >> shift) & mask) == bucket;
+    }
+    return count;
+}
+
+static int64_t collect_positions(int64_t n, const double *keys, double threshold, int64_t k, int32_t *positions) {
+    __m256d limit = _mm256_set1_pd(threshold);
+    int64_t above = 0, t = 0;
+    for (; t + 4 <= n; t += 4)
+        above += _mm_popcnt_u32((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(keys + t), limit, _CMP_GT_OQ)));
+    for (; t < n; t++) above += keys[t] > threshold;
+    int64_t ties_left = k - above, count = 0;
+    for (t = 0; t + 4 <= n && count < k; t += 4) {
+        __m256d v = _mm256_loadu_pd(keys + t);
+        int greater = _mm256_movemask_pd(_mm256_cmp_pd(v, limit, _CMP_GT_OQ));
+        if (_mm256_movemask_pd(_mm256_cmp_pd(v, limit, _CMP_EQ_OQ)) != 0) { /* ties: lane by lane, lowest first */
+            for (int64_t u = t; u < t + 4; u++) {
+                int64_t tie = (int64_t)(keys[u] == threshold) & (int64_t)(ties_left > 0);
+                if ((keys[u] > threshold) | tie) positions[count++] = (int32_t)u;
+                ties_left -= tie;
+            }
+            continue;
+        }
+        int taken = _mm_popcnt_u32((unsigned)greater);
+        __m128i at = _mm_add_epi32(_mm_set1_epi32((int32_t)t), _mm_loadu_si128((const __m128i *)(const void *)set_lanes[greater]));
+        /* a masked store: positions holds exactly k, and count + taken <= k */
+        _mm_maskstore_epi32(positions + count, _mm_loadu_si128((const __m128i *)(const void *)first_lanes[taken]), at);
+        count += taken;
+    }
+    for (; t < n && count < k; t++) {
+        int64_t tie = (int64_t)(keys[t] == threshold) & (int64_t)(ties_left > 0);
+        if ((keys[t] > threshold) | tie) positions[count++] = (int32_t)t;
+        ties_left -= tie;
+    }
+    return count;
+}
+
 const fednl_vector_kernels fednl_vector_kernels_avx2 = {
     sparse_dot,
     sparse_axpy,
@@ -158,4 +302,7 @@ const fednl_vector_kernels fednl_vector_kernels_avx2 = {
     plan_gather,
     randk_gather,
     difference_squares,
+    difference_keys,
+    collect_field,
+    collect_positions,
 };

@@ -27,6 +27,11 @@ int64_t fednl_toplek_positions(int64_t n, int64_t k, int64_t total, const double
     int64_t top = fednl_topk_positions(n, k, keys, scratch, histogram, positions);
     double norm_squared = 0.0;
     for (int64_t t = 0; t < n; t++) norm_squared += keys[t];
+    return fednl_toplek_from_topk(k, total, keys, norm_squared, rng, top, positions, heap);
+}
+
+int64_t fednl_toplek_from_topk(int64_t k, int64_t total, const double *keys, double norm_squared, fednl_random *rng,
+                               int64_t top, int32_t *positions, int32_t *heap) {
 
     /* Pop the TopK set from a max-heap of keys (ties: lower position first, so the result is deterministic)
      * until the residual is within the bound: O(K + kept log K), and usually only a few entries are kept. */
