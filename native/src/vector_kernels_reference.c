@@ -137,4 +137,5 @@ const fednl_vector_kernels fednl_vector_kernels_reference = {
     difference_keys,
     collect_field,
     collect_positions,
+    fednl_natural,
 };
