@@ -298,7 +298,7 @@ static int64_t collect_positions(int64_t n, const double *keys, double threshold
 /* Natural compression four entries at a time. The draws stay one scalar xoshiro stream, taken in entry order (only
  * nonzero finite entries draw); what goes is the data-dependent branch per entry. u < p with u = (x >> 11) 2^-53 and
  * p = mantissa 2^-52 compares two exact doubles, so it is the integer test (x >> 11) < 2 mantissa. A block with a
- * zero, subnormal or non-finite entry goes entry by entry through the reference. */
+ * subnormal or non-finite entry goes entry by entry through the reference. */
 static void natural(int64_t total, const double *m, fednl_random *rng, double *values) {
     const __m256d magnitude = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFll));
     const __m256d smallest = _mm256_set1_pd(0x1.0p-1022), infinity = _mm256_set1_pd(INFINITY);
@@ -309,17 +309,29 @@ static void natural(int64_t total, const double *m, fednl_random *rng, double *v
     for (; e + 4 <= total; e += 4) {
         __m256d v = _mm256_loadu_pd(m + e), a = _mm256_and_pd(v, magnitude);
         __m256d normal = _mm256_and_pd(_mm256_cmp_pd(a, smallest, _CMP_GE_OQ), _mm256_cmp_pd(a, infinity, _CMP_LT_OQ));
-        if (_mm256_movemask_pd(normal) != 15) {
+        int lanes = _mm256_movemask_pd(normal), zeros = _mm256_movemask_pd(_mm256_cmp_pd(v, _mm256_setzero_pd(), _CMP_EQ_OQ));
+        uint64_t x[4];
+        if (lanes == 15) {
+            for (int l = 0; l < 4; l++) x[l] = fednl_random_next(&r) >> 11;
+        } else if ((lanes | zeros) == 15) {
+            /* zeros among normals (common once shifts settle): only the normal lanes draw, without a branch on
+             * which they are; a zero lane keeps the stream where it was and its value (the blend below keeps v) */
+            for (int l = 0; l < 4; l++) {
+                fednl_random next = r;
+                x[l] = fednl_random_next(&next) >> 11;
+                uint64_t keep = 0 - (uint64_t)((lanes >> l) & 1);
+                for (int i = 0; i < 4; i++) r.s[i] = (next.s[i] & keep) | (r.s[i] & ~keep);
+            }
+        } else { /* a subnormal or non-finite entry */
             fednl_natural(4, m + e, &r, values + e);
             continue;
         }
-        uint64_t x[4];
-        for (int l = 0; l < 4; l++) x[l] = fednl_random_next(&r) >> 11;
         __m256i bits = _mm256_castpd_si256(v);
         __m256i twice = _mm256_slli_epi64(_mm256_and_si256(bits, mantissa), 1);
         __m256i up = _mm256_cmpgt_epi64(twice, _mm256_loadu_si256((const __m256i *)(const void *)x));
         __m256d low = _mm256_castsi256_pd(_mm256_and_si256(bits, sign_exponent));
-        _mm256_storeu_pd(values + e, _mm256_blendv_pd(low, _mm256_mul_pd(low, _mm256_set1_pd(2.0)), _mm256_castsi256_pd(up)));
+        __m256d rounded = _mm256_blendv_pd(low, _mm256_mul_pd(low, _mm256_set1_pd(2.0)), _mm256_castsi256_pd(up));
+        _mm256_storeu_pd(values + e, _mm256_blendv_pd(v, rounded, normal));
     }
     fednl_natural(total - e, m + e, &r, values + e);
     *rng = r;
