@@ -58,8 +58,9 @@ typedef struct fednl_vector_kernels {
     /* TopK's positions given the K-th largest key: every t with keys[t] > threshold and the first (lowest) ties
      * keys[t] == threshold, ascending, k in all; returns k. */
     int64_t (*collect_positions)(int64_t n, const double *keys, double threshold, int64_t k, int32_t *positions);
-    /* fednl_natural (compressors/natural.c): the same draws from rng, the same values */
-    void (*natural)(int64_t total, const double *m, fednl_random *rng, double *values);
+    /* fednl_natural (compressors/natural.c) from the stream rng: the same draws, the same values (the stream's
+     * state afterwards is not returned: a variant may draw ahead) */
+    void (*natural)(int64_t total, const double *m, fednl_random rng, double *values);
 } fednl_vector_kernels;
 
 extern const fednl_vector_kernels fednl_vector_kernels_reference;
