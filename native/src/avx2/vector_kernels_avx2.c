@@ -283,8 +283,9 @@ static int64_t collect_positions(int64_t n, const double *keys, double threshold
         }
         int taken = _mm_popcnt_u32((unsigned)greater);
         __m128i at = _mm_add_epi32(_mm_set1_epi32((int32_t)t), _mm_loadu_si128((const __m128i *)(const void *)set_lanes[greater]));
-        /* a masked store: positions holds exactly k, and count + taken <= k */
-        _mm_maskstore_epi32(positions + count, _mm_loadu_si128((const __m128i *)(const void *)first_lanes[taken]), at);
+        /* positions holds exactly k, and count + taken <= k: a masked store only near the end (it is slow on AMD) */
+        if (count + 4 <= k) _mm_storeu_si128((__m128i *)(void *)(positions + count), at);
+        else _mm_maskstore_epi32(positions + count, _mm_loadu_si128((const __m128i *)(const void *)first_lanes[taken]), at);
         count += taken;
     }
     for (; t < n && count < k; t++) {
