@@ -55,9 +55,10 @@ typedef struct fednl_vector_kernels {
     /* Copies, in order, the in[t] whose field (bits >> shift) & mask equals bucket to out (out may be in);
      * returns how many. */
     int64_t (*collect_field)(int64_t n, const double *in, int shift, uint64_t mask, int64_t bucket, double *out);
-    /* TopK's positions given the K-th largest key: every t with keys[t] > threshold and the first (lowest) ties
-     * keys[t] == threshold, ascending, k in all; returns k. */
-    int64_t (*collect_positions)(int64_t n, const double *keys, double threshold, int64_t k, int32_t *positions);
+    /* TopK's positions given the K-th largest key and how many keys exceed it (above): every t with
+     * keys[t] > threshold and the first (lowest) k - above with keys[t] == threshold, ascending; returns k. */
+    int64_t (*collect_positions)(int64_t n, const double *keys, double threshold, int64_t above, int64_t k,
+                                 int32_t *positions);
     /* fednl_natural (compressors/natural.c) from the stream rng: the same draws, the same values (the stream's
      * state afterwards is not returned: a variant may draw ahead) */
     void (*natural)(int64_t total, const double *m, fednl_random rng, double *values);

@@ -111,9 +111,8 @@ static int64_t collect_field(int64_t n, const double *in, int shift, uint64_t ma
     return count;
 }
 
-static int64_t collect_positions(int64_t n, const double *keys, double threshold, int64_t k, int32_t *positions) {
-    int64_t above = 0;
-    for (int64_t t = 0; t < n; t++) above += keys[t] > threshold;
+static int64_t collect_positions(int64_t n, const double *keys, double threshold, int64_t above, int64_t k,
+                                 int32_t *positions) {
     /* keep what lies above the threshold and the first k - above keys equal to it, without branches */
     int64_t ties_left = k - above, count = 0;
     for (int64_t t = 0; t < n && count < k; t++) { /* positions holds k: stop once it is full */

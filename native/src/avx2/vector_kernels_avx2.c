@@ -178,7 +178,8 @@ static const int32_t first_lanes[5][4] = {{0, 0, 0, 0}, {-1, 0, 0, 0}, {-1, -1, 
 /* The exponent fields of four keys: histogram lane l (l = t & 3 for t a multiple of 4) gets lane l's increment. */
 static inline void count_exponents(__m256d keys, int32_t *histogram) {
     int64_t e[4];
-    _mm256_storeu_si256((__m256i *)(void *)e, _mm256_srli_epi64(_mm256_castpd_si256(keys), 52));
+    _mm256_storeu_si256((__m256i *)(void *)e,
+                        _mm256_and_si256(_mm256_srli_epi64(_mm256_castpd_si256(keys), 52), _mm256_set1_epi64x(0x7FF)));
     histogram[e[0]]++;
     histogram[2048 + e[1]]++;
     histogram[4096 + e[2]]++;
@@ -233,7 +234,7 @@ static double difference_keys(int64_t n, const double *h, const double *shift, i
         keys[t] = factor * m[t] * m[t];
         uint64_t bits;
         memcpy(&bits, &keys[t], sizeof bits);
-        histogram[(t & 3) * 2048 + (int64_t)(bits >> 52)]++;
+        histogram[(t & 3) * 2048 + (int64_t)((bits >> 52) & 0x7FF)]++;
         all += keys[t];
     }
     if (key_sum != NULL) *key_sum = all;
@@ -263,13 +264,10 @@ static int64_t collect_field(int64_t n, const double *in, int shift, uint64_t ma
     return count;
 }
 
-static int64_t collect_positions(int64_t n, const double *keys, double threshold, int64_t k, int32_t *positions) {
+static int64_t collect_positions(int64_t n, const double *keys, double threshold, int64_t above, int64_t k,
+                                 int32_t *positions) {
     __m256d limit = _mm256_set1_pd(threshold);
-    int64_t above = 0, t = 0;
-    for (; t + 4 <= n; t += 4)
-        above += _mm_popcnt_u32((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(keys + t), limit, _CMP_GT_OQ)));
-    for (; t < n; t++) above += keys[t] > threshold;
-    int64_t ties_left = k - above, count = 0;
+    int64_t ties_left = k - above, count = 0, t;
     for (t = 0; t + 4 <= n && count < k; t += 4) {
         __m256d v = _mm256_loadu_pd(keys + t);
         int greater = _mm256_movemask_pd(_mm256_cmp_pd(v, limit, _CMP_GT_OQ));

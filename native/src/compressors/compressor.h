@@ -26,7 +26,7 @@ int64_t fednl_topk_positions(int64_t n, int64_t k, const double *keys, double *s
                              int32_t *positions);
 
 /* The 4 x 2048 interleaved exponent counts fednl_topk_positions starts from: entry t adds 1 at
- * histogram[(t & 3) * 2048 + (bits of keys[t] >> 52)]. */
+ * histogram[(t & 3) * 2048 + (bits of keys[t] >> 52 & 0x7FF)] (a NaN key with its sign set counts as 2047). */
 void fednl_exponent_histogram(int64_t n, const double *keys, int32_t *histogram);
 
 /* fednl_topk_positions with histogram already filled as fednl_exponent_histogram fills it (unused when k >= n). */

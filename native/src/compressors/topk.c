@@ -18,14 +18,16 @@ static uint64_t bits_of(double v) {
  * filled with the keys' exponent fields (fednl_exponent_histogram, or a variant's fused first pass); the
  * collection passes are the active variant's. */
 static double kth_largest_counted(const double *keys, int64_t n, int64_t k, double *scratch, int32_t *histogram,
-                                  const fednl_vector_kernels *kernels) {
-    int64_t bucket = 2047, in_bucket;
+                                  const fednl_vector_kernels *kernels, int64_t *above) {
+    int64_t bucket = 2047, in_bucket, k0 = k;
+    /* infinities and NaN (exponent field 2047) do not order like their bits: count what lies above by comparing */
+    int special = histogram[2047] + histogram[4095] + histogram[6143] + histogram[8191] > 0;
     for (;; bucket--) {
         in_bucket = histogram[bucket] + histogram[2048 + bucket] + histogram[4096 + bucket] + histogram[6144 + bucket];
         if (in_bucket >= k) break;
         k -= in_bucket;
     }
-    int64_t count = kernels->collect_field(n, keys, 52, 0xFFF, bucket, scratch);
+    int64_t count = kernels->collect_field(n, keys, 52, 0x7FF, bucket, scratch);
     /* the mantissa's 52 bits, 11 at a time from the top */
     for (int shift = 41; count > 32 && shift > -11; shift -= 11) {
         int s = shift > 0 ? shift : 0, width = shift > 0 ? 11 : 11 + shift;
@@ -38,12 +40,22 @@ static double kth_largest_counted(const double *keys, int64_t n, int64_t k, doub
         }
         count = kernels->collect_field(count, scratch, s, mask, bucket, scratch);
     }
-    return fednl_kth_largest(scratch, count, k);
+    double threshold = fednl_kth_largest(scratch, count, k);
+    /* every key of a higher bucket (k0 - k of them) is larger than every key of the last one, which holds the rest */
+    int64_t larger = 0;
+    if (special) {
+        for (int64_t t = 0; t < n; t++) larger += keys[t] > threshold;
+    } else {
+        for (int64_t t = 0; t < count; t++) larger += scratch[t] > threshold;
+        larger += k0 - k;
+    }
+    *above = larger;
+    return threshold;
 }
 
 void fednl_exponent_histogram(int64_t n, const double *keys, int32_t *histogram) {
     memset(histogram, 0, 4 * 2048 * sizeof *histogram);
-    for (int64_t t = 0; t < n; t++) histogram[(t & 3) * 2048 + (int64_t)(bits_of(keys[t]) >> 52)]++;
+    for (int64_t t = 0; t < n; t++) histogram[(t & 3) * 2048 + (int64_t)((bits_of(keys[t]) >> 52) & 0x7FF)]++;
 }
 
 int64_t fednl_topk_positions_counted(int64_t n, int64_t k, const double *keys, double *scratch, int32_t *histogram,
@@ -53,8 +65,9 @@ int64_t fednl_topk_positions_counted(int64_t n, int64_t k, const double *keys, d
         return n;
     }
     const fednl_vector_kernels *kernels = fednl_active_kernels();
-    double threshold = kth_largest_counted(keys, n, k, scratch, histogram, kernels);
-    return kernels->collect_positions(n, keys, threshold, k, positions);
+    int64_t above = 0;
+    double threshold = kth_largest_counted(keys, n, k, scratch, histogram, kernels, &above);
+    return kernels->collect_positions(n, keys, threshold, above, k, positions);
 }
 
 int64_t fednl_topk_positions(int64_t n, int64_t k, const double *keys, double *scratch, int32_t *histogram,
