@@ -18,6 +18,7 @@ void test_compress_topk_breaks_ties_by_position(void);
 void test_compress_refuses_short_outputs(void);
 void test_compress_indices_refuses_short_indices(void);
 void test_compress_natural_variants_agree_bitwise(void);
+void test_compress_toplek_matches_plain_selection(void);
 
 typedef struct compressed {
     int64_t dim, total, capacity, count, work_len;
@@ -376,4 +377,74 @@ void test_compress_natural_variants_agree_bitwise(void) {
         free(v);
     }
     CHECK_STATUS(fednl_set_kernel_variant(before), FEDNL_OK);
+}
+
+/* Ordering of a plain TopLEK: larger key first, then lower position. */
+static const double *toplek_order_keys;
+static int toplek_order(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    double kx = toplek_order_keys[x], ky = toplek_order_keys[y];
+    if (kx != ky) return kx > ky ? -1 : 1;
+    return x < y ? -1 : 1;
+}
+
+static int ascending_index(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* TopLEK against a plain one: sort the TopK set (larger key first, ties to the lower position), keep the shortest
+ * prefix whose removal leaves the residual within (1 - K/D)|M|^2, summing in that order; TopLEK returns that
+ * prefix or the prefix without its last entry (the boundary coin), as ascending indices. On concentrated mass
+ * (TopLEK heaps only the few binades its pops reach), on a flat one (it must fall back to the whole TopK set), and
+ * on ties. */
+void test_compress_toplek_matches_plain_selection(void) {
+    int64_t dim = 60, total = dim * (dim + 1) / 2;
+    double *m = malloc((size_t)total * sizeof(double)), *keys = malloc((size_t)total * sizeof(double));
+    for (int shape = 0; shape < 3; shape++) {
+        test_rng rng = {4100 + (uint64_t)shape};
+        for (int64_t e = 0; e < total; e++) {
+            double u = test_uniform(&rng);
+            m[e] = shape == 0 ? test_normal(&rng) * pow(2.0, -24.0 * u) : shape == 1 ? 1.0 + 1e-3 * u : (double)(int)(3 * u);
+        }
+        for (int64_t i = 0, e = 0; i < dim; i++)
+            for (int64_t j = i; j < dim; j++, e++) keys[e] = (i == j ? 1.0 : 2.0) * m[e] * m[e];
+        int64_t ks[] = {dim, 8 * dim, total / 3};
+        for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++) {
+            int64_t k = ks[q];
+            fednl_compressor topk = {FEDNL_COMPRESSOR_TOPK, 0, k, 0};
+            compressed top = make_compressed(&topk, dim);
+            CHECK_STATUS(compress_into(&topk, m, &top), FEDNL_OK);
+            double norm = 0.0;
+            for (int64_t e = 0; e < total; e++) norm += keys[e];
+            double bound = (1.0 - (double)k / (double)total) * norm, kept = 0.0;
+            toplek_order_keys = keys;
+            qsort(top.indices, (size_t)top.count, sizeof(int32_t), toplek_order);
+            int64_t keep = 0;
+            while (keep < top.count && norm - kept > bound) kept += keys[top.indices[keep++]];
+            CHECK(shape != 0 || keep < top.count / 4); /* concentrated: few pops */
+            int32_t *with = malloc((size_t)(keep + 1) * sizeof(int32_t));
+            memcpy(with, top.indices, (size_t)keep * sizeof(int32_t));
+            qsort(with, (size_t)keep, sizeof(int32_t), ascending_index);
+            int32_t *without = malloc((size_t)(keep + 1) * sizeof(int32_t));
+            memcpy(without, top.indices, (size_t)(keep > 0 ? keep - 1 : 0) * sizeof(int32_t));
+            qsort(without, (size_t)(keep > 0 ? keep - 1 : 0), sizeof(int32_t), ascending_index);
+            for (uint64_t seed = 0; seed < 40; seed++) {
+                fednl_compressor c = {FEDNL_COMPRESSOR_TOPLEK, 0, k, seed};
+                compressed r = make_compressed(&c, dim);
+                CHECK_STATUS(compress_into(&c, m, &r), FEDNL_OK);
+                int is_with = r.count == keep && memcmp(r.indices, with, (size_t)keep * sizeof(int32_t)) == 0;
+                int is_without = keep > 0 && r.count == keep - 1 &&
+                                 memcmp(r.indices, without, (size_t)(keep - 1) * sizeof(int32_t)) == 0;
+                CHECK(is_with || is_without);
+                for (int64_t t = 0; t < r.count; t++) CHECK(r.values[t] == m[r.indices[t]]);
+                free_compressed(&r);
+            }
+            free(with);
+            free(without);
+            free_compressed(&top);
+        }
+    }
+    free(m);
+    free(keys);
 }

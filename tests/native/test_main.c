@@ -33,6 +33,7 @@
     X(compress_refuses_short_outputs)                                                                        \
     X(compress_indices_refuses_short_indices)                                                                \
     X(compress_natural_variants_agree_bitwise)                                                               \
+    X(compress_toplek_matches_plain_selection)                                                               \
     X(plan_hessian_matches_reference)                                                                        \
     X(plan_hessian_variants_agree_bitwise)                                                                   \
     X(plan_dense_kind_is_every_entry)                                                                        \
