@@ -3,6 +3,7 @@
 #define FEDNL_INTERNAL_H
 
 #include "fednl.h"
+#include "random.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -46,6 +47,21 @@ typedef struct fednl_vector_kernels {
                          const double *m, double *shift, double alpha, double scale, double *values);
     /* m[t] = h[t] - shift[t]; returns sum of m[t]^2 */
     double (*difference_squares)(int64_t n, const double *h, const double *shift, double *m);
+    /* TopK's and TopLEK's first pass, each entry read once: difference_squares (the same bits), the keys of
+     * fednl_entry_keys on m (diagonal: the dim ascending positions of the diagonal entries) and their exponent
+     * histogram as fednl_exponent_histogram fills it; when key_sum is not null, the keys summed in position order. */
+    double (*difference_keys)(int64_t n, const double *h, const double *shift, int64_t dim, const int32_t *diagonal,
+                              double *m, double *keys, int32_t *histogram, double *key_sum);
+    /* Copies, in order, the in[t] whose field (bits >> shift) & mask equals bucket to out (out may be in);
+     * returns how many. */
+    int64_t (*collect_field)(int64_t n, const double *in, int shift, uint64_t mask, int64_t bucket, double *out);
+    /* TopK's positions given the K-th largest key and how many keys exceed it (above): every t with
+     * keys[t] > threshold and the first (lowest) k - above with keys[t] == threshold, ascending; returns k. */
+    int64_t (*collect_positions)(int64_t n, const double *keys, double threshold, int64_t above, int64_t k,
+                                 int32_t *positions);
+    /* fednl_natural (compressors/natural.c) from the stream rng: the same draws, the same values (the stream's
+     * state afterwards is not returned: a variant may draw ahead) */
+    void (*natural)(int64_t total, const double *m, fednl_random rng, double *values);
 } fednl_vector_kernels;
 
 extern const fednl_vector_kernels fednl_vector_kernels_reference;

@@ -1,5 +1,6 @@
 /* vector_kernels_reference.c - plain scalar C; the definition every other variant is tested against. */
 #include "internal.h"
+#include "compressors/compressor.h"
 
 #include <string.h>
 
@@ -80,6 +81,54 @@ static double difference_squares(int64_t n, const double *h, const double *shift
     return sum;
 }
 
+/* The separate passes fused kernels are held to: difference_squares, fednl_entry_keys, fednl_exponent_histogram. */
+static double difference_keys(int64_t n, const double *h, const double *shift, int64_t dim, const int32_t *diagonal,
+                              double *m, double *keys, int32_t *histogram, double *key_sum) {
+    double sum = difference_squares(n, h, shift, m);
+    fednl_entry_keys(dim, n, diagonal, m, keys);
+    fednl_exponent_histogram(n, keys, histogram);
+    if (key_sum != NULL) {
+        double all = 0.0;
+        for (int64_t t = 0; t < n; t++) all += keys[t];
+        *key_sum = all;
+    }
+    return sum;
+}
+
+static uint64_t bits_of(double v) {
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return bits;
+}
+
+static int64_t collect_field(int64_t n, const double *in, int shift, uint64_t mask, int64_t bucket, double *out) {
+    int64_t count = 0;
+    for (int64_t t = 0; t < n; t++) {
+        double v = in[t];
+        out[count] = v;
+        count += (int64_t)((bits_of(v) >> shift) & mask) == bucket;
+    }
+    return count;
+}
+
+static int64_t collect_positions(int64_t n, const double *keys, double threshold, int64_t above, int64_t k,
+                                 int32_t *positions) {
+    /* keep what lies above the threshold and the first k - above keys equal to it, without branches */
+    int64_t ties_left = k - above, count = 0;
+    for (int64_t t = 0; t < n && count < k; t++) { /* positions holds k: stop once it is full */
+        /* bitwise, not logical, operators: no branch to mispredict on the keys */
+        int64_t tie = (int64_t)(keys[t] == threshold) & (int64_t)(ties_left > 0);
+        positions[count] = (int32_t)t;
+        count += (int64_t)(keys[t] > threshold) | tie;
+        ties_left -= tie;
+    }
+    return count;
+}
+
+static void natural(int64_t total, const double *m, fednl_random rng, double *values) {
+    fednl_natural(total, m, &rng, values);
+}
+
 const fednl_vector_kernels fednl_vector_kernels_reference = {
     sparse_dot,
     sparse_axpy,
@@ -88,4 +137,8 @@ const fednl_vector_kernels fednl_vector_kernels_reference = {
     plan_gather,
     randk_gather,
     difference_squares,
+    difference_keys,
+    collect_field,
+    collect_positions,
+    natural,
 };

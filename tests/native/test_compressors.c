@@ -17,6 +17,8 @@ void test_compress_rejects_bad_arguments(void);
 void test_compress_topk_breaks_ties_by_position(void);
 void test_compress_refuses_short_outputs(void);
 void test_compress_indices_refuses_short_indices(void);
+void test_compress_natural_variants_agree_bitwise(void);
+void test_compress_toplek_matches_plain_selection(void);
 
 typedef struct compressed {
     int64_t dim, total, capacity, count, work_len;
@@ -333,4 +335,116 @@ void test_compress_indices_refuses_short_indices(void) {
         CHECK(count == need);
         free_compressed(&r);
     }
+}
+
+/* AVX2 natural compression (four entries per step, one scalar draw stream) gives the reference's values bit for
+ * bit, and so the same draws: on random magnitudes across many binades with zeros, subnormals, infinities, NaN
+ * and powers of two mixed in, at every length mod 4, and with the seeds of several rounds. */
+void test_compress_natural_variants_agree_bitwise(void) {
+    fednl_build_info info;
+    CHECK_STATUS(fednl_get_build_info(&info), FEDNL_OK);
+    if (!info.avx2_available) {
+        printf("SKIPPED: no AVX2 on this CPU or build\n");
+        return;
+    }
+    int32_t before = info.active_variant;
+    for (int64_t dim = 40; dim < 44; dim++) { /* D = 820, 861, 903, 946: every remainder mod 4 */
+        int64_t total = dim * (dim + 1) / 2;
+        double *m = malloc((size_t)total * sizeof(double)), *a = malloc((size_t)total * sizeof(double)),
+               *v = malloc((size_t)total * sizeof(double));
+        test_rng rng = {3000 + (uint64_t)dim};
+        for (int64_t e = 0; e < total; e++) {
+            double u = test_uniform(&rng), x = test_normal(&rng) * pow(2.0, (double)(int)(60 * u) - 30);
+            if (e % 97 == 5) x = 0.0;
+            else if (e % 101 == 7) x = -0x1.8p-1070; /* subnormal */
+            else if (e % 211 == 11) x = e % 2 ? INFINITY : -INFINITY;
+            else if (e % 307 == 13) x = NAN;
+            else if (e % 53 == 17) x = -0.25;
+            m[e] = x;
+        }
+        for (uint64_t seed = 1; seed <= 3; seed++) {
+            fednl_compressor c = {FEDNL_COMPRESSOR_NATURAL, 0, 0, seed * 7919};
+            int64_t ca = -1, cv = -2;
+            CHECK_STATUS(fednl_set_kernel_variant(FEDNL_KERNEL_REFERENCE), FEDNL_OK);
+            CHECK_STATUS(fednl_compress(&c, dim, m, NULL, 0, a, total, &ca, NULL, 0), FEDNL_OK);
+            CHECK_STATUS(fednl_set_kernel_variant(FEDNL_KERNEL_AVX2), FEDNL_OK);
+            CHECK_STATUS(fednl_compress(&c, dim, m, NULL, 0, v, total, &cv, NULL, 0), FEDNL_OK);
+            CHECK(ca == total && cv == total);
+            CHECK(memcmp(a, v, (size_t)total * sizeof(double)) == 0);
+        }
+        free(m);
+        free(a);
+        free(v);
+    }
+    CHECK_STATUS(fednl_set_kernel_variant(before), FEDNL_OK);
+}
+
+/* Ordering of a plain TopLEK: larger key first, then lower position. */
+static const double *toplek_order_keys;
+static int toplek_order(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    double kx = toplek_order_keys[x], ky = toplek_order_keys[y];
+    if (kx != ky) return kx > ky ? -1 : 1;
+    return x < y ? -1 : 1;
+}
+
+static int ascending_index(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* TopLEK against a plain one: sort the TopK set (larger key first, ties to the lower position), keep the shortest
+ * prefix whose removal leaves the residual within (1 - K/D)|M|^2, summing in that order; TopLEK returns that
+ * prefix or the prefix without its last entry (the boundary coin), as ascending indices. On concentrated mass
+ * (TopLEK heaps only the few binades its pops reach), on a flat one (it must fall back to the whole TopK set), and
+ * on ties. */
+void test_compress_toplek_matches_plain_selection(void) {
+    int64_t dim = 60, total = dim * (dim + 1) / 2;
+    double *m = malloc((size_t)total * sizeof(double)), *keys = malloc((size_t)total * sizeof(double));
+    for (int shape = 0; shape < 3; shape++) {
+        test_rng rng = {4100 + (uint64_t)shape};
+        for (int64_t e = 0; e < total; e++) {
+            double u = test_uniform(&rng);
+            m[e] = shape == 0 ? test_normal(&rng) * pow(2.0, -24.0 * u) : shape == 1 ? 1.0 + 1e-3 * u : (double)(int)(3 * u);
+        }
+        for (int64_t i = 0, e = 0; i < dim; i++)
+            for (int64_t j = i; j < dim; j++, e++) keys[e] = (i == j ? 1.0 : 2.0) * m[e] * m[e];
+        int64_t ks[] = {dim, 8 * dim, total / 3};
+        for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++) {
+            int64_t k = ks[q];
+            fednl_compressor topk = {FEDNL_COMPRESSOR_TOPK, 0, k, 0};
+            compressed top = make_compressed(&topk, dim);
+            CHECK_STATUS(compress_into(&topk, m, &top), FEDNL_OK);
+            double norm = 0.0;
+            for (int64_t e = 0; e < total; e++) norm += keys[e];
+            double bound = (1.0 - (double)k / (double)total) * norm, kept = 0.0;
+            toplek_order_keys = keys;
+            qsort(top.indices, (size_t)top.count, sizeof(int32_t), toplek_order);
+            int64_t keep = 0;
+            while (keep < top.count && norm - kept > bound) kept += keys[top.indices[keep++]];
+            CHECK(shape != 0 || keep < top.count / 4); /* concentrated: few pops */
+            int32_t *with = malloc((size_t)(keep + 1) * sizeof(int32_t));
+            memcpy(with, top.indices, (size_t)keep * sizeof(int32_t));
+            qsort(with, (size_t)keep, sizeof(int32_t), ascending_index);
+            int32_t *without = malloc((size_t)(keep + 1) * sizeof(int32_t));
+            memcpy(without, top.indices, (size_t)(keep > 0 ? keep - 1 : 0) * sizeof(int32_t));
+            qsort(without, (size_t)(keep > 0 ? keep - 1 : 0), sizeof(int32_t), ascending_index);
+            for (uint64_t seed = 0; seed < 40; seed++) {
+                fednl_compressor c = {FEDNL_COMPRESSOR_TOPLEK, 0, k, seed};
+                compressed r = make_compressed(&c, dim);
+                CHECK_STATUS(compress_into(&c, m, &r), FEDNL_OK);
+                int is_with = r.count == keep && memcmp(r.indices, with, (size_t)keep * sizeof(int32_t)) == 0;
+                int is_without = keep > 0 && r.count == keep - 1 &&
+                                 memcmp(r.indices, without, (size_t)(keep - 1) * sizeof(int32_t)) == 0;
+                CHECK(is_with || is_without);
+                for (int64_t t = 0; t < r.count; t++) CHECK(r.values[t] == m[r.indices[t]]);
+                free_compressed(&r);
+            }
+            free(with);
+            free(without);
+            free_compressed(&top);
+        }
+    }
+    free(m);
+    free(keys);
 }

@@ -16,6 +16,7 @@ void test_pattern_multiply_matches_dense(void);
 void test_plan_hessian_refuses_short_buffers(void);
 void test_pattern_multiply_refuses_short_buffers(void);
 void test_pattern_step_refuses_short_buffers(void);
+void test_pattern_step_selection_variants_agree_bitwise(void);
 
 static const double lambda = 1e-3;
 
@@ -511,4 +512,109 @@ void test_pattern_step_refuses_short_buffers(void) {
     CHECK_STATUS(step_with(&s, &identical, l, 0), FEDNL_OK);
     CHECK_STATUS(step_with(&s, &identical, pattern, 1), FEDNL_OK);
     free_step_case(&s);
+}
+
+/* One pattern step with the given variant on copies of the inputs. */
+typedef struct step_result {
+    double *diff, *shift, *values, norm;
+    int32_t *indices;
+    int64_t count;
+} step_result;
+
+static step_result run_step(int32_t variant, const fednl_compressor *c, const built_plan *b, int64_t dim,
+                            const double *hessian, const double *shift) {
+    int64_t n = b->info.pattern_length, total = dim * (dim + 1) / 2, plen = fednl_pattern_step_workspace(c, dim, n);
+    step_result r;
+    r.diff = malloc((size_t)n * sizeof(double));
+    r.shift = malloc((size_t)n * sizeof(double));
+    r.values = malloc((size_t)total * sizeof(double));
+    r.indices = malloc((size_t)total * sizeof(int32_t));
+    uint64_t *work = malloc((size_t)plen * sizeof(uint64_t));
+    memcpy(r.diff, hessian, (size_t)n * sizeof(double));
+    memcpy(r.shift, shift, (size_t)n * sizeof(double));
+    CHECK_STATUS(fednl_set_kernel_variant(variant), FEDNL_OK);
+    CHECK_STATUS(fednl_pattern_shift_step(c, b->words, b->info.words, r.diff, n, r.shift, n, 0.625, &r.norm, NULL,
+                                          r.indices, total, r.values, total, &r.count, work, plen),
+                 FEDNL_OK);
+    free(work);
+    return r;
+}
+
+static void free_step_result(step_result *r) {
+    free(r->diff);
+    free(r->shift);
+    free(r->values);
+    free(r->indices);
+}
+
+/* TopK and TopLEK on the pattern (AVX2: M, keys and exponent counts fused in one pass, vectorised collection) give
+ * the reference variant's selection bit for bit: the same positions in the same order, values and shift, on
+ * random differences, on differences with many exact ties (zeros among them), and on keys that share one binade
+ * (the mantissa passes do the selecting). The whole-matrix compressor's collection passes likewise. */
+void test_pattern_step_selection_variants_agree_bitwise(void) {
+    fednl_build_info info;
+    CHECK_STATUS(fednl_get_build_info(&info), FEDNL_OK);
+    if (!info.avx2_available) {
+        printf("SKIPPED: no AVX2 on this CPU or build\n");
+        return;
+    }
+    int32_t before = info.active_variant;
+    test_problem p = test_problem_make(90, 57, 0.3, 811);
+    built_plan b = build(&p, FEDNL_HESSIAN_PLAN_SPARSE);
+    int64_t dim = 57, total = dim * (dim + 1) / 2, n = b.info.pattern_length;
+    double *hessian = plan_hessian_at(&p, &b), *shift = malloc((size_t)n * sizeof(double));
+    CHECK(n > 600 && n < total); /* long enough for every pass, and a real pattern */
+    for (int shape = 0; shape < 4; shape++) {
+        test_rng rng = {900 + (uint64_t)shape};
+        for (int64_t t = 0; t < n; t++) {
+            double u = test_uniform(&rng);
+            if (shape == 0) shift[t] = 0.01 * test_normal(&rng);
+            else if (shape == 1) shift[t] = u < 0.3 ? hessian[t] : hessian[t] - 0.25 * (double)(int)(4 * u); /* ties */
+            else if (shape == 2) shift[t] = hessian[t] - (1.0 + u); /* |M| in about [1, 2) */
+            else shift[t] = t % 37 == 3 ? -INFINITY : t % 41 == 5 ? NAN : 0.01 * test_normal(&rng); /* keys that do
+                                                                              not order like their bits */
+        }
+        int64_t ks[] = {1, 5, n / 4, n / 2, n - 3, n, n + 10};
+        for (int kind = FEDNL_COMPRESSOR_TOPK; kind <= FEDNL_COMPRESSOR_TOPLEK; kind++) {
+            for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++) {
+                fednl_compressor c = {kind, 0, ks[q], 77 + q};
+                step_result a = run_step(FEDNL_KERNEL_REFERENCE, &c, &b, dim, hessian, shift);
+                step_result v = run_step(FEDNL_KERNEL_AVX2, &c, &b, dim, hessian, shift);
+                /* TopLEK may drop its one entry; NaN keys select nothing */
+                CHECK(a.count == v.count && (a.count > 0 || kind == FEDNL_COMPRESSOR_TOPLEK || shape == 3));
+                CHECK(memcmp(a.indices, v.indices, (size_t)a.count * sizeof(int32_t)) == 0);
+                CHECK(memcmp(a.values, v.values, (size_t)a.count * sizeof(double)) == 0);
+                CHECK(memcmp(a.shift, v.shift, (size_t)n * sizeof(double)) == 0);
+                CHECK(memcmp(a.diff, v.diff, (size_t)n * sizeof(double)) == 0);
+                if (shape < 3) CHECK_CLOSE(v.norm, a.norm, 1e-14 * a.norm); /* the variants' sums round differently */
+
+                /* the whole-matrix compressor on the same M */
+                double *full = calloc((size_t)total, sizeof(double));
+                for (int64_t t = 0; t < n; t++) full[b.pattern[t]] = a.diff[t];
+                int64_t cap = fednl_compress_capacity(&c, dim), wlen = fednl_compress_workspace(&c, dim), ca = -1, cv = -2;
+                int32_t *ia = malloc((size_t)cap * sizeof(int32_t)), *iv = malloc((size_t)cap * sizeof(int32_t));
+                double *va = malloc((size_t)cap * sizeof(double)), *vv = malloc((size_t)cap * sizeof(double));
+                uint64_t *work = malloc((size_t)wlen * sizeof(uint64_t));
+                CHECK_STATUS(fednl_set_kernel_variant(FEDNL_KERNEL_REFERENCE), FEDNL_OK);
+                CHECK_STATUS(fednl_compress(&c, dim, full, ia, cap, va, cap, &ca, work, wlen), FEDNL_OK);
+                CHECK_STATUS(fednl_set_kernel_variant(FEDNL_KERNEL_AVX2), FEDNL_OK);
+                CHECK_STATUS(fednl_compress(&c, dim, full, iv, cap, vv, cap, &cv, work, wlen), FEDNL_OK);
+                CHECK(ca == cv && memcmp(ia, iv, (size_t)ca * sizeof(int32_t)) == 0 &&
+                      memcmp(va, vv, (size_t)ca * sizeof(double)) == 0);
+                free(full);
+                free(ia);
+                free(iv);
+                free(va);
+                free(vv);
+                free(work);
+                free_step_result(&a);
+                free_step_result(&v);
+            }
+        }
+    }
+    CHECK_STATUS(fednl_set_kernel_variant(before), FEDNL_OK);
+    free(hessian);
+    free(shift);
+    free_plan(&b);
+    test_problem_free(&p);
 }

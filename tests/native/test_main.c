@@ -32,6 +32,8 @@
     X(compress_topk_breaks_ties_by_position)                                                                 \
     X(compress_refuses_short_outputs)                                                                        \
     X(compress_indices_refuses_short_indices)                                                                \
+    X(compress_natural_variants_agree_bitwise)                                                               \
+    X(compress_toplek_matches_plain_selection)                                                               \
     X(plan_hessian_matches_reference)                                                                        \
     X(plan_hessian_variants_agree_bitwise)                                                                   \
     X(plan_dense_kind_is_every_entry)                                                                        \
@@ -42,6 +44,7 @@
     X(plan_hessian_refuses_short_buffers)                                                                    \
     X(pattern_multiply_refuses_short_buffers)                                                                \
     X(pattern_step_refuses_short_buffers)                                                                \
+    X(pattern_step_selection_variants_agree_bitwise)                                                         \
     X(probes_report_work)                                                                                    \
     X(probes_reject_bad_arguments)
 

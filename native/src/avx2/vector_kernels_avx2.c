@@ -2,6 +2,7 @@
  * called after the dispatcher has checked the CPU. Gathers replace the scalar indexed loads; the scatters
  * stay scalar (AVX2 has none), which is safe because indices within one CSR row are distinct. */
 #include "../internal.h"
+#include "../compressors/compressor.h"
 
 #include <immintrin.h>
 #include <string.h>
@@ -150,6 +151,243 @@ static double difference_squares(int64_t n, const double *h, const double *shift
     return sum;
 }
 
+/* Lane tables for compress-stores from a 4-bit compare mask m: the set lanes' numbers in ascending order (as int32
+ * offsets, and as the int32 halves of 4 doubles for vpermd), then zeros. */
+static const int32_t set_lanes[16][4] = {
+    {0, 0, 0, 0}, {0, 0, 0, 0}, {1, 0, 0, 0}, {0, 1, 0, 0}, {2, 0, 0, 0}, {0, 2, 0, 0}, {1, 2, 0, 0}, {0, 1, 2, 0},
+    {3, 0, 0, 0}, {0, 3, 0, 0}, {1, 3, 0, 0}, {0, 1, 3, 0}, {2, 3, 0, 0}, {0, 2, 3, 0}, {1, 2, 3, 0}, {0, 1, 2, 3}};
+static const int32_t set_double_lanes[16][8] = {
+    {0, 1, 0, 1, 0, 1, 0, 1},
+    {0, 1, 0, 1, 0, 1, 0, 1},
+    {2, 3, 0, 1, 0, 1, 0, 1},
+    {0, 1, 2, 3, 0, 1, 0, 1},
+    {4, 5, 0, 1, 0, 1, 0, 1},
+    {0, 1, 4, 5, 0, 1, 0, 1},
+    {2, 3, 4, 5, 0, 1, 0, 1},
+    {0, 1, 2, 3, 4, 5, 0, 1},
+    {6, 7, 0, 1, 0, 1, 0, 1},
+    {0, 1, 6, 7, 0, 1, 0, 1},
+    {2, 3, 6, 7, 0, 1, 0, 1},
+    {0, 1, 2, 3, 6, 7, 0, 1},
+    {4, 5, 6, 7, 0, 1, 0, 1},
+    {0, 1, 4, 5, 6, 7, 0, 1},
+    {2, 3, 4, 5, 6, 7, 0, 1},
+    {0, 1, 2, 3, 4, 5, 6, 7}};
+static const int32_t first_lanes[5][4] = {{0, 0, 0, 0}, {-1, 0, 0, 0}, {-1, -1, 0, 0}, {-1, -1, -1, 0}, {-1, -1, -1, -1}};
+
+/* The exponent fields of four keys: histogram lane l (l = t & 3 for t a multiple of 4) gets lane l's increment. */
+static inline void count_exponents(__m256d keys, int32_t *histogram) {
+    int64_t e[4];
+    _mm256_storeu_si256((__m256i *)(void *)e,
+                        _mm256_and_si256(_mm256_srli_epi64(_mm256_castpd_si256(keys), 52), _mm256_set1_epi64x(0x7FF)));
+    histogram[e[0]]++;
+    histogram[2048 + e[1]]++;
+    histogram[4096 + e[2]]++;
+    histogram[6144 + e[3]]++;
+}
+
+/* difference_squares' loop (same accumulators, so the same sum), with keys (2 m^2, m^2 on the diagonal: a factor
+ * of 1 or 2 times m, times m, as fednl_entry_keys rounds them) and the histogram in the same pass. */
+static double difference_keys(int64_t n, const double *h, const double *shift, int64_t dim, const int32_t *diagonal,
+                              double *m, double *keys, int32_t *histogram, double *key_sum) {
+    memset(histogram, 0, 4 * 2048 * sizeof *histogram);
+    __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd(), two = _mm256_set1_pd(2.0);
+    int64_t row = 0, next = dim > 0 ? (diagonal != NULL ? diagonal[0] : 0) : n;
+    double all = 0.0;
+    int64_t t = 0;
+    for (; t + 8 <= n; t += 8) {
+        __m256d a = _mm256_sub_pd(_mm256_loadu_pd(h + t), _mm256_loadu_pd(shift + t));
+        __m256d b = _mm256_sub_pd(_mm256_loadu_pd(h + t + 4), _mm256_loadu_pd(shift + t + 4));
+        _mm256_storeu_pd(m + t, a);
+        _mm256_storeu_pd(m + t + 4, b);
+        acc0 = _mm256_fmadd_pd(a, a, acc0);
+        acc1 = _mm256_fmadd_pd(b, b, acc1);
+        __m256d fa = two, fb = two;
+        if (next < t + 8) { /* a diagonal entry in this block (about one block in eight on w8a) */
+            double f[8] = {2, 2, 2, 2, 2, 2, 2, 2};
+            while (next < t + 8) {
+                f[next - t] = 1.0;
+                row++;
+                next = row < dim ? (diagonal != NULL ? diagonal[row] : fednl_packed_row_offset(dim, row)) : n;
+            }
+            fa = _mm256_loadu_pd(f);
+            fb = _mm256_loadu_pd(f + 4);
+        }
+        __m256d ka = _mm256_mul_pd(_mm256_mul_pd(fa, a), a), kb = _mm256_mul_pd(_mm256_mul_pd(fb, b), b);
+        _mm256_storeu_pd(keys + t, ka);
+        _mm256_storeu_pd(keys + t + 4, kb);
+        count_exponents(ka, histogram);
+        count_exponents(kb, histogram);
+        if (key_sum != NULL) /* in position order, as the reference sums them */
+            for (int l = 0; l < 8; l++) all += keys[t + l];
+    }
+    double sum = horizontal_sum(_mm256_add_pd(acc0, acc1));
+    for (; t < n; t++) {
+        m[t] = h[t] - shift[t];
+        sum = fma(m[t], m[t], sum);
+        double factor = 2.0;
+        if (t == next) {
+            factor = 1.0;
+            row++;
+            next = row < dim ? (diagonal != NULL ? diagonal[row] : fednl_packed_row_offset(dim, row)) : n;
+        }
+        keys[t] = factor * m[t] * m[t];
+        uint64_t bits;
+        memcpy(&bits, &keys[t], sizeof bits);
+        histogram[(t & 3) * 2048 + (int64_t)((bits >> 52) & 0x7FF)]++;
+        all += keys[t];
+    }
+    if (key_sum != NULL) *key_sum = all;
+    return sum;
+}
+
+static int64_t collect_field(int64_t n, const double *in, int shift, uint64_t mask, int64_t bucket, double *out) {
+    __m256i field_mask = _mm256_set1_epi64x((long long)mask), wanted = _mm256_set1_epi64x((long long)bucket);
+    __m128i by = _mm_cvtsi32_si128(shift);
+    int64_t count = 0, t = 0;
+    for (; t + 4 <= n; t += 4) {
+        /* the whole block is loaded before the store, which may overwrite it when out is in (count <= t) */
+        __m256i bits = _mm256_loadu_si256((const __m256i *)(const void *)(in + t));
+        __m256i field = _mm256_and_si256(_mm256_srl_epi64(bits, by), field_mask);
+        int lanes = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(field, wanted)));
+        __m256i packed = _mm256_permutevar8x32_epi32(bits, _mm256_loadu_si256((const __m256i *)(const void *)set_double_lanes[lanes]));
+        _mm256_storeu_si256((__m256i *)(void *)(out + count), packed);
+        count += _mm_popcnt_u32((unsigned)lanes);
+    }
+    for (; t < n; t++) {
+        double v = in[t];
+        uint64_t bits;
+        memcpy(&bits, &v, sizeof bits);
+        out[count] = v;
+        count += (int64_t)((bits >> shift) & mask) == bucket;
+    }
+    return count;
+}
+
+static int64_t collect_positions(int64_t n, const double *keys, double threshold, int64_t above, int64_t k,
+                                 int32_t *positions) {
+    __m256d limit = _mm256_set1_pd(threshold);
+    int64_t ties_left = k - above, count = 0, t;
+    for (t = 0; t + 4 <= n && count < k; t += 4) {
+        __m256d v = _mm256_loadu_pd(keys + t);
+        int greater = _mm256_movemask_pd(_mm256_cmp_pd(v, limit, _CMP_GT_OQ));
+        if (_mm256_movemask_pd(_mm256_cmp_pd(v, limit, _CMP_EQ_OQ)) != 0) { /* ties: lane by lane, lowest first */
+            for (int64_t u = t; u < t + 4; u++) {
+                int64_t tie = (int64_t)(keys[u] == threshold) & (int64_t)(ties_left > 0);
+                if ((keys[u] > threshold) | tie) positions[count++] = (int32_t)u;
+                ties_left -= tie;
+            }
+            continue;
+        }
+        int taken = _mm_popcnt_u32((unsigned)greater);
+        __m128i at = _mm_add_epi32(_mm_set1_epi32((int32_t)t), _mm_loadu_si128((const __m128i *)(const void *)set_lanes[greater]));
+        /* positions holds exactly k, and count + taken <= k: a masked store only near the end (it is slow on AMD) */
+        if (count + 4 <= k) _mm_storeu_si128((__m128i *)(void *)(positions + count), at);
+        else _mm_maskstore_epi32(positions + count, _mm_loadu_si128((const __m128i *)(const void *)first_lanes[taken]), at);
+        count += taken;
+    }
+    for (; t < n && count < k; t++) {
+        int64_t tie = (int64_t)(keys[t] == threshold) & (int64_t)(ties_left > 0);
+        if ((keys[t] > threshold) | tie) positions[count++] = (int32_t)t;
+        ties_left -= tie;
+    }
+    return count;
+}
+
+/* Natural compression four entries at a time. The draws are the reference's: one xoshiro stream, one draw per
+ * nonzero finite entry in entry order. They are made ahead in batches (the stream's latency chain runs alone, with
+ * no per-entry branch or select), and a block of four takes the next popcount(normal lanes) of them, spread to its
+ * normal lanes in order. u < p with u = (x >> 11) 2^-53 and p = mantissa 2^-52 compares two exact doubles, so it
+ * is the integer test (x >> 11) < 2 mantissa. Zeros keep their value; a block with a subnormal or non-finite entry
+ * goes entry by entry through the reference, from the same stream position. */
+static const int32_t spread_lanes[16][8] = {
+    {0, 1, 0, 1, 0, 1, 0, 1},
+    {0, 1, 0, 1, 0, 1, 0, 1},
+    {0, 1, 0, 1, 0, 1, 0, 1},
+    {0, 1, 2, 3, 0, 1, 0, 1},
+    {0, 1, 0, 1, 0, 1, 0, 1},
+    {0, 1, 0, 1, 2, 3, 0, 1},
+    {0, 1, 0, 1, 2, 3, 0, 1},
+    {0, 1, 2, 3, 4, 5, 0, 1},
+    {0, 1, 0, 1, 0, 1, 0, 1},
+    {0, 1, 0, 1, 0, 1, 2, 3},
+    {0, 1, 0, 1, 0, 1, 2, 3},
+    {0, 1, 2, 3, 0, 1, 4, 5},
+    {0, 1, 0, 1, 0, 1, 2, 3},
+    {0, 1, 0, 1, 2, 3, 4, 5},
+    {0, 1, 0, 1, 2, 3, 4, 5},
+    {0, 1, 2, 3, 4, 5, 6, 7}};
+
+enum { natural_batch = 256 };
+
+static void natural(int64_t total, const double *m, fednl_random rng, double *values) {
+    const __m256d magnitude = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFll));
+    const __m256d smallest = _mm256_set1_pd(0x1.0p-1022), infinity = _mm256_set1_pd(INFINITY);
+    const __m256i sign_exponent = _mm256_set1_epi64x((long long)0xFFF0000000000000ull);
+    const __m256i mantissa = _mm256_set1_epi64x(0x000FFFFFFFFFFFFFll);
+    uint64_t pool[natural_batch + 4];
+    int used = 0, made = 0; /* pool[used, made) are the stream's next draws, already shifted right by 11 */
+    int64_t e = 0;
+    for (; e + 4 <= total; e += 4) {
+        if (made - used < 4) {
+            for (int q = used; q < made; q++) pool[q - used] = pool[q];
+            made -= used;
+            used = 0;
+            for (; made < natural_batch; made++) pool[made] = fednl_random_next(&rng) >> 11;
+        }
+        __m256d v = _mm256_loadu_pd(m + e), a = _mm256_and_pd(v, magnitude);
+        __m256d normal = _mm256_and_pd(_mm256_cmp_pd(a, smallest, _CMP_GE_OQ), _mm256_cmp_pd(a, infinity, _CMP_LT_OQ));
+        int lanes = _mm256_movemask_pd(normal), zeros = _mm256_movemask_pd(_mm256_cmp_pd(v, _mm256_setzero_pd(), _CMP_EQ_OQ));
+        if ((lanes | zeros) != 15) {
+            /* the reference's loop, taking its draws from the pool (at most 4, and the pool holds 4) */
+            for (int l = 0; l < 4; l++) {
+                double x = m[e + l];
+                if (x == 0.0 || !isfinite(x)) {
+                    values[e + l] = x;
+                    continue;
+                }
+                double u = (double)pool[used++] * 0x1.0p-53;
+                int exponent;
+                double mant = frexp(fabs(x), &exponent), low = ldexp(1.0, exponent - 1);
+                double rounded = u < 2.0 * mant - 1.0 ? 2.0 * low : low;
+                values[e + l] = x < 0 ? -rounded : rounded;
+            }
+            continue;
+        }
+        __m256i next = _mm256_loadu_si256((const __m256i *)(const void *)(pool + used));
+        __m256i draws = _mm256_permutevar8x32_epi32(next, _mm256_loadu_si256((const __m256i *)(const void *)spread_lanes[lanes]));
+        used += _mm_popcnt_u32((unsigned)lanes);
+        __m256i bits = _mm256_castpd_si256(v);
+        __m256i twice = _mm256_slli_epi64(_mm256_and_si256(bits, mantissa), 1);
+        __m256i up = _mm256_cmpgt_epi64(twice, draws);
+        __m256d low = _mm256_castsi256_pd(_mm256_and_si256(bits, sign_exponent));
+        __m256d rounded = _mm256_blendv_pd(low, _mm256_mul_pd(low, _mm256_set1_pd(2.0)), _mm256_castsi256_pd(up));
+        _mm256_storeu_pd(values + e, _mm256_blendv_pd(v, rounded, normal));
+    }
+    /* the tail from the stream position after the pool's consumed draws */
+    for (int64_t t = e; t < total; t++) {
+        double x = m[t];
+        if (x == 0.0 || !isfinite(x)) {
+            values[t] = x;
+            continue;
+        }
+        double u = used < made ? (double)pool[used++] * 0x1.0p-53 : fednl_random_uniform(&rng);
+        if (fabs(x) >= 0x1.0p-1022) {
+            uint64_t bits;
+            memcpy(&bits, &x, sizeof bits);
+            uint64_t low_bits = bits & 0xFFF0000000000000ull;
+            double low, up_probability = (double)(bits & 0x000FFFFFFFFFFFFFull) * 0x1.0p-52;
+            memcpy(&low, &low_bits, sizeof low);
+            values[t] = u < up_probability ? 2.0 * low : low;
+        } else {
+            int exponent;
+            double mant = frexp(fabs(x), &exponent), low = ldexp(1.0, exponent - 1);
+            double rounded = u < 2.0 * mant - 1.0 ? 2.0 * low : low;
+            values[t] = x < 0 ? -rounded : rounded;
+        }
+    }
+}
+
 const fednl_vector_kernels fednl_vector_kernels_avx2 = {
     sparse_dot,
     sparse_axpy,
@@ -158,4 +396,8 @@ const fednl_vector_kernels fednl_vector_kernels_avx2 = {
     plan_gather,
     randk_gather,
     difference_squares,
+    difference_keys,
+    collect_field,
+    collect_positions,
+    natural,
 };

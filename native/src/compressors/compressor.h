@@ -25,9 +25,22 @@ void fednl_sort_indices(int32_t *a, int64_t n);
 int64_t fednl_topk_positions(int64_t n, int64_t k, const double *keys, double *scratch, int32_t *histogram,
                              int32_t *positions);
 
+/* The 4 x 2048 interleaved exponent counts fednl_topk_positions starts from: entry t adds 1 at
+ * histogram[(t & 3) * 2048 + (bits of keys[t] >> 52 & 0x7FF)] (a NaN key with its sign set counts as 2047). */
+void fednl_exponent_histogram(int64_t n, const double *keys, int32_t *histogram);
+
+/* fednl_topk_positions with histogram already filled as fednl_exponent_histogram fills it (unused when k >= n). */
+int64_t fednl_topk_positions_counted(int64_t n, int64_t k, const double *keys, double *scratch, int32_t *histogram,
+                                     int32_t *positions);
+
 /* TopLEK's positions (ascending) among n entries of a matrix with `total` packed entries. */
 int64_t fednl_toplek_positions(int64_t n, int64_t k, int64_t total, const double *keys, double *scratch,
                                int32_t *histogram, fednl_random *rng, int32_t *positions, int32_t *heap);
+
+/* TopLEK from the TopK set: positions[0..top) as fednl_topk_positions returned them and norm_squared, the keys
+ * summed in position order. */
+int64_t fednl_toplek_from_topk(int64_t k, int64_t total, const double *keys, double norm_squared, fednl_random *rng,
+                               int64_t top, int32_t *positions, int32_t *heap);
 
 int64_t fednl_randk_indices(int64_t total, int64_t k, fednl_random *rng, int32_t *indices, uint64_t *bitmap);
 int64_t fednl_randseqk_indices(int64_t total, int64_t k, fednl_random *rng, int32_t *indices, int64_t *start);

@@ -14,21 +14,20 @@ static uint64_t bits_of(double v) {
  * so histograms of successive 11-bit fields (exponent first, then the mantissa) narrow the candidates to one
  * bucket per pass without a data-dependent branch; a quickselect finishes once a few dozen remain. Keys crowd into
  * a few binades, so the first pass, over all n keys, spreads its increments over four interleaved histograms so
- * that consecutive increments of one bucket do not wait on each other. histogram holds 4 x 2048 counts. */
-static double kth_largest_radix(const double *keys, int64_t n, int64_t k, double *scratch, int32_t *histogram) {
-    memset(histogram, 0, 4 * 2048 * sizeof *histogram);
-    for (int64_t t = 0; t < n; t++) histogram[(t & 3) * 2048 + (int64_t)(bits_of(keys[t]) >> 52)]++;
-    int64_t bucket = 2047, in_bucket;
+ * that consecutive increments of one bucket do not wait on each other. histogram holds 4 x 2048 counts, already
+ * filled with the keys' exponent fields (fednl_exponent_histogram, or a variant's fused first pass); the
+ * collection passes are the active variant's. */
+static double kth_largest_counted(const double *keys, int64_t n, int64_t k, double *scratch, int32_t *histogram,
+                                  const fednl_vector_kernels *kernels, int64_t *above) {
+    int64_t bucket = 2047, in_bucket, k0 = k;
+    /* infinities and NaN (exponent field 2047) do not order like their bits: count what lies above by comparing */
+    int special = histogram[2047] + histogram[4095] + histogram[6143] + histogram[8191] > 0;
     for (;; bucket--) {
         in_bucket = histogram[bucket] + histogram[2048 + bucket] + histogram[4096 + bucket] + histogram[6144 + bucket];
         if (in_bucket >= k) break;
         k -= in_bucket;
     }
-    int64_t count = 0;
-    for (int64_t t = 0; t < n; t++) {
-        scratch[count] = keys[t];
-        count += (int64_t)(bits_of(keys[t]) >> 52) == bucket;
-    }
+    int64_t count = kernels->collect_field(n, keys, 52, 0x7FF, bucket, scratch);
     /* the mantissa's 52 bits, 11 at a time from the top */
     for (int shift = 41; count > 32 && shift > -11; shift -= 11) {
         int s = shift > 0 ? shift : 0, width = shift > 0 ? 11 : 11 + shift;
@@ -39,33 +38,40 @@ static double kth_largest_radix(const double *keys, int64_t n, int64_t k, double
             if (histogram[bucket] >= k) break;
             k -= histogram[bucket];
         }
-        int64_t kept = 0;
-        for (int64_t t = 0; t < count; t++) {
-            scratch[kept] = scratch[t];
-            kept += (int64_t)((bits_of(scratch[t]) >> s) & mask) == bucket;
-        }
-        count = kept;
+        count = kernels->collect_field(count, scratch, s, mask, bucket, scratch);
     }
-    return fednl_kth_largest(scratch, count, k);
+    double threshold = fednl_kth_largest(scratch, count, k);
+    /* every key of a higher bucket (k0 - k of them) is larger than every key of the last one, which holds the rest */
+    int64_t larger = 0;
+    if (special) {
+        for (int64_t t = 0; t < n; t++) larger += keys[t] > threshold;
+    } else {
+        for (int64_t t = 0; t < count; t++) larger += scratch[t] > threshold;
+        larger += k0 - k;
+    }
+    *above = larger;
+    return threshold;
 }
 
-int64_t fednl_topk_positions(int64_t n, int64_t k, const double *keys, double *scratch, int32_t *histogram,
-                             int32_t *positions) {
+void fednl_exponent_histogram(int64_t n, const double *keys, int32_t *histogram) {
+    memset(histogram, 0, 4 * 2048 * sizeof *histogram);
+    for (int64_t t = 0; t < n; t++) histogram[(t & 3) * 2048 + (int64_t)((bits_of(keys[t]) >> 52) & 0x7FF)]++;
+}
+
+int64_t fednl_topk_positions_counted(int64_t n, int64_t k, const double *keys, double *scratch, int32_t *histogram,
+                                     int32_t *positions) {
     if (k >= n) {
         for (int64_t t = 0; t < n; t++) positions[t] = (int32_t)t;
         return n;
     }
-    double threshold = kth_largest_radix(keys, n, k, scratch, histogram);
+    const fednl_vector_kernels *kernels = fednl_active_kernels();
     int64_t above = 0;
-    for (int64_t t = 0; t < n; t++) above += keys[t] > threshold;
-    /* keep what lies above the threshold and the first k - above keys equal to it, without branches */
-    int64_t ties_left = k - above, count = 0;
-    for (int64_t t = 0; t < n && count < k; t++) { /* positions holds k: stop once it is full */
-        /* bitwise, not logical, operators: no branch to mispredict on the keys */
-        int64_t tie = (int64_t)(keys[t] == threshold) & (int64_t)(ties_left > 0);
-        positions[count] = (int32_t)t;
-        count += (int64_t)(keys[t] > threshold) | tie;
-        ties_left -= tie;
-    }
-    return count;
+    double threshold = kth_largest_counted(keys, n, k, scratch, histogram, kernels, &above);
+    return kernels->collect_positions(n, keys, threshold, above, k, positions);
+}
+
+int64_t fednl_topk_positions(int64_t n, int64_t k, const double *keys, double *scratch, int32_t *histogram,
+                             int32_t *positions) {
+    if (k < n) fednl_exponent_histogram(n, keys, histogram);
+    return fednl_topk_positions_counted(n, k, keys, scratch, histogram, positions);
 }

@@ -4,6 +4,8 @@
  * mass is concentrated. */
 #include "compressor.h"
 
+#include <string.h>
+
 /* True when heap entry a should sit above b: larger key, or equal key and lower position. */
 static int heap_above(const double *key, int32_t a, int32_t b) {
     return key[a] > key[b] || (key[a] == key[b] && a < b);
@@ -27,17 +29,57 @@ int64_t fednl_toplek_positions(int64_t n, int64_t k, int64_t total, const double
     int64_t top = fednl_topk_positions(n, k, keys, scratch, histogram, positions);
     double norm_squared = 0.0;
     for (int64_t t = 0; t < n; t++) norm_squared += keys[t];
+    return fednl_toplek_from_topk(k, total, keys, norm_squared, rng, top, positions, heap);
+}
 
-    /* Pop the TopK set from a max-heap of keys (ties: lower position first, so the result is deterministic)
-     * until the residual is within the bound: O(K + kept log K), and usually only a few entries are kept. */
+static int exponent_of(double v) {
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return (int)((bits >> 52) & 0x7FF);
+}
+
+/* The entries the pops below can reach, into heap; returns how many. Pops come in key order, so they are a prefix
+ * of it, and every binade above holds larger keys than every binade below: the set of keys in the top binades
+ * whose mass exceeds what the pops must remove (norm - bound), by a margin above every rounding of the two
+ * sums, holds every pop. Without such binades (or with a non-finite norm), the whole TopK set. */
+static int64_t reachable(const double *keys, double norm_squared, double bound, int64_t top, const int32_t *positions,
+                         int32_t *heap) {
+    int64_t size = 0;
+    if (top >= 64 && isfinite(norm_squared)) {
+        double mass[2048] = {0};
+        for (int64_t t = 0; t < top; t++) mass[exponent_of(keys[positions[t]])] += keys[positions[t]];
+        double need = (norm_squared - bound) + norm_squared * (1e-9 + (double)(top + 2048) * 0x1.0p-50), sum = 0.0;
+        int low = 2047;
+        for (; low >= 0; low--) {
+            sum += mass[low];
+            if (sum >= need) break;
+        }
+        if (low >= 0) {
+            for (int64_t t = 0; t < top; t++) {
+                heap[size] = positions[t];
+                size += exponent_of(keys[positions[t]]) >= low;
+            }
+            return size;
+        }
+    }
     for (int64_t t = 0; t < top; t++) heap[t] = positions[t];
-    for (int64_t t = top / 2 - 1; t >= 0; t--) sift_down(heap, top, t, keys);
+    return top;
+}
 
+int64_t fednl_toplek_from_topk(int64_t k, int64_t total, const double *keys, double norm_squared, fednl_random *rng,
+                               int64_t top, int32_t *positions, int32_t *heap) {
     /* the bound uses the budget K (not the count TopK found), so a short entry list never loosens it */
     double bound = (1.0 - (double)(k < total ? k : total) / (double)total) * norm_squared;
+
+    /* Pop the TopK set from a max-heap of keys (ties: lower position first, so the result is deterministic)
+     * until the residual is within the bound: O(K + kept log K), and usually only a few entries are kept. Only
+     * the entries the pops can reach go into the heap. */
+    int64_t size = reachable(keys, norm_squared, bound, top, positions, heap), reach = size;
+    for (int64_t t = size / 2 - 1; t >= 0; t--) sift_down(heap, size, t, keys);
+
     double kept = 0.0;
-    int64_t keep = 0, size = top;
-    while (keep < top && norm_squared - kept > bound) {
+    int64_t keep = 0;
+    while (keep < reach && norm_squared - kept > bound) {
         int32_t t = heap[0];
         heap[0] = heap[--size];
         sift_down(heap, size, 0, keys);

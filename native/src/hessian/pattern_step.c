@@ -117,7 +117,13 @@ FEDNL_API int32_t fednl_pattern_shift_step(const fednl_compressor *c, const uint
     const fednl_vector_kernels *kernels = fednl_active_kernels();
     const int32_t *offsets = fednl_plan_pattern(plan, h);
     double *m = difference;
-    double all = kernels->difference_squares(n, difference, shift, m);
+    int selecting = c->kind == FEDNL_COMPRESSOR_TOPK || c->kind == FEDNL_COMPRESSOR_TOPLEK;
+    /* TopK and TopLEK form their keys, exponent counts (and TopLEK its key sum) in the same pass as M */
+    double *keys = (double *)work, *scratch = selecting ? keys + n : NULL, key_sum = 0.0;
+    int32_t *histogram = selecting ? (int32_t *)(scratch + n) : NULL, *positions = selecting ? histogram + 4 * 2048 : NULL;
+    double all = selecting ? kernels->difference_keys(n, difference, shift, dim, fednl_plan_diagonal(plan, h), m, keys,
+                                                      histogram, c->kind == FEDNL_COMPRESSOR_TOPLEK ? &key_sum : NULL)
+                           : kernels->difference_squares(n, difference, shift, m);
     *difference_norm = sqrt(pattern_sum_squares(plan, h, m, all));
 
     fednl_random rng = fednl_random_seed(c->seed);
@@ -128,7 +134,7 @@ FEDNL_API int32_t fednl_pattern_shift_step(const fednl_compressor *c, const uint
     case FEDNL_COMPRESSOR_NATURAL:
         /* values in pattern order; the pattern is the index list */
         if (c->kind == FEDNL_COMPRESSOR_IDENTICAL) memcpy(values, m, (size_t)n * sizeof *values);
-        else fednl_natural(n, m, &rng, values);
+        else kernels->natural(n, m, rng, values);
         for (int64_t t = 0; t < n; t++) shift[t] += alpha * values[t];
         if (indices != NULL)
             for (int64_t t = 0; t < n; t++) indices[t] = (int32_t)offset_at(offsets, t);
@@ -136,13 +142,9 @@ FEDNL_API int32_t fednl_pattern_shift_step(const fednl_compressor *c, const uint
         break;
     case FEDNL_COMPRESSOR_TOPK:
     case FEDNL_COMPRESSOR_TOPLEK: {
-        double *keys = (double *)work, *scratch = keys + n;
-        int32_t *histogram = (int32_t *)(scratch + n), *positions = histogram + 4 * 2048;
-        fednl_entry_keys(dim, n, fednl_plan_diagonal(plan, h), m, keys);
-        written = c->kind == FEDNL_COMPRESSOR_TOPK
-                      ? fednl_topk_positions(n, k, keys, scratch, histogram, positions)
-                      : fednl_toplek_positions(n, k, total, keys, scratch, histogram, &rng, positions,
-                                               positions + (k < n ? k : n));
+        written = fednl_topk_positions_counted(n, k, keys, scratch, histogram, positions);
+        if (c->kind == FEDNL_COMPRESSOR_TOPLEK)
+            written = fednl_toplek_from_topk(k, total, keys, key_sum, &rng, written, positions, positions + (k < n ? k : n));
         for (int64_t t = 0; t < written; t++) {
             int32_t p = positions[t];
             indices[t] = (int32_t)offset_at(offsets, p);
