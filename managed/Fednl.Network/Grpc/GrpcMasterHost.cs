@@ -225,6 +225,9 @@ public sealed class GrpcMasterHost : IAsyncDisposable
         if (_disposed) return;
         _disposed = true;
         foreach (var peer in _peers.Keys) peer.Close(StatusCode.Unavailable, "the master is shutting down");
+        // Let every session's call end with its status before the connections close (bounded: a stuck peer is aborted).
+        var waiting = System.Diagnostics.Stopwatch.StartNew();
+        while (!_peers.IsEmpty && waiting.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(10).ConfigureAwait(false);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         try
         {
