@@ -26,9 +26,9 @@ namespace Fednl.Benchmarks.Transport;
 /// ./build.sh bench transport [--runs 5] [--rounds 200] [--warmup 20] [--clients 142] [--kinds randseqk,identical]
 ///                            [--engines framed,grpc] [--conn-window BYTES] [--stream-window BYTES] [--client-window BYTES]
 /// </code>
-/// Engines: framed (FrameConnection over SslStream, payloads of the proto messages' sizes copied out as today's
-/// codec does), framed-proto (the same frames carrying the serialized .proto messages, parsed on receipt), grpc
-/// (GrpcMasterHost / GrpcClientConnection with the .proto messages).
+/// Engines: framed (the product's framed TCP over SslStream: ClientConnection/MasterConnection carrying the .proto
+/// envelopes, serialised once per round and parsed on receipt) and grpc (GrpcMasterHost / GrpcClientConnection with
+/// the same messages).
 /// </summary>
 internal static class TransportCost
 {
@@ -203,7 +203,7 @@ internal static class TransportCost
         var model = new double[Dimension];
         for (int i = 0; i < Dimension; i++) model[i] = 1.0 / (i + 1);
         var modelBytes = UnsafeByteOperations.UnsafeWrap(MemoryMarshal.AsBytes(model.AsSpan()).ToArray());
-        int roundBytes = new MasterMessage { Round = new Round { Round_ = 1, Alpha = 1, Model = modelBytes } }.CalculateSize();
+        int roundBytes = new MasterMessage { Round = new Round { Index = 1, Alpha = 1, Model = modelBytes } }.CalculateSize();
         int updateBytes = MakeUpdate(spec, 1, Doubles(Dimension, 0), Doubles((int)spec.K, 0)).CalculateSize();
         // What the master keeps of each answer (as the codec copies it out): the gradient and the values.
         var gradients = Enumerable.Range(0, n).Select(_ => new double[Dimension]).ToArray();
@@ -243,7 +243,7 @@ internal static class TransportCost
             var pending = new ValueTask[n];
             exchange = async round =>
             {
-                var message = new MasterMessage { Round = new Round { Round_ = round, Alpha = 1, Model = modelBytes } };
+                var message = new MasterMessage { Round = new Round { Index = round, Alpha = 1, Model = modelBytes } };
                 for (int i = 0; i < n; i++) pending[i] = GrpcExchange(peers[i], message, gradients[i], values[i]);
                 for (int i = 0; i < n; i++) await pending[i].ConfigureAwait(false);
             };
@@ -255,39 +255,31 @@ internal static class TransportCost
         }
         else
         {
-            bool proto = options.Engine == "framed-proto";
-            if (options.Engine is not ("framed" or "framed-proto")) throw new ArgumentException($"unknown engine '{options.Engine}'");
+            if (options.Engine != "framed") throw new ArgumentException($"unknown engine '{options.Engine}'");
             var listener = new TcpListener(IPAddress.Loopback, 0);
             listener.Start(backlog: n);
             port = ((IPEndPoint)listener.LocalEndpoint).Port;
             clients = Start("transport-clients", (options with { Port = port }).Forward(), redirect: false);
-            var connections = new FrameConnection[n];
+            var connections = new ClientConnection[n];
             for (int i = 0; i < n; i++)
             {
                 var tcp = await listener.AcceptTcpClientAsync();
                 tcp.NoDelay = true;
                 var ssl = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false);
                 await ssl.AuthenticateAsServerAsync(tls.ServerOptions());
-                connections[i] = new FrameConnection(ssl, $"client {i}");
+                connections[i] = new ClientConnection(ssl, $"client {i}");
                 connections[i].UseLimits(Protocol.ClientFrameLimit(spec), Protocol.MasterFrameLimit(Dimension));
             }
             listener.Stop();
-            // The round's request, prepared once for all clients as today: header + payload of the Round message's size.
-            var frame = new byte[Protocol.HeaderBytes + roundBytes + 16];
+            // The round's request, serialised once for all clients as the master does.
+            var frame = new byte[Protocol.BroadcastFrameBytes(Dimension)];
             var pending = new ValueTask[n];
             exchange = async round =>
             {
-                int size = roundBytes;
-                if (proto)
-                {
-                    var message = new MasterMessage { Round = new Round { Round_ = round, Alpha = 1, Model = modelBytes } };
-                    size = message.CalculateSize();
-                    message.WriteTo(frame.AsSpan(Protocol.HeaderBytes, size));
-                }
-                else MemoryMarshal.AsBytes(model.AsSpan()).CopyTo(frame.AsSpan(Protocol.HeaderBytes));
-                FrameConnection.WriteHeader(frame, FrameType.Round, size);
-                var prepared = frame.AsMemory(0, Protocol.HeaderBytes + size);
-                for (int i = 0; i < n; i++) pending[i] = FramedExchange(connections[i], prepared, gradients[i], values[i], proto);
+                var message = new MasterMessage { Round = new Round { Index = round, Alpha = 1, Model = modelBytes } };
+                int length = ClientConnection.Prepare(message, frame);
+                var prepared = frame.AsMemory(0, length);
+                for (int i = 0; i < n; i++) pending[i] = FramedExchange(connections[i], prepared, gradients[i], values[i]);
                 for (int i = 0; i < n; i++) await pending[i].ConfigureAwait(false);
             };
             close = async () =>
@@ -341,23 +333,12 @@ internal static class TransportCost
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private static async ValueTask FramedExchange(FrameConnection connection, ReadOnlyMemory<byte> frame, double[] gradient, double[] values, bool proto)
+    private static async ValueTask FramedExchange(ClientConnection connection, ReadOnlyMemory<byte> frame, double[] gradient, double[] values)
     {
         await connection.SendPreparedAsync(frame, CancellationToken.None).ConfigureAwait(false);
-        var answer = await connection.ReceiveAsync(CancellationToken.None).ConfigureAwait(false);
-        if (proto)
-        {
-            var update = ClientMessage.Parser.ParseFrom(answer.Payload.Span).Update;
-            MemoryMarshal.Cast<byte, double>(update.Gradient.Span).CopyTo(gradient);
-            MemoryMarshal.Cast<byte, double>(update.Values.Span).CopyTo(values);
-        }
-        else
-        {
-            // Today's codec reads the doubles out of the frame; the payload is [gradient][values][padding to the proto size].
-            var payload = answer.Payload.Span;
-            MemoryMarshal.Cast<byte, double>(payload[..(8 * gradient.Length)]).CopyTo(gradient);
-            MemoryMarshal.Cast<byte, double>(payload.Slice(8 * gradient.Length, 8 * values.Length)).CopyTo(values);
-        }
+        var update = (await connection.ReceiveAsync(CancellationToken.None).ConfigureAwait(false)).Update;
+        MemoryMarshal.Cast<byte, double>(update.Gradient.Span).CopyTo(gradient);
+        MemoryMarshal.Cast<byte, double>(update.Values.Span).CopyTo(values);
     }
 
     // ---- clients ------------------------------------------------------------------------------------------------
@@ -405,7 +386,7 @@ internal static class TransportCost
             {
                 return;
             }
-            await connection.SendAsync(MakeUpdate(spec, request.Round.Round_, gradient, values), CancellationToken.None);
+            await connection.SendAsync(MakeUpdate(spec, request.Round.Index, gradient, values), CancellationToken.None);
         }
     }
 
@@ -415,13 +396,11 @@ internal static class TransportCost
         await tcp.ConnectAsync(IPAddress.Loopback, options.Port);
         var ssl = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false);
         await ssl.AuthenticateAsClientAsync(tls.ClientOptions("127.0.0.1"));
-        await using var connection = new FrameConnection(ssl, "master");
+        await using var connection = new MasterConnection(ssl, "master");
         connection.UseLimits(Protocol.MasterFrameLimit(Dimension), Protocol.ClientFrameLimit(spec));
-        bool proto = options.Engine == "framed-proto";
-        int size = MakeUpdate(spec, 1, gradient, values).CalculateSize();
         while (true)
         {
-            Frame request;
+            MasterMessage request;
             try
             {
                 request = await connection.ReceiveAsync(CancellationToken.None);
@@ -430,20 +409,7 @@ internal static class TransportCost
             {
                 return;
             }
-            var payload = connection.SendPayload;
-            if (proto)
-            {
-                var update = MakeUpdate(spec, MasterMessage.Parser.ParseFrom(request.Payload.Span).Round.Round_, gradient, values);
-                size = update.CalculateSize();
-                update.WriteTo(payload[..size]);
-            }
-            else
-            {
-                // As today's codec writes an update: the doubles copied into the frame.
-                gradient.Span.CopyTo(payload);
-                values.Span.CopyTo(payload[gradient.Length..]);
-            }
-            await connection.SendAsync(FrameType.Update, size, CancellationToken.None);
+            await connection.SendAsync(MakeUpdate(spec, request.Round.Index, gradient, values), CancellationToken.None);
         }
     }
 }

@@ -94,7 +94,7 @@ public sealed class GrpcEngineTests
         peer.Peer = $"client {hello.ClientId} ({peer.RemoteAddress})";
         await peer.SendAsync(new MasterMessage { Welcome = new Wire.Welcome { ProtocolVersion = 3, Features = Spec.Dimension, Clients = 3 } }, timeout.Token);
         peer.Limits.UseMasterRunLimits(Spec);
-        await peer.SendAsync(new MasterMessage { Round = new Round { Round_ = 1, Alpha = 1, Model = Doubles(Spec.Dimension, hello.ClientId) } }, timeout.Token);
+        await peer.SendAsync(new MasterMessage { Round = new Round { Index = 1, Alpha = 1, Model = Doubles(Spec.Dimension, hello.ClientId) } }, timeout.Token);
         var update = (await peer.ReceiveAsync(timeout.Token)).Update;
         seen[hello.ClientId] = (peer.CertificateClientId, update, peer.BytesSent, peer.BytesReceived);
         peer.Close();
@@ -112,7 +112,7 @@ public sealed class GrpcEngineTests
         var round = (await connection.ReceiveAsync(timeout.Token)).Round;
         await connection.SendAsync(new ClientMessage
         {
-            Update = new Update { Round = round.Round_, Loss = id, Gradient = Doubles(Spec.Dimension, -id), Count = (int)Spec.K, Values = Doubles((int)Spec.K, 0.5 * id) },
+            Update = new Update { Round = round.Index, Loss = id, Gradient = Doubles(Spec.Dimension, -id), Count = (int)Spec.K, Values = Doubles((int)Spec.K, 0.5 * id) },
         }, timeout.Token);
         await Assert.ThrowsAsync<EndOfStreamException>(async () => await connection.ReceiveAsync(timeout.Token), "the master closed the session normally");
         return (round.Model, connection.BytesSent, connection.BytesReceived);
