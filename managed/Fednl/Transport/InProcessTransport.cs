@@ -13,6 +13,7 @@ public sealed class InProcessTransport : IClientTransport
     private readonly FedNLClient[] _clients;
     private readonly ClientScratch[] _scratch;
     private readonly ulong _seed;
+    private readonly CompressorKind _compressor;
     private readonly ParallelOptions _parallel;
     private readonly bool[] _answered;
     private readonly double[] _model, _losses;
@@ -23,6 +24,7 @@ public sealed class InProcessTransport : IClientTransport
         if (clients.Count == 0) throw new ArgumentException("at least one client is needed", nameof(clients));
         _clients = clients.ToArray();
         _seed = seed;
+        _compressor = spec.Kind;
         Dimension = _clients[0].Dimension;
         int workers = Math.Clamp(threads, 1, _clients.Length);
         _scratch = Enumerable.Range(0, workers).Select(_ => new ClientScratch(spec, _clients)).ToArray();
@@ -103,7 +105,7 @@ public sealed class InProcessTransport : IClientTransport
     {
         var model = Model(x);
         ForEach(_clients.Length, (i, scratch) =>
-            _clients[i].Round(model, round, alpha, SeedSequence.Compressor(_seed, i, round), scratch, updates[i]));
+            _clients[i].Round(model, round, alpha, SeedSequence.CompressorFor(_compressor, _seed, i, round), scratch, updates[i]));
     }
 
     public void Participate(ReadOnlySpan<double> x, int round, double alpha, ReadOnlySpan<int> selected, ClientUpdate[] updates)
@@ -113,7 +115,7 @@ public sealed class InProcessTransport : IClientTransport
         selected.CopyTo(ids);
         var idArray = _selected;
         ForEach(ids.Length, (t, scratch) =>
-            _clients[idArray[t]].Participate(model, round, alpha, SeedSequence.Compressor(_seed, idArray[t], round), scratch, updates[t]));
+            _clients[idArray[t]].Participate(model, round, alpha, SeedSequence.CompressorFor(_compressor, _seed, idArray[t], round), scratch, updates[t]));
     }
 
     public void Losses(ReadOnlySpan<double> x, Span<double> losses)
