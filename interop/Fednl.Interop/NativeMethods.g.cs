@@ -15,7 +15,7 @@ public static class NativeConstants
     /// <summary>
     /// Version of this interface. Bumped whenever a function, struct or enum here changes.
     /// </summary>
-    public const int AbiVersion = 6;
+    public const int AbiVersion = 7;
     /// <summary>
     /// Longest message fednl_last_error() can report, terminating zero included.
     /// </summary>
@@ -101,6 +101,10 @@ public enum FednlCompressorKind : int
     /// Every entry stochastically rounded to a neighbouring power of two, unbiased (omega = 1/8).
     /// </summary>
     Natural = 5,
+    /// <summary>
+    /// One client's block of a random permutation of the D entries, shared by all n clients through the seed: the n blocks are disjoint and cover every entry (floor(D/n) each, and one leftover entry for D mod n clients chosen at random), so each entry is in each client's block with probability 1/n; scaled by n (omega = n - 1).
+    /// </summary>
+    Permk = 6,
 }
 
 /// <summary>
@@ -168,17 +172,21 @@ public struct FednlCompressor
     /// </summary>
     public int Kind;
     /// <summary>
-    /// Reserved, 0.
+    /// PermK: the client whose block is wanted, in [0, clients). Ignored by the other kinds.
     /// </summary>
-    public int Reserved;
+    public int Client;
     /// <summary>
-    /// Budget K for topk, toplek, randk and randseqk (1 &lt;= K; K &gt; D means D). Ignored by the dense kinds.
+    /// Budget K for topk, toplek, randk and randseqk (1 &lt;= K; K &gt; D means D). Ignored by permk and the dense kinds.
     /// </summary>
     public long K;
     /// <summary>
-    /// Seed of this call's random stream. The same seed gives the same output, so a receiver that knows it can regenerate randk and randseqk indices without receiving them.
+    /// Seed of this call's random stream. The same seed gives the same output, so a receiver that knows it can regenerate randk, randseqk and permk indices without receiving them. PermK's clients all use the round's one seed: that is what makes their blocks disjoint.
     /// </summary>
     public ulong Seed;
+    /// <summary>
+    /// PermK: the number of clients n sharing the permutation, 1 &lt;= n &lt;= D. Ignored by the other kinds.
+    /// </summary>
+    public long Clients;
 }
 
 /// <summary>
@@ -211,7 +219,7 @@ public static class NativeLayout
     public static IReadOnlyList<(Type Type, string CName, int Size, int Alignment)> Structs { get; } =
     [
         (typeof(FednlBuildInfo), "fednl_build_info", 16, 4),
-        (typeof(FednlCompressor), "fednl_compressor", 24, 8),
+        (typeof(FednlCompressor), "fednl_compressor", 32, 8),
         (typeof(FednlHessianPlanInfo), "fednl_hessian_plan_info", 32, 8),
     ];
 }
@@ -355,7 +363,7 @@ public static unsafe partial class NativeMethods
     public static partial long fednl_compress_workspace(in FednlCompressor compressor, long dim);
 
     /// <summary>
-    /// Number of entries fednl_compress writes at most: D for the dense kinds, min(K, D) otherwise.
+    /// Number of entries fednl_compress writes at most: D for the dense kinds, ceil(D/n) for permk, min(K, D) otherwise.
     /// </summary>
     /// <param name="compressor">C: <c>const fednl_compressor *</c></param>
     /// <param name="dim">C: <c>int64_t</c></param>
@@ -381,7 +389,7 @@ public static unsafe partial class NativeMethods
     public static partial int fednl_compress(in FednlCompressor compressor, long dim, in double m, ref int indices, long indices_capacity, ref double values, long values_capacity, ref long count, ref ulong work, long work_len);
 
     /// <summary>
-    /// The indices randk or randseqk picks for this seed (count = min(K, D)), ascending, without the values: what a receiver regenerates instead of receiving them. randseqk also reports the window's start. indices holds indices_capacity &gt;= min(K, D) entries; work holds work_len &gt;= fednl_compress_workspace words.
+    /// The indices randk, randseqk or permk picks for this seed (count = min(K, D); permk: client's block, floor(D/n) or one more), ascending, without the values: what a receiver regenerates instead of receiving them. randseqk also reports the window's start (-1 for the others). indices holds indices_capacity &gt;= fednl_compress_capacity entries; work holds work_len &gt;= fednl_compress_workspace words.
     /// </summary>
     /// <param name="compressor">C: <c>const fednl_compressor *</c></param>
     /// <param name="dim">C: <c>int64_t</c></param>
@@ -504,7 +512,7 @@ public static unsafe partial class NativeMethods
     public static partial long fednl_pattern_step_workspace(in FednlCompressor compressor, long dim, long pattern_length);
 
     /// <summary>
-    /// One client's FedNL shift step over its pattern. On entry difference holds the Hessian over the pattern; the call forms M = Hessian - shift in it, writes *difference_norm = |M|_F (full symmetric matrix), compresses S = C(M) and moves shift += alpha * S. Output: for topk, toplek, randk and randseqk, *count ascending packed indices (the same ones fednl_compress picks for randk and randseqk) and values, zero where an index lies off the pattern; for identical and natural, P values in pattern order (the indices are the pattern; written too when indices is not null). When remaining_norm is not null it receives |M - alpha S|_F (FedNL-PP's new l_i) and difference is left holding M - alpha S instead of M. Lengths, with P and D the plan's: difference_length and shift_length &gt;= P; indices_capacity and values_capacity &gt;= P for the dense kinds (indices_capacity only when indices is not null) and &gt;= min(K, D) otherwise; work_len &gt;= fednl_pattern_step_workspace words.
+    /// One client's FedNL shift step over its pattern. On entry difference holds the Hessian over the pattern; the call forms M = Hessian - shift in it, writes *difference_norm = |M|_F (full symmetric matrix), compresses S = C(M) and moves shift += alpha * S. Output: for topk, toplek, randk, randseqk and permk, *count ascending packed indices (the same ones fednl_compress picks for randk, randseqk and permk) and values, zero where an index lies off the pattern; for identical and natural, P values in pattern order (the indices are the pattern; written too when indices is not null). When remaining_norm is not null it receives |M - alpha S|_F (FedNL-PP's new l_i) and difference is left holding M - alpha S instead of M. Lengths, with P and D the plan's: difference_length and shift_length &gt;= P; indices_capacity and values_capacity &gt;= P for the dense kinds (indices_capacity only when indices is not null) and &gt;= fednl_compress_capacity otherwise; work_len &gt;= fednl_pattern_step_workspace words.
     /// </summary>
     /// <param name="compressor">C: <c>const fednl_compressor *</c></param>
     /// <param name="plan">C: <c>const uint64_t *</c></param>

@@ -23,7 +23,7 @@ internal static class BenchCommand
 {
     private static readonly Option<DirectoryInfo?> DataDir = new("--data-dir") { Description = "folder holding w8a, a9a, phishing (default: $FEDNL_DATA)" };
     private static readonly Option<string> Datasets = new("--datasets") { Description = "comma-separated dataset files", DefaultValueFactory = _ => "w8a,a9a,phishing" };
-    private static readonly Option<string> Compressors = new("--compressors") { Description = "comma-separated compressors for table 1", DefaultValueFactory = _ => "randk,topk,toplek,randseqk,natural,identical" };
+    private static readonly Option<string> Compressors = new("--compressors") { Description = "comma-separated compressors for table 1", DefaultValueFactory = _ => "randk,topk,toplek,randseqk,natural,identical,permk" };
     private static readonly Option<int> Repeat = new("--repeat") { Description = "runs per cell; the median is reported", DefaultValueFactory = _ => 3 };
     private static readonly Option<int> Rounds = new("--rounds") { Description = "rounds per table-1 run", DefaultValueFactory = _ => 1000 };
     private static readonly Option<int> Clients = new("--clients") { Description = "clients", DefaultValueFactory = _ => 142 };
@@ -187,7 +187,7 @@ internal static class BenchCommand
                     cells[(dataset, compressor)] = run;
                 }
                 CompressorKindNames.TryParse(compressor, out var kind);
-                var spec = new CompressorSpec(kind, d, 8.0);
+                var spec = new CompressorSpec(kind, d, 8.0, split.Count);
                 var work = WorkCounts.PerRound(shape, d, kind, spec.K);
                 var json = run.Json;
                 var phases = json["phases"]!;

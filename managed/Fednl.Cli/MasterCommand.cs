@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Fednl.Compression;
 using Fednl.Network;
 using Fednl.Reporting;
 
@@ -36,6 +37,8 @@ internal static class MasterCommand
         bool json = parse.GetValue(Flags.Json);
         var options = Flags.Read(parse);
         TrainingFlags.Validate(options);
+        if (options.Compressor == CompressorKind.PermK)
+            throw new UsageException("--compressor permk runs with `fednl train` only for now: the networked master does not yet regenerate each client's PermK block");
         CommandRunner.CheckOutputFile(parse.GetValue(Flags.Out), "--out");
         CommandRunner.CheckOutputFile(parse.GetValue(Checkpoint), "--checkpoint");
         var listen = NetworkFlags.ParseListen(parse.GetValue(Listen)!);

@@ -1,4 +1,3 @@
-using Fednl.Algorithms;
 using Fednl.Compression;
 using Fednl.Configuration;
 using Fednl.Data;

@@ -221,7 +221,7 @@ public static class NetworkClient
             _welcome = welcome;
             var spec = welcome.Spec();
             var client = new FedNLClient(settings.Id, settings.Data, welcome.Lambda, settings.HessianPath);
-            _role = new ClientRole(client, welcome.Seed, settings.HessianPath);
+            _role = new ClientRole(client, welcome.Seed, welcome.Compressor, settings.HessianPath);
             _scratch = new ClientScratch(spec, [client]);
             _request = new ClientRequest(spec.Dimension);
             _reply = new ClientReply(settings.Id, spec);

@@ -199,7 +199,7 @@ public sealed class NetworkTransport : IClientTransport
     {
         var reply = _replies![t];
         var request = _current!;
-        ulong seed = request.Kind == RequestKind.Round ? SeedSequence.Compressor(_seed, link.Id, request.Round) : 0;
+        ulong seed = request.Kind == RequestKind.Round ? SeedSequence.CompressorFor(_spec.Kind, _seed, link.Id, request.Round) : 0;
         WireCodec.ReadReply(answer, request, reply, _spec, link.Regenerator, seed);
         switch (request.Kind)
         {

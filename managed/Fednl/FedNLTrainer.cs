@@ -55,7 +55,7 @@ public static class FedNLTrainer
             scales = FeatureScaling.Divisors(clientData.Select(FeatureScaling.MaxAbs).ToArray());
             clientData = clientData.Select(c => FeatureScaling.Apply(c, scales)).ToArray();
         }
-        var spec = new CompressorSpec(options.Compressor, d, options.KMultiplier);
+        var spec = new CompressorSpec(options.Compressor, d, options.KMultiplier, clientData.Count);
         double alpha = options.Alpha ?? spec.DefaultAlpha(options.Option);
         var clients = clientData.Select((data, i) => new FedNLClient(i, data, options.Lambda, options.HessianPath)).ToArray();
         using var transport = new InProcessTransport(clients, spec, options.Seed, options.Threads);

@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 /** Version of this interface. Bumped whenever a function, struct or enum here changes. */
-#define FEDNL_ABI_VERSION 6
+#define FEDNL_ABI_VERSION 7
 
 /** Longest message fednl_last_error() can report, terminating zero included. */
 #define FEDNL_ERROR_CAPACITY 512
@@ -157,7 +157,8 @@ FEDNL_API int32_t fednl_packed_frobenius_norm(int64_t dim, const double *packed,
 /* ---------------------------------------------------------------------------------------------------------
  * Compressors. They act on the packed upper triangle of a symmetric matrix (D entries) and write the
  * compressed matrix as (index, value) pairs with indices ascending, except the two dense kinds
- * (identical, natural), which write all D values in packed order and no indices.
+ * (identical, natural), which write all D values in packed order and no indices. PermK compresses one client's
+ * share: the compressor names the client and the number of clients.
  * ------------------------------------------------------------------------------------------------------- */
 
 /** Which compressor. */
@@ -174,26 +175,33 @@ typedef enum fednl_compressor_kind {
     /** K consecutive packed entries from a uniform start, wrapping, scaled by D/K (omega = D/K - 1). */
     FEDNL_COMPRESSOR_RANDSEQK = 4,
     /** Every entry stochastically rounded to a neighbouring power of two, unbiased (omega = 1/8). */
-    FEDNL_COMPRESSOR_NATURAL = 5
+    FEDNL_COMPRESSOR_NATURAL = 5,
+    /** One client's block of a random permutation of the D entries, shared by all n clients through the seed: the n
+     * blocks are disjoint and cover every entry (floor(D/n) each, and one leftover entry for D mod n clients chosen at
+     * random), so each entry is in each client's block with probability 1/n; scaled by n (omega = n - 1). */
+    FEDNL_COMPRESSOR_PERMK = 6
 } fednl_compressor_kind;
 
 /** A compressor and its randomness for one call. */
 typedef struct fednl_compressor {
     /** fednl_compressor_kind. */
     int32_t kind;
-    /** Reserved, 0. */
-    int32_t reserved;
-    /** Budget K for topk, toplek, randk and randseqk (1 <= K; K > D means D). Ignored by the dense kinds. */
+    /** PermK: the client whose block is wanted, in [0, clients). Ignored by the other kinds. */
+    int32_t client;
+    /** Budget K for topk, toplek, randk and randseqk (1 <= K; K > D means D). Ignored by permk and the dense kinds. */
     int64_t k;
     /** Seed of this call's random stream. The same seed gives the same output, so a receiver that knows it
-     * can regenerate randk and randseqk indices without receiving them. */
+     * can regenerate randk, randseqk and permk indices without receiving them. PermK's clients all use the round's
+     * one seed: that is what makes their blocks disjoint. */
     uint64_t seed;
+    /** PermK: the number of clients n sharing the permutation, 1 <= n <= D. Ignored by the other kinds. */
+    int64_t clients;
 } fednl_compressor;
 
 /** Workspace, in 8-byte words, that fednl_compress and fednl_compress_indices need. */
 FEDNL_API int64_t fednl_compress_workspace(const fednl_compressor *compressor, int64_t dim);
 
-/** Number of entries fednl_compress writes at most: D for the dense kinds, min(K, D) otherwise. */
+/** Number of entries fednl_compress writes at most: D for the dense kinds, ceil(D/n) for permk, min(K, D) otherwise. */
 FEDNL_API int64_t fednl_compress_capacity(const fednl_compressor *compressor, int64_t dim);
 
 /**
@@ -207,9 +215,10 @@ FEDNL_API int32_t fednl_compress(const fednl_compressor *compressor, int64_t dim
                                  uint64_t *work, int64_t work_len);
 
 /**
- * The indices randk or randseqk picks for this seed (count = min(K, D)), ascending, without the values:
- * what a receiver regenerates instead of receiving them. randseqk also reports the window's start.
- * indices holds indices_capacity >= min(K, D) entries; work holds work_len >= fednl_compress_workspace words.
+ * The indices randk, randseqk or permk picks for this seed (count = min(K, D); permk: client's block, floor(D/n) or
+ * one more), ascending, without the values: what a receiver regenerates instead of receiving them. randseqk also
+ * reports the window's start (-1 for the others). indices holds indices_capacity >= fednl_compress_capacity entries;
+ * work holds work_len >= fednl_compress_workspace words.
  */
 FEDNL_API int32_t fednl_compress_indices(const fednl_compressor *compressor, int64_t dim, int32_t *indices,
                                          int64_t indices_capacity, int64_t *count, int64_t *start, uint64_t *work,
@@ -300,13 +309,13 @@ FEDNL_API int64_t fednl_pattern_step_workspace(const fednl_compressor *compresso
 /**
  * One client's FedNL shift step over its pattern. On entry difference holds the Hessian over the pattern; the call
  * forms M = Hessian - shift in it, writes *difference_norm = |M|_F (full symmetric matrix), compresses S = C(M) and
- * moves shift += alpha * S. Output: for topk, toplek, randk and randseqk, *count ascending packed indices (the same
- * ones fednl_compress picks for randk and randseqk) and values, zero where an index lies off the pattern; for
+ * moves shift += alpha * S. Output: for topk, toplek, randk, randseqk and permk, *count ascending packed indices (the
+ * same ones fednl_compress picks for randk, randseqk and permk) and values, zero where an index lies off the pattern; for
  * identical and natural, P values in pattern order (the indices are the pattern; written too when indices is not
  * null). When remaining_norm is not null it receives |M - alpha S|_F (FedNL-PP's new l_i) and difference is left
  * holding M - alpha S instead of M. Lengths, with P and D the plan's: difference_length and shift_length >= P;
  * indices_capacity and values_capacity >= P for the dense kinds (indices_capacity only when indices is not null)
- * and >= min(K, D) otherwise; work_len >= fednl_pattern_step_workspace words.
+ * and >= fednl_compress_capacity otherwise; work_len >= fednl_pattern_step_workspace words.
  */
 FEDNL_API int32_t fednl_pattern_shift_step(const fednl_compressor *compressor, const uint64_t *plan, int64_t plan_words,
                                            double *difference, int64_t difference_length, double *shift,

@@ -8,17 +8,16 @@ static int64_t packed_length(int64_t dim) { return dim * (dim + 1) / 2; }
 
 static int is_dense_kind(int32_t kind) { return kind == FEDNL_COMPRESSOR_IDENTICAL || kind == FEDNL_COMPRESSOR_NATURAL; }
 
-static int64_t budget(const fednl_compressor *c, int64_t dim) {
-    return c->k < packed_length(dim) ? c->k : packed_length(dim);
-}
+static int64_t budget(const fednl_compressor *c, int64_t dim) { return fednl_sparse_budget(c, packed_length(dim)); }
 
 static int32_t check_compressor(const fednl_compressor *c, int64_t dim, const char *function) {
     if (c == NULL) return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "%s: compressor is null", function);
     if (dim < 1 || dim > 65535)
         return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "%s: dim must be in [1, 65535], got %lld", function, (long long)dim);
-    if (c->kind < FEDNL_COMPRESSOR_IDENTICAL || c->kind > FEDNL_COMPRESSOR_NATURAL)
+    if (c->kind < FEDNL_COMPRESSOR_IDENTICAL || c->kind > FEDNL_COMPRESSOR_PERMK)
         return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "%s: compressor kind %d is not a fednl_compressor_kind", function,
                           (int)c->kind);
+    if (c->kind == FEDNL_COMPRESSOR_PERMK) return fednl_check_permk(c, packed_length(dim), function);
     if (!is_dense_kind(c->kind) && c->k < 1)
         return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "%s: K must be >= 1, got %lld", function, (long long)c->k);
     return FEDNL_OK;
@@ -32,6 +31,7 @@ FEDNL_API int64_t fednl_compress_workspace(const fednl_compressor *c, int64_t di
     case FEDNL_COMPRESSOR_TOPLEK: /* ... and a heap */
         return packed_length(dim) + FEDNL_TOPK_SCRATCH_WORDS(packed_length(dim)) + (budget(c, dim) + 1) / 2;
     case FEDNL_COMPRESSOR_RANDK: return (packed_length(dim) + 63) / 64;
+    case FEDNL_COMPRESSOR_PERMK: return fednl_permk_workspace(packed_length(dim), c->clients);
     default: return 0;
     }
 }
@@ -76,6 +76,10 @@ static int64_t compress_checked(const fednl_compressor *c, int64_t dim, const do
         break;
     case FEDNL_COMPRESSOR_RANDSEQK:
         count = fednl_randseqk_indices(total, k, &rng, indices, &start);
+        break;
+    case FEDNL_COMPRESSOR_PERMK:
+        count = fednl_permk_indices(total, c->clients, c->client, &rng, indices, work);
+        scale = (double)c->clients;
         break;
     }
     for (int64_t t = 0; t < count; t++) values[t] = scale * m[indices[t]];
@@ -122,8 +126,8 @@ FEDNL_API int32_t fednl_compress_indices(const fednl_compressor *c, int64_t dim,
                                          int64_t work_len) {
     int32_t status = check_compressor(c, dim, "compress_indices");
     if (status != FEDNL_OK) return status;
-    if (c->kind != FEDNL_COMPRESSOR_RANDK && c->kind != FEDNL_COMPRESSOR_RANDSEQK)
-        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "compress_indices: only randk and randseqk regenerate indices");
+    if (c->kind != FEDNL_COMPRESSOR_RANDK && c->kind != FEDNL_COMPRESSOR_RANDSEQK && c->kind != FEDNL_COMPRESSOR_PERMK)
+        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "compress_indices: only randk, randseqk and permk regenerate indices");
     if (indices == NULL || count == NULL || start == NULL)
         return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "compress_indices: an output buffer is null");
     status = fednl_check_length("compress_indices", "indices_capacity", indices_capacity, budget(c, dim));
@@ -134,6 +138,8 @@ FEDNL_API int32_t fednl_compress_indices(const fednl_compressor *c, int64_t dim,
     *start = -1;
     if (c->kind == FEDNL_COMPRESSOR_RANDK)
         *count = fednl_randk_indices(packed_length(dim), budget(c, dim), &rng, indices, work);
+    else if (c->kind == FEDNL_COMPRESSOR_PERMK)
+        *count = fednl_permk_indices(packed_length(dim), c->clients, c->client, &rng, indices, work);
     else
         *count = fednl_randseqk_indices(packed_length(dim), budget(c, dim), &rng, indices, start);
     return FEDNL_OK;

@@ -17,6 +17,10 @@ void test_compress_rejects_bad_arguments(void);
 void test_compress_topk_breaks_ties_by_position(void);
 void test_compress_refuses_short_outputs(void);
 void test_compress_indices_refuses_short_indices(void);
+void test_compress_permk_blocks_partition_the_entries(void);
+void test_compress_permk_entries_reach_every_block_uniformly(void);
+void test_compress_permk_is_unbiased_with_omega_n_minus_1(void);
+void test_compress_permk_rejects_more_clients_than_entries(void);
 void test_compress_natural_variants_agree_bitwise(void);
 void test_compress_toplek_matches_plain_selection(void);
 
@@ -75,7 +79,7 @@ static double *random_packed(int64_t dim, uint64_t seed) {
 }
 
 void test_compress_identical_is_exact(void) {
-    fednl_compressor c = {FEDNL_COMPRESSOR_IDENTICAL, 0, 0, 1};
+    fednl_compressor c = {FEDNL_COMPRESSOR_IDENTICAL, 0, 0, 1, 0};
     double *m = random_packed(13, 1);
     compressed r = make_compressed(&c, 13);
     CHECK_STATUS(fednl_compress(&c, 13, m, NULL, 0, r.values, r.capacity, &r.count, NULL, 0), FEDNL_OK);
@@ -91,7 +95,7 @@ void test_compress_topk_keeps_largest_and_contracts(void) {
         int64_t dim = dims[n], total = dim * (dim + 1) / 2;
         double *m = random_packed(dim, 10 + n), *out = malloc((size_t)total * sizeof(double));
         for (int64_t k = 1; k <= total; k = k * 3 + 1) {
-            fednl_compressor c = {FEDNL_COMPRESSOR_TOPK, 0, k, 5};
+            fednl_compressor c = {FEDNL_COMPRESSOR_TOPK, 0, k, 5, 0};
             compressed r = make_compressed(&c, dim);
             CHECK_STATUS(compress_into(&c, m, &r), FEDNL_OK);
             CHECK(r.count == k);
@@ -123,7 +127,7 @@ void test_compress_toplek_meets_bound_in_expectation(void) {
     const int draws = 4000;
     int fewer = 0;
     for (int s = 0; s < draws; s++) {
-        fednl_compressor c = {FEDNL_COMPRESSOR_TOPLEK, 0, k, (uint64_t)s};
+        fednl_compressor c = {FEDNL_COMPRESSOR_TOPLEK, 0, k, (uint64_t)s, 0};
         compressed r = make_compressed(&c, dim);
         CHECK_STATUS(compress_into(&c, m, &r), FEDNL_OK);
         CHECK(r.count <= k);
@@ -149,7 +153,7 @@ static void check_unbiased(int32_t kind, int64_t dim, int64_t k, double omega, d
     double variance = 0, mnorm = norm2(dim, m);
     const int draws = 20000;
     for (int s = 0; s < draws; s++) {
-        fednl_compressor c = {kind, 0, k, (uint64_t)s * 7919u};
+        fednl_compressor c = {kind, 0, k, (uint64_t)s * 7919u, 0};
         compressed r = make_compressed(&c, dim);
         CHECK_STATUS(compress_into(&c, m, &r), FEDNL_OK);
         if (kind != FEDNL_COMPRESSOR_NATURAL) CHECK(r.count == (k < total ? k : total));
@@ -188,7 +192,7 @@ void test_compress_randseqk_wraps(void) {
     for (int e = 0; e < 21; e++) m[e] = e + 1;
     int saw_wrap = 0;
     for (uint64_t s = 0; s < 200; s++) {
-        fednl_compressor c = {FEDNL_COMPRESSOR_RANDSEQK, 0, k, s};
+        fednl_compressor c = {FEDNL_COMPRESSOR_RANDSEQK, 0, k, s, 0};
         compressed r = make_compressed(&c, dim);
         int64_t start = -1, count = 0;
         CHECK_STATUS(compress_into(&c, m, &r), FEDNL_OK);
@@ -210,7 +214,7 @@ void test_compress_natural_rounds_to_powers_of_two(void) {
     double m[6] = {0.0, 1.0, -3.0, 0.75, 1e-300, -0.5};
     double values[6];
     int64_t count;
-    fednl_compressor c = {FEDNL_COMPRESSOR_NATURAL, 0, 0, 3};
+    fednl_compressor c = {FEDNL_COMPRESSOR_NATURAL, 0, 0, 3, 0};
     CHECK_STATUS(fednl_compress(&c, 3, m, NULL, 0, values, 6, &count, NULL, 0), FEDNL_OK);
     CHECK(count == 6);
     CHECK(values[0] == 0.0 && values[1] == 1.0 && values[5] == -0.5);
@@ -224,7 +228,7 @@ void test_compress_indices_regenerate(void) {
     int64_t dim = 25, k = 60;
     double *m = random_packed(dim, 3);
     for (int kind = FEDNL_COMPRESSOR_RANDK; kind <= FEDNL_COMPRESSOR_RANDSEQK; kind++) {
-        fednl_compressor c = {kind, 0, k, 42};
+        fednl_compressor c = {kind, 0, k, 42, 0};
         compressed a = make_compressed(&c, dim), b = make_compressed(&c, dim);
         int64_t start;
         CHECK_STATUS(compress_into(&c, m, &a), FEDNL_OK);
@@ -244,7 +248,7 @@ void test_compress_rejects_bad_arguments(void) {
     int32_t indices[3];
     int64_t count;
     uint64_t work[8];
-    fednl_compressor c = {FEDNL_COMPRESSOR_TOPK, 0, 0, 1};
+    fednl_compressor c = {FEDNL_COMPRESSOR_TOPK, 0, 0, 1, 0};
     CHECK_STATUS(fednl_compress(&c, 2, m, indices, 3, values, 3, &count, work, 8), FEDNL_ERR_INVALID_ARGUMENT);
     c.kind = 9;
     c.k = 2;
@@ -262,7 +266,7 @@ void test_compress_topk_breaks_ties_by_position(void) {
     int64_t dim = 60, total = dim * (dim + 1) / 2;
     double *m = malloc((size_t)total * sizeof(double));
     for (int64_t e = 0; e < total; e++) m[e] = (e % 3 == 0) ? -1.0 : 1.0;
-    fednl_compressor c = {FEDNL_COMPRESSOR_TOPK, 0, 100, 1};
+    fednl_compressor c = {FEDNL_COMPRESSOR_TOPK, 0, 100, 1, 0};
     compressed r = make_compressed(&c, dim);
     CHECK_STATUS(compress_into(&c, m, &r), FEDNL_OK);
     CHECK(r.count == 100);
@@ -281,9 +285,9 @@ void test_compress_topk_breaks_ties_by_position(void) {
 /* A buffer one entry shorter than fednl_compress_capacity is refused, naming the argument and both sizes, and no
  * output changes; the exact capacity is accepted. d = 4, so D = 10: K = 50 > D needs D entries. */
 void test_compress_refuses_short_outputs(void) {
-    const fednl_compressor kinds[] = {{FEDNL_COMPRESSOR_TOPK, 0, 3, 1},    {FEDNL_COMPRESSOR_TOPLEK, 0, 3, 1},
-                                      {FEDNL_COMPRESSOR_RANDK, 0, 50, 1},  {FEDNL_COMPRESSOR_RANDSEQK, 0, 4, 1},
-                                      {FEDNL_COMPRESSOR_IDENTICAL, 0, 0, 1}, {FEDNL_COMPRESSOR_NATURAL, 0, 0, 1}};
+    const fednl_compressor kinds[] = {{FEDNL_COMPRESSOR_TOPK, 0, 3, 1, 0},    {FEDNL_COMPRESSOR_TOPLEK, 0, 3, 1, 0},
+                                      {FEDNL_COMPRESSOR_RANDK, 0, 50, 1, 0},  {FEDNL_COMPRESSOR_RANDSEQK, 0, 4, 1, 0},
+                                      {FEDNL_COMPRESSOR_IDENTICAL, 0, 0, 1, 0}, {FEDNL_COMPRESSOR_NATURAL, 0, 0, 1, 0}};
     const int64_t needs[] = {3, 3, 10, 4, 10, 10};
     double *m = random_packed(4, 20);
     char expected[FEDNL_ERROR_CAPACITY];
@@ -319,7 +323,7 @@ void test_compress_refuses_short_outputs(void) {
 
 /* fednl_compress_indices refuses an indices buffer shorter than min(K, D), writing nothing. */
 void test_compress_indices_refuses_short_indices(void) {
-    const fednl_compressor kinds[] = {{FEDNL_COMPRESSOR_RANDK, 0, 50, 8}, {FEDNL_COMPRESSOR_RANDSEQK, 0, 4, 8}};
+    const fednl_compressor kinds[] = {{FEDNL_COMPRESSOR_RANDK, 0, 50, 8, 0}, {FEDNL_COMPRESSOR_RANDSEQK, 0, 4, 8, 0}};
     const int64_t needs[] = {10, 4};
     char expected[FEDNL_ERROR_CAPACITY];
     for (size_t i = 0; i < 2; i++) {
@@ -363,7 +367,7 @@ void test_compress_natural_variants_agree_bitwise(void) {
             m[e] = x;
         }
         for (uint64_t seed = 1; seed <= 3; seed++) {
-            fednl_compressor c = {FEDNL_COMPRESSOR_NATURAL, 0, 0, seed * 7919};
+            fednl_compressor c = {FEDNL_COMPRESSOR_NATURAL, 0, 0, seed * 7919, 0};
             int64_t ca = -1, cv = -2;
             CHECK_STATUS(fednl_set_kernel_variant(FEDNL_KERNEL_REFERENCE), FEDNL_OK);
             CHECK_STATUS(fednl_compress(&c, dim, m, NULL, 0, a, total, &ca, NULL, 0), FEDNL_OK);
@@ -412,7 +416,7 @@ void test_compress_toplek_matches_plain_selection(void) {
         int64_t ks[] = {dim, 8 * dim, total / 3};
         for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++) {
             int64_t k = ks[q];
-            fednl_compressor topk = {FEDNL_COMPRESSOR_TOPK, 0, k, 0};
+            fednl_compressor topk = {FEDNL_COMPRESSOR_TOPK, 0, k, 0, 0};
             compressed top = make_compressed(&topk, dim);
             CHECK_STATUS(compress_into(&topk, m, &top), FEDNL_OK);
             double norm = 0.0;
@@ -430,7 +434,7 @@ void test_compress_toplek_matches_plain_selection(void) {
             memcpy(without, top.indices, (size_t)(keep > 0 ? keep - 1 : 0) * sizeof(int32_t));
             qsort(without, (size_t)(keep > 0 ? keep - 1 : 0), sizeof(int32_t), ascending_index);
             for (uint64_t seed = 0; seed < 40; seed++) {
-                fednl_compressor c = {FEDNL_COMPRESSOR_TOPLEK, 0, k, seed};
+                fednl_compressor c = {FEDNL_COMPRESSOR_TOPLEK, 0, k, seed, 0};
                 compressed r = make_compressed(&c, dim);
                 CHECK_STATUS(compress_into(&c, m, &r), FEDNL_OK);
                 int is_with = r.count == keep && memcmp(r.indices, with, (size_t)keep * sizeof(int32_t)) == 0;
@@ -447,4 +451,142 @@ void test_compress_toplek_matches_plain_selection(void) {
     }
     free(m);
     free(keys);
+}
+
+/* PermK with n clients: client i's compressor on the round's shared seed. */
+static fednl_compressor permk(int64_t clients, int64_t client, uint64_t seed) {
+    fednl_compressor c = {FEDNL_COMPRESSOR_PERMK, (int32_t)client, 0, seed, clients};
+    return c;
+}
+
+/* Every client's block for one seed: floor(D/n) entries, one more for exactly D mod n clients; ascending; the blocks
+ * are disjoint and cover all D entries, so the sum over clients is n M bit for bit; the indices regenerate. */
+void test_compress_permk_blocks_partition_the_entries(void) {
+    const int64_t shapes[][2] = {{1, 1}, {4, 4}, {4, 10}, {6, 5}, {6, 7}, {12, 11}, {12, 78}, {25, 24}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int64_t dim = shapes[s][0], n = shapes[s][1], total = dim * (dim + 1) / 2, q = total / n, r = total % n;
+        double *m = random_packed(dim, 50 + s), *sum = calloc((size_t)total, sizeof(double));
+        int *owner = malloc((size_t)total * sizeof(int));
+        for (uint64_t seed = 1; seed <= 20; seed++) {
+            memset(sum, 0, (size_t)total * sizeof(double));
+            for (int64_t e = 0; e < total; e++) owner[e] = -1;
+            int64_t longer = 0;
+            for (int64_t i = 0; i < n; i++) {
+                fednl_compressor c = permk(n, i, seed * 977);
+                compressed a = make_compressed(&c, dim), b = make_compressed(&c, dim);
+                CHECK(a.capacity == (total + n - 1) / n);
+                CHECK_STATUS(compress_into(&c, m, &a), FEDNL_OK);
+                CHECK(a.count == q || a.count == q + 1);
+                longer += a.count == q + 1;
+                for (int64_t t = 0; t < a.count; t++) {
+                    int32_t e = a.indices[t];
+                    CHECK(t == 0 || e > a.indices[t - 1]);
+                    CHECK(e >= 0 && e < total && owner[e] == -1);
+                    if (e >= 0 && e < total) owner[e] = (int)i;
+                    CHECK(a.values[t] == (double)n * m[e]);
+                    if (e >= 0 && e < total) sum[e] += a.values[t];
+                }
+                int64_t start = 0;
+                CHECK_STATUS(fednl_compress_indices(&c, dim, b.indices, b.capacity, &b.count, &start, b.work, b.work_len),
+                             FEDNL_OK);
+                CHECK(b.count == a.count && start == -1);
+                CHECK(memcmp(a.indices, b.indices, (size_t)a.count * sizeof(int32_t)) == 0);
+                free_compressed(&a);
+                free_compressed(&b);
+            }
+            CHECK(longer == r);
+            for (int64_t e = 0; e < total; e++) {
+                CHECK(owner[e] >= 0);
+                CHECK(sum[e] == (double)n * m[e]);
+            }
+        }
+        free(m);
+        free(sum);
+        free(owner);
+    }
+}
+
+/* Each entry lands in each client's block with probability 1/n, leftover entries included (D mod n != 0 here): over
+ * R seeds every (entry, client) count is Binomial(R, 1/n), and each client's count of longer blocks is
+ * Binomial(R, r/n). Each count is held to 6 standard deviations: by the normal tail and a union bound over all counts
+ * a correct compressor fails with probability below 1e-7 (and the seeds are fixed, so the outcome is too). */
+void test_compress_permk_entries_reach_every_block_uniformly(void) {
+    const int64_t shapes[][2] = {{4, 4}, {5, 4}, {6, 8}};
+    const int64_t rounds = 40000;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int64_t dim = shapes[s][0], n = shapes[s][1], total = dim * (dim + 1) / 2, q = total / n, r = total % n;
+        CHECK(r != 0);
+        int64_t *hits = calloc((size_t)(total * n), sizeof(int64_t)), *longer = calloc((size_t)n, sizeof(int64_t));
+        for (int64_t round = 0; round < rounds; round++) {
+            for (int64_t i = 0; i < n; i++) {
+                fednl_compressor c = permk(n, i, 0x5EED0000u + (uint64_t)round);
+                compressed a = make_compressed(&c, dim);
+                int64_t start;
+                CHECK_STATUS(fednl_compress_indices(&c, dim, a.indices, a.capacity, &a.count, &start, a.work, a.work_len),
+                             FEDNL_OK);
+                for (int64_t t = 0; t < a.count; t++) hits[a.indices[t] * n + i]++;
+                longer[i] += a.count == q + 1;
+                free_compressed(&a);
+            }
+        }
+        double p = 1.0 / (double)n, sd = sqrt((double)rounds * p * (1 - p));
+        for (int64_t k = 0; k < total * n; k++) CHECK_CLOSE((double)hits[k], (double)rounds * p, 6.0 * sd);
+        double pl = (double)r / (double)n, sdl = sqrt((double)rounds * pl * (1 - pl));
+        for (int64_t i = 0; i < n; i++) CHECK_CLOSE((double)longer[i], (double)rounds * pl, 6.0 * sdl);
+        free(hits);
+        free(longer);
+    }
+}
+
+/* One client's C(M) over many rounds: its mean tends to M (each entry within 6 standard errors, the per-draw variance
+ * of entry e being (n - 1) m_e^2), and E|C(M) - M|^2 = (n - 1)|M|^2 within 6 standard errors of the sample mean. */
+void test_compress_permk_is_unbiased_with_omega_n_minus_1(void) {
+    int64_t dim = 6, n = 4, client = 2, total = dim * (dim + 1) / 2;
+    const int draws = 20000;
+    double *m = random_packed(dim, 77), *out = malloc((size_t)total * sizeof(double));
+    double *mean = calloc((size_t)total, sizeof(double)), sum = 0, sum_squares = 0, mnorm = norm2(dim, m);
+    for (int s = 0; s < draws; s++) {
+        fednl_compressor c = permk(n, client, (uint64_t)s * 7919u + 3);
+        compressed r = make_compressed(&c, dim);
+        CHECK_STATUS(compress_into(&c, m, &r), FEDNL_OK);
+        expand(&c, &r, out);
+        for (int64_t e = 0; e < total; e++) {
+            mean[e] += out[e] / draws;
+            out[e] -= m[e];
+        }
+        double residual = norm2(dim, out);
+        sum += residual;
+        sum_squares += residual * residual;
+        free_compressed(&r);
+    }
+    for (int64_t e = 0; e < total; e++) CHECK_CLOSE(mean[e], m[e], 6.0 * sqrt((double)(n - 1) * m[e] * m[e] / draws));
+    double variance = sum / draws, spread = sqrt((sum_squares / draws - variance * variance) / draws);
+    CHECK_CLOSE(variance, (double)(n - 1) * mnorm, 6.0 * spread);
+    free(m);
+    free(out);
+    free(mean);
+}
+
+/* D < n and a client outside [0, n) are refused, naming the numbers, by every entry point. */
+void test_compress_permk_rejects_more_clients_than_entries(void) {
+    double m[3] = {1, 2, 3}, values[3];
+    int32_t indices[3];
+    int64_t count = -7, start;
+    uint64_t work[8];
+    fednl_compressor c = permk(4, 0, 1); /* d = 2: D = 3 < 4 */
+    const char *expected = "compress: permk splits the D = 3 packed entries among n = 4 clients and needs 1 <= n <= D";
+    CHECK_FAILURE(fednl_compress(&c, 2, m, indices, 3, values, 3, &count, work, 8), FEDNL_ERR_INVALID_ARGUMENT, expected);
+    CHECK(count == -7);
+    CHECK(fednl_compress_capacity(&c, 2) == -1 && fednl_compress_workspace(&c, 2) == -1);
+    CHECK_FAILURE(fednl_compress_indices(&c, 2, indices, 3, &count, &start, work, 8), FEDNL_ERR_INVALID_ARGUMENT,
+                  "compress_indices: permk splits the D = 3 packed entries among n = 4 clients and needs 1 <= n <= D");
+    c = permk(0, 0, 1);
+    CHECK_FAILURE(fednl_compress(&c, 2, m, indices, 3, values, 3, &count, work, 8), FEDNL_ERR_INVALID_ARGUMENT,
+                  "compress: permk splits the D = 3 packed entries among n = 0 clients and needs 1 <= n <= D");
+    c = permk(3, 3, 1);
+    CHECK_FAILURE(fednl_compress(&c, 2, m, indices, 3, values, 3, &count, work, 8), FEDNL_ERR_INVALID_ARGUMENT,
+                  "compress: permk client 3 is not in [0, 3)");
+    c = permk(3, 2, 1);
+    CHECK_STATUS(fednl_compress(&c, 2, m, indices, 1, values, 1, &count, work, 8), FEDNL_OK);
+    CHECK(count == 1 && values[0] == 3.0 * m[indices[0]]);
 }

@@ -218,9 +218,13 @@ static double full_norm(int64_t dim, const double *packed) {
 }
 
 void test_pattern_step_matches_compress(void) {
-    for (int kind = FEDNL_COMPRESSOR_IDENTICAL; kind <= FEDNL_COMPRESSOR_NATURAL; kind++) {
+    for (int kind = FEDNL_COMPRESSOR_IDENTICAL; kind <= FEDNL_COMPRESSOR_PERMK; kind++) {
         step_case s = make_step_case(600 + (uint64_t)kind);
-        fednl_compressor c = {kind, 0, 2 * s.dim, 4242};
+        fednl_compressor c = {kind, 0, 2 * s.dim, 4242, 0};
+        if (kind == FEDNL_COMPRESSOR_PERMK) { /* client 3 of 7: a block of D / 7 entries, most of them off the pattern */
+            c.client = 3;
+            c.clients = 7;
+        }
         int dense = kind == FEDNL_COMPRESSOR_IDENTICAL || kind == FEDNL_COMPRESSOR_NATURAL;
         double alpha = 0.375;
         /* the whole-matrix compressor on M expanded to all D entries */
@@ -255,7 +259,7 @@ void test_pattern_step_matches_compress(void) {
         if (dense) {
             CHECK(count == s.n);
             for (int64_t t = 0; t < count; t++) CHECK(idx[t] == s.b.pattern[t]);
-        } else if (kind == FEDNL_COMPRESSOR_RANDK || kind == FEDNL_COMPRESSOR_RANDSEQK) {
+        } else if (kind == FEDNL_COMPRESSOR_RANDK || kind == FEDNL_COMPRESSOR_RANDSEQK || kind == FEDNL_COMPRESSOR_PERMK) {
             /* the indices a receiver regenerates from the seed */
             CHECK(count == count_full && memcmp(idx, idx_full, (size_t)count * sizeof(int32_t)) == 0);
         }
@@ -279,9 +283,9 @@ void test_pattern_step_matches_compress(void) {
 }
 
 void test_pattern_step_remaining_norm(void) {
-    for (int kind = FEDNL_COMPRESSOR_IDENTICAL; kind <= FEDNL_COMPRESSOR_NATURAL; kind++) {
+    for (int kind = FEDNL_COMPRESSOR_IDENTICAL; kind <= FEDNL_COMPRESSOR_PERMK; kind++) {
         step_case s = make_step_case(700 + (uint64_t)kind);
-        fednl_compressor c = {kind, 0, 3 * s.dim, 99};
+        fednl_compressor c = {kind, 0, 3 * s.dim, 99, kind == FEDNL_COMPRESSOR_PERMK ? 2 : 0}; /* permk: client 0 of 2 */
         int64_t plen = fednl_pattern_step_workspace(&c, s.dim, s.n), count = 0;
         uint64_t *work = malloc((size_t)(plen + 1) * sizeof(uint64_t));
         int32_t *idx = malloc((size_t)s.total * sizeof(int32_t));
@@ -335,7 +339,7 @@ void test_plan_rejects_bad_arguments(void) {
     snprintf(expected, sizeof expected, "hessian_plan_pattern: pattern_length is 2, the plan has %lld entries",
              (long long)b.info.pattern_length);
     CHECK_FAILURE(fednl_hessian_plan_pattern(b.words, b.info.words, pattern, 2), FEDNL_ERR_INVALID_ARGUMENT, expected);
-    fednl_compressor c = {FEDNL_COMPRESSOR_TOPK, 0, 3, 1};
+    fednl_compressor c = {FEDNL_COMPRESSOR_TOPK, 0, 3, 1, 0};
     double shift[64] = {0}, values[64], norm;
     int32_t indices[64];
     int64_t count;
@@ -470,8 +474,8 @@ static int32_t step_with(const step_case *s, const fednl_compressor *c, step_len
 void test_pattern_step_refuses_short_buffers(void) {
     step_case s = make_step_case(850);
     int64_t n = s.n;
-    fednl_compressor topk = {FEDNL_COMPRESSOR_TOPK, 0, 48, 3}, randk = {FEDNL_COMPRESSOR_RANDK, 0, 1000, 3};
-    fednl_compressor identical = {FEDNL_COMPRESSOR_IDENTICAL, 0, 0, 3};
+    fednl_compressor topk = {FEDNL_COMPRESSOR_TOPK, 0, 48, 3, 0}, randk = {FEDNL_COMPRESSOR_RANDK, 0, 1000, 3, 0};
+    fednl_compressor identical = {FEDNL_COMPRESSOR_IDENTICAL, 0, 0, 3, 0};
     step_lengths full = {n, n, 48, 48};
     char expected[FEDNL_ERROR_CAPACITY];
     const char *format = "pattern_shift_step: %s is %lld, need at least %lld";
@@ -511,6 +515,17 @@ void test_pattern_step_refuses_short_buffers(void) {
     CHECK_FAILURE(step_with(&s, &identical, l, 1), FEDNL_ERR_INVALID_ARGUMENT, expected);
     CHECK_STATUS(step_with(&s, &identical, l, 0), FEDNL_OK);
     CHECK_STATUS(step_with(&s, &identical, pattern, 1), FEDNL_OK);
+    /* permk, client 6 of 7: a block of ceil(300 / 7) = 43 entries at most; more clients than D = 300 entries refused */
+    fednl_compressor permk = {FEDNL_COMPRESSOR_PERMK, 6, 0, 3, 7};
+    step_lengths block = {n, n, 43, 43};
+    l = block;
+    l.values = 42;
+    CHECK_FAILURE(step_with(&s, &permk, l, 1), FEDNL_ERR_INVALID_ARGUMENT,
+                  "pattern_shift_step: values_capacity is 42, need at least 43");
+    CHECK_STATUS(step_with(&s, &permk, block, 1), FEDNL_OK);
+    permk.clients = 301;
+    CHECK_FAILURE(step_with(&s, &permk, block, 1), FEDNL_ERR_INVALID_ARGUMENT,
+                  "pattern_shift_step: permk splits the D = 300 packed entries among n = 301 clients and needs 1 <= n <= D");
     free_step_case(&s);
 }
 
@@ -577,7 +592,7 @@ void test_pattern_step_selection_variants_agree_bitwise(void) {
         int64_t ks[] = {1, 5, n / 4, n / 2, n - 3, n, n + 10};
         for (int kind = FEDNL_COMPRESSOR_TOPK; kind <= FEDNL_COMPRESSOR_TOPLEK; kind++) {
             for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++) {
-                fednl_compressor c = {kind, 0, ks[q], 77 + q};
+                fednl_compressor c = {kind, 0, ks[q], 77 + q, 0};
                 step_result a = run_step(FEDNL_KERNEL_REFERENCE, &c, &b, dim, hessian, shift);
                 step_result v = run_step(FEDNL_KERNEL_AVX2, &c, &b, dim, hessian, shift);
                 /* TopLEK may drop its one entry; NaN keys select nothing */

@@ -34,6 +34,10 @@
     X(compress_indices_refuses_short_indices)                                                                \
     X(compress_natural_variants_agree_bitwise)                                                               \
     X(compress_toplek_matches_plain_selection)                                                               \
+    X(compress_permk_blocks_partition_the_entries)                                                           \
+    X(compress_permk_entries_reach_every_block_uniformly)                                                    \
+    X(compress_permk_is_unbiased_with_omega_n_minus_1)                                                       \
+    X(compress_permk_rejects_more_clients_than_entries)                                                      \
     X(plan_hessian_matches_reference)                                                                        \
     X(plan_hessian_variants_agree_bitwise)                                                                   \
     X(plan_dense_kind_is_every_entry)                                                                        \

@@ -37,7 +37,7 @@ public static class MemoryEstimate
         int d = clients[0].Features;
         CheckFeatures(d);
         long packed = (long)d * (d + 1) / 2;
-        var spec = new CompressorSpec(options.Compressor, d, options.KMultiplier);
+        var spec = new CompressorSpec(options.Compressor, d, options.KMultiplier, clients.Count);
         // Server: H, its snapshot and the Cholesky workspace.
         long bytes = 8 * (2 * packed + SolveWorkspaceLength(d));
         long maxPattern = 0, maxDenseWorkspace = 0, maxSamples = 0, planWorkspace = 0;

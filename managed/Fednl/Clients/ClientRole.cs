@@ -1,3 +1,4 @@
+using Fednl.Compression;
 using Fednl.Configuration;
 using Fednl.Data;
 using Fednl.Messages;
@@ -10,7 +11,7 @@ namespace Fednl.Clients;
 /// receives; so both run the same code, compressor seeds included (derived here from the run's seed, the client
 /// and the round).
 /// </summary>
-public sealed class ClientRole(FedNLClient client, ulong runSeed, HessianPath path = HessianPath.Auto)
+public sealed class ClientRole(FedNLClient client, ulong runSeed, CompressorKind compressor, HessianPath path = HessianPath.Auto)
 {
     private readonly Dataset _rows = client.Data;
     private double[]? _divisors;
@@ -44,7 +45,7 @@ public sealed class ClientRole(FedNLClient client, ulong runSeed, HessianPath pa
                 reply.ShiftSupport = Client.Plan.Pattern;
                 break;
             case RequestKind.Round:
-                ulong seed = SeedSequence.Compressor(runSeed, Id, request.Round);
+                ulong seed = SeedSequence.CompressorFor(compressor, runSeed, Id, request.Round);
                 if (request.Participate) Client.Participate(x, request.Round, request.Alpha, seed, scratch, reply);
                 else Client.Round(x, request.Round, request.Alpha, seed, scratch, reply);
                 break;

@@ -139,7 +139,7 @@ public sealed class FedNLClient
         Hessian(scratch, difference);
         long t2 = Stopwatch.GetTimestamp();
         update.DifferenceNorm = scratch.Compressor.PatternStep(Plan, difference, Shift, alpha, compressorSeed,
-            update.Difference!, remaining: false, out _);
+            update.Difference!, remaining: false, out _, client: Id);
         long t3 = Stopwatch.GetTimestamp();
         scratch.Ticks.Oracle += t1 - t0;
         scratch.Ticks.Hessian += t2 - t1;
@@ -190,7 +190,7 @@ public sealed class FedNLClient
         var difference = scratch.PatternHessian.AsSpan(0, Plan.PatternLength);
         update.Loss = Evaluate(x, scratch, gradient, difference);
         scratch.Compressor.PatternStep(Plan, difference, Shift, alpha, compressorSeed, update.Difference!, remaining: true,
-            out double l);
+            out double l, client: Id);
         update.DifferenceNorm = l;
         update.DifferenceNormDelta = l - LocalDifferenceNorm;
         LocalDifferenceNorm = l;

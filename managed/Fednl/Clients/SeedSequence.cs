@@ -1,3 +1,5 @@
+using Fednl.Compression;
+
 namespace Fednl.Clients;
 
 /// <summary>
@@ -8,6 +10,16 @@ public static class SeedSequence
 {
     /// <summary>Seed of client <paramref name="client"/>'s compressor in round <paramref name="round"/>.</summary>
     public static ulong Compressor(ulong runSeed, int client, int round) => Mix(Mix(Mix(runSeed, 0xC0FFEE) ^ (ulong)client, 0x5EED) ^ (ulong)round, 1);
+
+    /// <summary>
+    /// Seed of PermK's permutation in round <paramref name="round"/>: one per round, the same for every client, so that
+    /// the clients' blocks of it are disjoint and a receiver regenerates any client's block.
+    /// </summary>
+    public static ulong PermK(ulong runSeed, int round) => Mix(Mix(runSeed, 0x9E4A17) ^ (ulong)round, 3);
+
+    /// <summary>The seed client <paramref name="client"/>'s compressor of <paramref name="kind"/> uses in round <paramref name="round"/>.</summary>
+    public static ulong CompressorFor(CompressorKind kind, ulong runSeed, int client, int round) =>
+        kind == CompressorKind.PermK ? PermK(runSeed, round) : Compressor(runSeed, client, round);
 
     /// <summary>Seed of FedNL-PP's client sampling in round <paramref name="round"/>.</summary>
     public static ulong Sampling(ulong runSeed, int round) => Mix(Mix(runSeed, 0x5A3F1E) ^ (ulong)round, 2);

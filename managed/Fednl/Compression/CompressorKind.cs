@@ -9,11 +9,12 @@ public enum CompressorKind
     RandK = 3,
     RandSeqK = 4,
     Natural = 5,
+    PermK = 6,
 }
 
 public static class CompressorKindNames
 {
-    /// <summary>The command-line spelling: identical, topk, toplek, randk, randseqk, natural.</summary>
+    /// <summary>The command-line spelling: identical, topk, toplek, randk, randseqk, natural, permk.</summary>
     public static string ToFlag(this CompressorKind kind) => kind.ToString().ToLowerInvariant();
 
     public static bool TryParse(string text, out CompressorKind kind)

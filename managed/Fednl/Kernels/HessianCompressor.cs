@@ -19,7 +19,7 @@ public sealed class HessianCompressor : IDisposable
     {
         FednlNative.EnsureLoaded();
         Spec = spec;
-        var settings = Settings(0);
+        var settings = SettingsOf(spec, 0);
         long pattern = maxPatternLength > 0 ? Math.Min(maxPatternLength, spec.PackedLength) : spec.PackedLength;
         long words = NativeMethods.fednl_compress_workspace(in settings, spec.Dimension);
         long stepWords = NativeMethods.fednl_pattern_step_workspace(in settings, spec.Dimension, pattern);
@@ -30,10 +30,14 @@ public sealed class HessianCompressor : IDisposable
     public CompressorSpec Spec { get; }
 
     /// <summary>S = C(m) with the random stream of <paramref name="seed"/>.</summary>
-    public void Compress(ReadOnlySpan<double> m, ulong seed, CompressedMatrix output)
+    /// <param name="m">The packed matrix (D entries).</param>
+    /// <param name="seed">The call's seed (permk: the round's seed every client shares).</param>
+    /// <param name="output">Receives S.</param>
+    /// <param name="client">PermK only, and required there: the client whose block is kept.</param>
+    public void Compress(ReadOnlySpan<double> m, ulong seed, CompressedMatrix output, int? client = null)
     {
         PackedSymmetric.CheckLength(Spec.Dimension, m.Length, nameof(m));
-        var settings = Settings(seed);
+        var settings = Settings(seed, client);
         long count = 0;
         var work = _workspace.Span;
         Span<int> indices = output.Indices;
@@ -50,14 +54,23 @@ public sealed class HessianCompressor : IDisposable
     /// and natural its support is the plan's pattern) and shift += α S. Returns ‖M‖_F; with
     /// <paramref name="remaining"/> also ‖M − αS‖_F (FedNL-PP's new l_i), and difference then holds M − αS.
     /// </summary>
+    /// <param name="plan">The client's Hessian plan.</param>
+    /// <param name="difference">In: the Hessian over the pattern; out: M (or M − αS with <paramref name="remaining"/>).</param>
+    /// <param name="shift">H_i over the pattern, moved by αS.</param>
+    /// <param name="alpha">The Hessian learning rate α.</param>
+    /// <param name="seed">The compressor's seed (permk: the round's seed every client shares).</param>
+    /// <param name="output">Receives S.</param>
+    /// <param name="remaining">Also compute ‖M − αS‖_F.</param>
+    /// <param name="remainingNorm">‖M − αS‖_F when <paramref name="remaining"/>, else 0.</param>
+    /// <param name="client">PermK only, and required there: the client whose block is kept.</param>
     public double PatternStep(HessianPlan plan, Span<double> difference, Span<double> shift, double alpha, ulong seed,
-        CompressedMatrix output, bool remaining, out double remainingNorm)
+        CompressedMatrix output, bool remaining, out double remainingNorm, int? client = null)
     {
         if (plan.Dimension != Spec.Dimension)
             throw new ArgumentException($"the plan is for d = {plan.Dimension}, the compressor for d = {Spec.Dimension}", nameof(plan));
         if (difference.Length < plan.PatternLength || shift.Length < plan.PatternLength)
             throw new ArgumentException($"the pattern has {plan.PatternLength} entries; difference has {difference.Length}, shift {shift.Length}");
-        var settings = Settings(seed);
+        var settings = Settings(seed, client);
         long count = 0;
         double norm = 0;
         remainingNorm = 0;
@@ -75,12 +88,16 @@ public sealed class HessianCompressor : IDisposable
     }
 
     /// <summary>
-    /// The indices randk or randseqk picks for <paramref name="seed"/>: what a receiver regenerates instead of
-    /// receiving. Returns the count; <paramref name="start"/> is randseqk's window start (−1 for randk).
+    /// The indices randk, randseqk or permk picks for <paramref name="seed"/>: what a receiver regenerates instead of
+    /// receiving. Returns the count; <paramref name="start"/> is randseqk's window start (−1 for randk and permk).
     /// </summary>
-    public int RegenerateIndices(ulong seed, Span<int> indices, out long start)
+    /// <param name="seed">The sender's compressor seed.</param>
+    /// <param name="indices">Receives the indices (at least <see cref="CompressorSpec.K"/> entries).</param>
+    /// <param name="start">randseqk's window start, −1 otherwise.</param>
+    /// <param name="client">PermK only, and required there: the sender, whose block is regenerated.</param>
+    public int RegenerateIndices(ulong seed, Span<int> indices, out long start, int? client = null)
     {
-        var settings = Settings(seed);
+        var settings = Settings(seed, client);
         long count = 0;
         start = 0;
         var work = _workspace.Span;
@@ -109,14 +126,20 @@ public sealed class HessianCompressor : IDisposable
             NativeMethods.fednl_pattern_step_workspace(in settings, spec.Dimension, pattern));
     }
 
-    private FednlCompressor Settings(ulong seed) => SettingsOf(Spec, seed);
+    private FednlCompressor Settings(ulong seed, int? client)
+    {
+        if (Spec.Kind == CompressorKind.PermK && client is null)
+            throw new ArgumentNullException(nameof(client), "permk keeps one client's block: the call needs the client id");
+        return SettingsOf(Spec, seed, client ?? 0);
+    }
 
-    private static FednlCompressor SettingsOf(CompressorSpec spec, ulong seed) => new()
+    private static FednlCompressor SettingsOf(CompressorSpec spec, ulong seed, int client = 0) => new()
     {
         Kind = (int)spec.Kind,
-        Reserved = 0,
-        K = spec.IsDense ? 0 : spec.K,
+        Client = client,
+        K = spec.IsDense || spec.Kind == CompressorKind.PermK ? 0 : spec.K,
         Seed = seed,
+        Clients = spec.Clients,
     };
 
     public void Dispose() => _workspace.Dispose();

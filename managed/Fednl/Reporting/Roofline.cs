@@ -314,6 +314,9 @@ public static class WorkCounts
             CompressorKind.TopK or CompressorKind.TopLEK => new PhaseWork(8 * P + 16 * P, 8 * P + 12 * selected, selected, 2 * selected, 0),
             // K indices drawn into a D-bit map, then per index its pattern position by popcount: gather M, update H_i
             CompressorKind.RandK => new PhaseWork(4 * kept, 4 * kept + D / 8 + 8 * kept, kept, 2 * kept, 0),
+            // the D-entry permutation written, about D/2 Fisher-Yates swaps (read and write two int32 each) until the
+            // client's block is fixed, then per kept index RandK's popcount, gather of M and update of H_i
+            CompressorKind.PermK => new PhaseWork(4 * D + 4 * kept, 8 * D + 8 * kept, kept, 2 * kept + D / 2, 0),
             // a window of K consecutive packed entries, about K·P/D of them on the pattern: read M and H_i there,
             // write H_i there, K values and K indices
             _ => new PhaseWork(16 * kept * P / D, 8 * kept * P / D + 12 * kept, kept * P / D, 0, 0),

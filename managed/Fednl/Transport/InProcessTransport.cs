@@ -22,7 +22,7 @@ public sealed class InProcessTransport : IClientTransport
     public InProcessTransport(IReadOnlyList<FedNLClient> clients, CompressorSpec spec, ulong seed, int threads)
     {
         if (clients.Count == 0) throw new ArgumentException("at least one client is needed", nameof(clients));
-        _roles = clients.Select(c => new ClientRole(c, seed)).ToArray();
+        _roles = clients.Select(c => new ClientRole(c, seed, spec.Kind)).ToArray();
         Dimension = clients[0].Dimension;
         int workers = Math.Clamp(threads, 1, clients.Count);
         _scratch = Enumerable.Range(0, workers).Select(_ => new ClientScratch(spec, clients)).ToArray();

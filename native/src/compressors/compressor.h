@@ -41,9 +41,31 @@ int64_t fednl_toplek_positions(int64_t n, int64_t k, int64_t total, const double
  * summed in position order. */
 int64_t fednl_toplek_from_topk(int64_t k, int64_t total, const double *keys, double norm_squared, fednl_random *rng,
                                int64_t top, int32_t *positions, int32_t *heap);
+/* Entries a sparse compressor writes at most over `total` packed entries: PermK's ceil(D/n), else min(K, D). */
+static inline int64_t fednl_sparse_budget(const fednl_compressor *c, int64_t total) {
+    if (c->kind == FEDNL_COMPRESSOR_PERMK) return (total + c->clients - 1) / c->clients;
+    return c->k < total ? c->k : total;
+}
+
+/* Marks k of total positions, uniformly without replacement (Floyd's algorithm), in bitmap ((total + 63) / 64 words,
+ * cleared first). */
+void fednl_random_subset(int64_t total, int64_t k, fednl_random *rng, uint64_t *bitmap);
 
 int64_t fednl_randk_indices(int64_t total, int64_t k, fednl_random *rng, int32_t *indices, uint64_t *bitmap);
 int64_t fednl_randseqk_indices(int64_t total, int64_t k, fednl_random *rng, int32_t *indices, int64_t *start);
+/* FEDNL_OK when PermK's client count and client fit D = total entries; otherwise an error naming both numbers. */
+int32_t fednl_check_permk(const fednl_compressor *c, int64_t total, const char *function);
+
+/* Words of workspace PermK needs: a bitmap of the clients and the permutation's D int32. */
+static inline int64_t fednl_permk_workspace(int64_t total, int64_t clients) {
+    return (clients + 63) / 64 + (total + 1) / 2;
+}
+
+/* Client `client`'s block (ascending packed positions) of the permutation drawn from rng; returns its length,
+ * floor(total / clients) or one more. work holds fednl_permk_workspace words. */
+int64_t fednl_permk_indices(int64_t total, int64_t clients, int64_t client, fednl_random *rng, int32_t *indices,
+                            uint64_t *work);
+
 void fednl_natural(int64_t total, const double *m, fednl_random *rng, double *values);
 
 #endif

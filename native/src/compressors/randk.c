@@ -4,9 +4,8 @@
 
 #include <string.h>
 
-int64_t fednl_randk_indices(int64_t total, int64_t k, fednl_random *rng, int32_t *indices, uint64_t *bitmap) {
-    int64_t words = (total + 63) / 64;
-    memset(bitmap, 0, (size_t)words * sizeof *bitmap);
+void fednl_random_subset(int64_t total, int64_t k, fednl_random *rng, uint64_t *bitmap) {
+    memset(bitmap, 0, (size_t)((total + 63) / 64) * sizeof *bitmap);
     for (int64_t j = total - k; j < total; j++) {
         int64_t t = (int64_t)fednl_random_below(rng, (uint64_t)j + 1);
         uint64_t bit = 1ull << (t & 63);
@@ -16,6 +15,11 @@ int64_t fednl_randk_indices(int64_t total, int64_t k, fednl_random *rng, int32_t
             bitmap[t >> 6] |= bit;
         }
     }
+}
+
+int64_t fednl_randk_indices(int64_t total, int64_t k, fednl_random *rng, int32_t *indices, uint64_t *bitmap) {
+    int64_t words = (total + 63) / 64;
+    fednl_random_subset(total, k, rng, bitmap);
     int64_t count = 0;
     for (int64_t w = 0; w < words; w++) {
         uint64_t bits = bitmap[w];

@@ -15,6 +15,7 @@ FEDNL_API int64_t fednl_pattern_step_workspace(const fednl_compressor *c, int64_
     if (c == NULL || dim < 1 || dim > 65535 || pattern_length < 1 || pattern_length > packed_length(dim)) return -1;
     int64_t k = c->k < pattern_length ? c->k : pattern_length;
     switch (c->kind) {
+    case FEDNL_COMPRESSOR_PERMK: return c->clients >= 1 ? fednl_permk_workspace(packed_length(dim), c->clients) : -1;
     case FEDNL_COMPRESSOR_TOPK: /* keys, scratch, positions */
         return pattern_length + FEDNL_TOPK_SCRATCH_WORDS(pattern_length) + (k + 1) / 2;
     case FEDNL_COMPRESSOR_TOPLEK: /* ... and the heap */
@@ -83,7 +84,7 @@ static int32_t check_lengths(const fednl_compressor *c, const fednl_plan_header 
                              int64_t values_capacity) {
     const char *f = "pattern_shift_step";
     int64_t n = h->pattern_length, total = packed_length(h->cols);
-    int64_t written = is_dense_kind(c->kind) ? n : (c->k < total ? c->k : total);
+    int64_t written = is_dense_kind(c->kind) ? n : fednl_sparse_budget(c, total);
     int32_t status = fednl_check_length(f, "difference_length", difference_length, n);
     if (status == FEDNL_OK) status = fednl_check_length(f, "shift_length", shift_length, n);
     if (status == FEDNL_OK && indices != NULL) status = fednl_check_length(f, "indices_capacity", indices_capacity, written);
@@ -100,9 +101,11 @@ FEDNL_API int32_t fednl_pattern_shift_step(const fednl_compressor *c, const uint
     const fednl_plan_header *h = fednl_plan_open(plan, plan_words, "pattern_shift_step");
     if (h == NULL) return FEDNL_ERR_INVALID_ARGUMENT;
     int64_t dim = h->cols, n = h->pattern_length, total = packed_length(dim);
-    if (c == NULL || c->kind < FEDNL_COMPRESSOR_IDENTICAL || c->kind > FEDNL_COMPRESSOR_NATURAL ||
-        (!is_dense_kind(c->kind) && c->k < 1))
+    if (c == NULL || c->kind < FEDNL_COMPRESSOR_IDENTICAL || c->kind > FEDNL_COMPRESSOR_PERMK ||
+        (!is_dense_kind(c->kind) && c->kind != FEDNL_COMPRESSOR_PERMK && c->k < 1))
         return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "pattern_shift_step: null compressor, unknown kind or K < 1");
+    if (c->kind == FEDNL_COMPRESSOR_PERMK && fednl_check_permk(c, total, "pattern_shift_step") != FEDNL_OK)
+        return FEDNL_ERR_INVALID_ARGUMENT;
     if (difference == NULL || shift == NULL || difference_norm == NULL || values == NULL || count == NULL ||
         (!is_dense_kind(c->kind) && indices == NULL))
         return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "pattern_shift_step: a required buffer is null");
@@ -153,8 +156,15 @@ FEDNL_API int32_t fednl_pattern_shift_step(const fednl_compressor *c, const uint
         }
         break;
     }
-    case FEDNL_COMPRESSOR_RANDK: {
-        written = fednl_randk_indices(total, k, &rng, indices, work);
+    case FEDNL_COMPRESSOR_RANDK:
+    case FEDNL_COMPRESSOR_PERMK: {
+        /* the chosen indices, then their pattern positions by popcount */
+        if (c->kind == FEDNL_COMPRESSOR_RANDK) {
+            written = fednl_randk_indices(total, k, &rng, indices, work);
+        } else {
+            written = fednl_permk_indices(total, c->clients, c->client, &rng, indices, work);
+            scale = (double)c->clients;
+        }
         const uint64_t *bits = h->bits_at != 0 ? plan + h->bits_at : NULL;
         kernels->randk_gather(indices, written, bits, (const int32_t *)(plan + h->rank_at), m, shift, alpha, scale, values);
         break;

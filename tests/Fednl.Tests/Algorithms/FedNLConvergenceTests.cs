@@ -109,5 +109,9 @@ public sealed class FedNLConvergenceTests
             Assert.That(round1.BytesUpIndices, Is.EqualTo(n * indices), kind.ToString());
             Assert.That(round1.BytesDown, Is.EqualTo(n * 8L * d), kind.ToString());
         }
+        // permk: the n blocks partition the D entries, so the clients send D values in all and no indices
+        var permk = FedNLTrainer.Train(Split.Clients, 0, new TrainingOptions { Clients = n, Compressor = CompressorKind.PermK, Rounds = 3 });
+        Assert.That(permk.History[0].BytesUpValues, Is.EqualTo(n * perClientBase + 8 * D));
+        Assert.That(permk.History[0].BytesUpIndices, Is.Zero);
     }
 }

@@ -18,7 +18,7 @@ public sealed class ReproducibilityTests
     [Test]
     public void Histories_are_bit_identical_across_thread_counts(
         [Values(Algorithm.FedNL, Algorithm.FedNLLineSearch, Algorithm.FedNLPartialParticipation)] Algorithm algorithm,
-        [Values(CompressorKind.TopLEK, CompressorKind.RandK, CompressorKind.RandSeqK, CompressorKind.Natural)] CompressorKind compressor)
+        [Values(CompressorKind.TopLEK, CompressorKind.RandK, CompressorKind.RandSeqK, CompressorKind.Natural, CompressorKind.PermK)] CompressorKind compressor)
     {
         var options = new TrainingOptions { Algorithm = algorithm, Compressor = compressor, ClientsPerRound = 5 };
         var one = Run(options, 1);

@@ -24,6 +24,7 @@ public class LayeringTests
         ["Fednl"],
         ["Fednl.Network.Wire"],
         ["Fednl.Network"],
+        ["Fednl.Network.Grpc"],
     ];
 
     private static int Rank(string ns)

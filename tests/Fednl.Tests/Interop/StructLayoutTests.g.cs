@@ -23,11 +23,12 @@ public sealed class StructLayoutTests
     [Test]
     public void FednlCompressor_matches_the_C_layout()
     {
-        Assert.That(Unsafe.SizeOf<FednlCompressor>(), Is.EqualTo(24), "sizeof(fednl_compressor)");
+        Assert.That(Unsafe.SizeOf<FednlCompressor>(), Is.EqualTo(32), "sizeof(fednl_compressor)");
         Assert.That(Marshal.OffsetOf<FednlCompressor>(nameof(FednlCompressor.Kind)).ToInt64(), Is.EqualTo(0), "offsetof(fednl_compressor, kind)");
-        Assert.That(Marshal.OffsetOf<FednlCompressor>(nameof(FednlCompressor.Reserved)).ToInt64(), Is.EqualTo(4), "offsetof(fednl_compressor, reserved)");
+        Assert.That(Marshal.OffsetOf<FednlCompressor>(nameof(FednlCompressor.Client)).ToInt64(), Is.EqualTo(4), "offsetof(fednl_compressor, client)");
         Assert.That(Marshal.OffsetOf<FednlCompressor>(nameof(FednlCompressor.K)).ToInt64(), Is.EqualTo(8), "offsetof(fednl_compressor, k)");
         Assert.That(Marshal.OffsetOf<FednlCompressor>(nameof(FednlCompressor.Seed)).ToInt64(), Is.EqualTo(16), "offsetof(fednl_compressor, seed)");
+        Assert.That(Marshal.OffsetOf<FednlCompressor>(nameof(FednlCompressor.Clients)).ToInt64(), Is.EqualTo(24), "offsetof(fednl_compressor, clients)");
     }
 
     [Test]

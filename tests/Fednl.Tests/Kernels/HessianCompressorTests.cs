@@ -56,11 +56,11 @@ public sealed class HessianCompressorTests
     [Test]
     public void Pattern_step_moves_the_shift_by_alpha_times_S_and_reports_the_norm(
         [Values(CompressorKind.Identical, CompressorKind.TopK, CompressorKind.TopLEK, CompressorKind.RandK, CompressorKind.RandSeqK,
-            CompressorKind.Natural)] CompressorKind kind)
+            CompressorKind.Natural, CompressorKind.PermK)] CompressorKind kind)
     {
         var problem = RandomProblem.Create(40, 12, 0.2, 21);
         var plan = HessianPlan.Build(problem.Csr, dense: false);
-        var spec = new CompressorSpec(kind, 12, 2);
+        var spec = new CompressorSpec(kind, 12, 2, clients: 5); // permk: client 3's block of 5
         using var compressor = new HessianCompressor(spec, plan.PatternLength);
         var output = new CompressedMatrix(spec);
         var weights = new double[problem.Rows + 1];
@@ -73,7 +73,7 @@ public sealed class HessianCompressorTests
         var difference = new double[spec.PackedLength];
         plan.Expand(hessian.Zip(shift, (h, s) => h - s).ToArray(), difference);
 
-        double norm = compressor.PatternStep(plan, hessian, shift, 0.5, 7, output, remaining: false, out _);
+        double norm = compressor.PatternStep(plan, hessian, shift, 0.5, 7, output, remaining: false, out _, client: 3);
 
         Assert.That(norm, Is.EqualTo(PackedSymmetric.FrobeniusNorm(12, difference)).Within(1e-14));
         // S expanded to all D entries: the packed shift moved by exactly 0.5 S, and S vanishes off the pattern

@@ -86,7 +86,8 @@ public sealed class PackageTests
             </Project>
             """);
         File.WriteAllText(Path.Combine(project, "Program.cs"), """
-            using Fednl.Algorithms;
+            using Fednl;
+            using Fednl.Configuration;
             using Fednl.Compression;
             using Fednl.Data;
             using Fednl.Reporting;
