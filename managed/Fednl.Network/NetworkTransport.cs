@@ -111,13 +111,6 @@ public sealed class NetworkTransport : IClientTransport
         Run(exchange, length, count);
     }
 
-    private static int Count(ReadOnlySpan<bool> answered)
-    {
-        int count = 0;
-        foreach (bool a in answered) if (a) count++;
-        return count;
-    }
-
     private ClientLink LinkAt(int t) => _links[_recipients[t]];
 
     /// <summary>Live clients take every request; a returning one only the requests that restore it.</summary>
@@ -144,7 +137,7 @@ public sealed class NetworkTransport : IClientTransport
         _abort.ThrowIfCancellationRequested();
         if (_lostThisExchange.Count > 0 && _policy == ClientLossPolicy.Fail)
             throw new ClientLostException($"{string.Join("; ", _lostThisExchange)} (--on-client-loss fail: stopping)");
-        if (exchange is not (ExchangeKind.Participate or ExchangeKind.Restore or ExchangeKind.Scale) && Count(_answered.AsSpan(0, count)) == 0)
+        if (exchange is not (ExchangeKind.Participate or ExchangeKind.Restore or ExchangeKind.Scale) && !_answered.AsSpan(0, count).Contains(true))
             throw new ClientLostException("no client is left: " + (_lostThisExchange.Count > 0 ? string.Join("; ", _lostThisExchange) : "all were lost earlier"));
     }
 
