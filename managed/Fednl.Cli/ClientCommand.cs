@@ -24,13 +24,14 @@ internal static class ClientCommand
     private static readonly Option<string> HessianPathFlag = TrainingFlags.HessianPathOption();
     private static readonly Option<string> Kernel = TrainingFlags.KernelOption();
     private static readonly Option<double> HandshakeTimeout = new("--handshake-timeout") { Description = "seconds for connecting, TLS and the master's Welcome", DefaultValueFactory = _ => 10.0 };
+    private static readonly Option<string> Engine = NetworkFlags.EngineOption();
     private static readonly Option<int> Dimension = new("--dimension") { Description = "d of the run, after any intercept column: a file whose largest index is lower gets zero columns up to it" };
 
     public static Command Create()
     {
         var command = new Command("client", "run one client of a networked FedNL run");
         foreach (var option in new Option[] { Master, Id, Data, LocalData, Clients, Seed, KeepAll, AddIntercept, Certs, Insecure,
-                     RetryFor, IdleTimeout, HandshakeTimeout, HessianPathFlag, Kernel, Dimension })
+                     RetryFor, IdleTimeout, HandshakeTimeout, HessianPathFlag, Kernel, Dimension, Engine })
             command.Options.Add(option);
         command.SetAction(Run);
         return command;
@@ -86,8 +87,9 @@ internal static class ClientCommand
         }
         if (dimension != 0 && data.Features != dimension)
             throw new UsageException($"--dimension {dimension}: the data has d = {data.Features}");
+        var engine = NetworkFlags.ParseEngine(parse.GetValue(Engine)!, data.Features);
         bool insecure = parse.GetValue(Insecure);
-        if (insecure) NetworkFlags.WarnInsecure($"client {id}");
+        if (insecure) NetworkFlags.WarnInsecure($"client {id}", engine);
         using var tls = insecure ? null : TlsSettings.ForClient(parse.GetValue(Certs)!.FullName, id);
         var settings = new ClientSettings
         {
@@ -104,6 +106,7 @@ internal static class ClientCommand
             RetryFor = NetworkFlags.Seconds(parse.GetValue(RetryFor), "--retry-for"),
             IdleTimeout = NetworkFlags.Seconds(parse.GetValue(IdleTimeout), "--idle-timeout"),
             HessianPath = TrainingFlags.ParseHessianPath(parse.GetValue(HessianPathFlag)!),
+            Engine = engine,
             Log = log,
         };
 

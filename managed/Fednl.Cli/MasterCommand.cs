@@ -20,13 +20,15 @@ internal static class MasterCommand
     private static readonly Option<int> CheckpointEvery = new("--checkpoint-every") { Description = "write the checkpoint every R rounds (0: only when the run stops)", DefaultValueFactory = _ => 0 };
     private static readonly Option<bool> Resume = new("--resume") { Description = "continue from --checkpoint" };
     private static readonly Option<int> Dimension = new("--dimension") { Description = "d of the run, after any intercept column (default: what the clients report)" };
+    private static readonly Option<string> Engine = NetworkFlags.EngineOption();
+    private static readonly Option<int> MaxDimension = new("--max-dimension") { Description = "with --engine grpc: the largest d a client may bring (default: --dimension, else 4096); sets the transport's message ceiling" };
 
     public static Command Create()
     {
         var command = new Command("master", "run the master of a networked FedNL run (clients connect with `fednl client`)");
         Flags.AddTo(command);
         foreach (var option in new Option[] { Listen, Certs, Insecure, RoundTimeout, JoinTimeout, HandshakeTimeout, OnClientLoss,
-                     Checkpoint, CheckpointEvery, Resume, Dimension })
+                     Checkpoint, CheckpointEvery, Resume, Dimension, Engine, MaxDimension })
             command.Options.Add(option);
         command.SetAction(Run);
         return command;
@@ -56,8 +58,14 @@ internal static class MasterCommand
         int dimension = parse.GetValue(Dimension);
         if (dimension < 0 || (parse.GetResult(Dimension) is not null && dimension == 0))
             throw new UsageException($"--dimension must be >= 1, got {dimension}");
+        int maxDimension = parse.GetValue(MaxDimension);
+        bool maxGiven = parse.GetResult(MaxDimension) is not null;
+        if (maxGiven && maxDimension < 1) throw new UsageException($"--max-dimension must be >= 1, got {maxDimension}");
+        if (maxGiven && dimension > maxDimension) throw new UsageException($"--dimension {dimension} exceeds --max-dimension {maxDimension}");
+        var engine = NetworkFlags.ParseEngine(parse.GetValue(Engine)!, maxGiven ? maxDimension : dimension > 0 ? dimension : 4096);
+        if (maxGiven && engine is null) throw new UsageException("--max-dimension applies to --engine grpc (framed TCP sizes its frames from d when the clients join)");
         bool insecure = parse.GetValue(Insecure);
-        if (insecure) NetworkFlags.WarnInsecure("master");
+        if (insecure) NetworkFlags.WarnInsecure("master", engine);
         using var tls = insecure ? null : TlsSettings.ForMaster(parse.GetValue(Certs)!.FullName);
 
         var log = new Action<string>(line => Console.Error.WriteLine($"fednl master: {line}"));
@@ -75,6 +83,7 @@ internal static class MasterCommand
             Resume = parse.GetValue(Resume),
             Log = log,
             Dimension = dimension,
+            Engine = engine,
         };
 
         // First Ctrl-C: finish the round, checkpoint, shut the clients down. Second: stop waiting at once.
@@ -96,7 +105,7 @@ internal static class MasterCommand
         {
             ProgressDisplay.Run(json, options.Rounds, progress =>
                 (outcome = NetworkMaster.Run(settings, progress,
-                    endpoint => log($"listening on {endpoint} ({(tls is null ? "plain TCP" : "TLS, mutual authentication")}), waiting for {options.Clients} clients"),
+                    endpoint => log($"listening on {endpoint} ({NetworkFlags.Transport(engine, tls)}), waiting for {options.Clients} clients"),
                     stop.Token, abort.Token)).Result);
         }
         finally

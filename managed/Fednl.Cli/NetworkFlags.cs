@@ -1,7 +1,9 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Fednl.Network;
+using Fednl.Network.Grpc;
 
 namespace Fednl.Cli;
 
@@ -42,6 +44,30 @@ internal static class NetworkFlags
         ? TimeSpan.FromSeconds(value)
         : throw new UsageException($"{flag} must be a positive number of seconds, got {value}");
 
-    public static void WarnInsecure(string who) =>
-        Console.Error.WriteLine($"fednl {who}: warning: --insecure: plain TCP, no encryption, no authentication of peers");
+    public static void WarnInsecure(string who, INetworkEngine? engine) =>
+        Console.Error.WriteLine($"fednl {who}: warning: --insecure: {Transport(engine, null)}, no encryption, no authentication of peers");
+
+    /// <summary>`--engine`: what carries the messages; the master's and the clients' must match.</summary>
+    public static Option<string> EngineOption() => new("--engine")
+    {
+        Description = "framed: framed TCP, the default and the fastest | grpc: gRPC over HTTP/2 (the master and its clients must agree)",
+        DefaultValueFactory = _ => "framed",
+    };
+
+    /// <summary>The engine an `--engine` value names: null for framed TCP (built in).</summary>
+    public static INetworkEngine? ParseEngine(string text, int maxDimension) => text.ToLowerInvariant() switch
+    {
+        "framed" => null,
+        "grpc" => new GrpcEngine(maxDimension),
+        _ => throw new UsageException($"unknown --engine '{text}' (expected framed|grpc)"),
+    };
+
+    /// <summary>"plain TCP", "TLS, mutual authentication", "gRPC over h2c", ... for log lines.</summary>
+    public static string Transport(INetworkEngine? engine, TlsSettings? tls) => (engine, tls) switch
+    {
+        (null, null) => "plain TCP",
+        (null, _) => "TLS, mutual authentication",
+        (_, null) => $"{engine.Name} over h2c (HTTP/2 without TLS)",
+        _ => $"{engine.Name} over TLS, mutual authentication",
+    };
 }

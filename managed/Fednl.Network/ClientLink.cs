@@ -21,7 +21,7 @@ public sealed class ClientLink(int id)
 {
     public int Id { get; } = id;
     public LinkState State { get; set; } = LinkState.Absent;
-    public ClientConnection? Connection { get; set; }
+    public IClientChannel? Connection { get; set; }
 
 
     /// <summary>Sample count and max ‖a_j‖² from the client's Hello.</summary>

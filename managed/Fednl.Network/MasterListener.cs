@@ -27,7 +27,8 @@ public sealed class MasterListener : IAsyncDisposable
     /// <summary>How often the lobby looks for clients whose connection closed while they waited.</summary>
     private static readonly TimeSpan LobbyCheck = TimeSpan.FromMilliseconds(250);
 
-    private readonly TcpListener _listener;
+    private readonly TcpListener? _listener;
+    private IEngineListener? _engineListener;
     private readonly MasterSettings _settings;
     private readonly Guid _runId;
     private readonly CancellationTokenSource _stop = new();
@@ -43,7 +44,7 @@ public sealed class MasterListener : IAsyncDisposable
     private NetworkTransport? _transport;
 
     /// <summary>A client waiting for the run to start; <see cref="Welcomed"/> once its Welcome is out.</summary>
-    private sealed record LobbyEntry(Hello Hello, ClientConnection Connection, Socket Socket)
+    private sealed record LobbyEntry(Hello Hello, IClientChannel Connection)
     {
         public bool Welcomed { get; set; }
     }
@@ -59,13 +60,14 @@ public sealed class MasterListener : IAsyncDisposable
         _dimension = dimension;
         _resumed = resumed;
         _lobby = new LobbyEntry?[settings.Clients];
+        if (settings.Engine is not null) return;
         _listener = new TcpListener(settings.Listen);
         // A resumed master must be able to bind the port its killed predecessor used.
         if (!OperatingSystem.IsWindows()) _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
     }
 
     /// <summary>The endpoint actually bound (port 0 picks a free one).</summary>
-    public IPEndPoint Endpoint => (IPEndPoint)_listener.LocalEndpoint;
+    public IPEndPoint Endpoint => _engineListener?.Endpoint ?? (IPEndPoint)_listener!.LocalEndpoint;
 
     /// <summary>d: fixed by the checkpoint or <c>--dimension</c>, else settled when all clients have joined (0 before).</summary>
     public int Dimension { get { lock (_gate) return _dimension; } }
@@ -74,9 +76,15 @@ public sealed class MasterListener : IAsyncDisposable
     public void Start(Func<ClientLink[]> createLinks)
     {
         _createLinks = createLinks;
+        if (_settings.Engine is { } engine)
+        {
+            _engineListener = engine.ListenAsync(_settings.Listen, _settings.Tls, _settings.HandshakeTimeout, _settings.Log, AdmitSessionAsync, _stop.Token)
+                .GetAwaiter().GetResult();
+            return;
+        }
         try
         {
-            _listener.Start(backlog: Math.Max(64, _settings.Clients));
+            _listener!.Start(backlog: Math.Max(64, _settings.Clients));
         }
         catch (SocketException e)
         {
@@ -120,7 +128,7 @@ public sealed class MasterListener : IAsyncDisposable
     private void DropDeparted()
     {
         for (int i = 0; i < _lobby.Length; i++)
-            if (_lobby[i] is { } entry && HasClosed(entry.Socket))
+            if (_lobby[i] is { } entry && entry.Connection.HasClosed)
                 Leave(i, "left before the run started (connection closed); its id is free again");
     }
 
@@ -130,19 +138,6 @@ public sealed class MasterListener : IAsyncDisposable
         _lobby[id] = null;
         _settings.Log($"{entry.Connection.Peer} {why}");
         entry.Connection.Dispose();
-    }
-
-    /// <summary>A peer that sends nothing until asked has closed its side when its socket reads as ready with no data.</summary>
-    private static bool HasClosed(Socket socket)
-    {
-        try
-        {
-            return socket.Poll(0, SelectMode.SelectRead) && socket.Available == 0;
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            return true;
-        }
     }
 
     /// <summary>
@@ -196,7 +191,7 @@ public sealed class MasterListener : IAsyncDisposable
         {
             var entry = _lobby[i]!;
             var link = links[i];
-            UseRunLimits(entry.Connection, d);
+            entry.Connection.UseRunLimits(RunSpec(d));
             lock (link)
             {
                 link.Connection = entry.Connection;
@@ -210,7 +205,7 @@ public sealed class MasterListener : IAsyncDisposable
         return links;
     }
 
-    private static async Task RefuseAsync(ClientConnection connection, string message)
+    private static async Task RefuseAsync(IClientChannel connection, string message)
     {
         await connection.TrySendErrorAsync(ProtocolError.InconsistentSettings, message, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
         await connection.DisposeAsync().ConfigureAwait(false);
@@ -223,7 +218,7 @@ public sealed class MasterListener : IAsyncDisposable
             TcpClient tcp;
             try
             {
-                tcp = await _listener.AcceptTcpClientAsync(token).ConfigureAwait(false);
+                tcp = await _listener!.AcceptTcpClientAsync(token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
             {
@@ -240,6 +235,7 @@ public sealed class MasterListener : IAsyncDisposable
         }
     }
 
+    /// <summary>A framed connection: TLS (when on), then admission; a refused or failed peer is closed.</summary>
     private async Task HandshakeAsync(TcpClient tcp, CancellationToken stop)
     {
         string peer = tcp.Client.RemoteEndPoint?.ToString() ?? "unknown peer";
@@ -270,13 +266,65 @@ public sealed class MasterListener : IAsyncDisposable
                 using var remote = ssl.RemoteCertificate is null ? null : X509CertificateLoader.LoadCertificate(ssl.RemoteCertificate.GetRawCertData());
                 certificateId = remote is null ? -1 : CertificateAuthority.ClientIdOf(remote);
             }
-            connection = new ClientConnection(stream, peer);
+            connection = new ClientConnection(stream, peer, tcp.Client);
+            kept = await AdmitAsync(connection, peer, certificateId, deadline.Token, stop).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+        {
+            _settings.Log($"{peer}: refused, no complete handshake within {_settings.HandshakeTimeout.TotalSeconds:0.#} s");
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            if (!stop.IsCancellationRequested) _settings.Log($"{peer}: dropped during the handshake ({e.Message})");
+        }
+        finally
+        {
+            if (!kept)
+            {
+                if (connection is not null) await connection.DisposeAsync().ConfigureAwait(false);
+                tcp.Dispose();
+            }
+        }
+    }
+
+    /// <summary>A session of the engine (TLS already checked by it): admission with the handshake timeout; a refused peer is closed.</summary>
+    private async Task AdmitSessionAsync(IClientChannel channel, int certificateId)
+    {
+        string peer = channel.Peer;
+        if (!_pending.Wait(0))
+        {
+            _settings.Log($"{peer}: refused, {MaxPendingHandshakes} handshakes already pending");
+            await channel.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            deadline.CancelAfter(_settings.HandshakeTimeout);
+            if (!await AdmitAsync(channel, peer, certificateId, deadline.Token, _stop.Token).ConfigureAwait(false))
+                await channel.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _pending.Release();
+        }
+    }
+
+    /// <summary>
+    /// Reads the Hello, checks it against the run and the certificate's id, reserves the id, sends the Welcome and
+    /// puts the client in the lobby (or queues its rejoin). True when the channel was kept; a refused peer is told
+    /// why and logged, and the caller closes it.
+    /// </summary>
+    private async Task<bool> AdmitAsync(IClientChannel connection, string peer, int certificateId, CancellationToken deadline, CancellationToken stop)
+    {
+        try
+        {
             ClientMessage first;
             try
             {
-                first = await connection.ReceiveAsync(deadline.Token).ConfigureAwait(false);
+                first = (await connection.ReceiveAsync(deadline).ConfigureAwait(false)).Parse(ClientMessage.Parser, "message");
             }
-            catch (ProtocolException) when (_settings.Tls is null && connection.LooksLikeTls)
+            catch (ProtocolException) when (_settings.Tls is null && connection is ClientConnection { LooksLikeTls: true })
             {
                 throw new ProtocolException(ProtocolError.UnsupportedVersion,
                     "sent a TLS handshake, but this master runs --insecure (plain TCP): give the client --insecure too, or run the master with --certs");
@@ -288,49 +336,42 @@ public sealed class MasterListener : IAsyncDisposable
             Check(hello, certificateId);
             var welcome = WelcomeFor(Dimension > 0 ? Dimension : hello.Features);
             // Frame buffers grow to the run's sizes only once d is settled: a lobby client costs a few KB whatever it claims.
-            if (Dimension > 0) UseRunLimits(connection, Dimension);
+            if (Dimension > 0) connection.UseRunLimits(RunSpec(Dimension));
             lock (_gate)
             {
                 // Reserve the id before the Welcome goes out, so two peers claiming one id cannot both be welcomed.
-                Reserve(hello, connection, tcp.Client);
+                Reserve(hello, connection);
             }
             try
             {
-                await connection.SendAsync(new MasterMessage { Welcome = welcome.ToWire() }, deadline.Token).ConfigureAwait(false);
+                await connection.SendAsync(new MasterMessage { Welcome = welcome.ToWire() }, deadline).ConfigureAwait(false);
             }
             catch
             {
                 lock (_gate) Unreserve(hello.ClientId, connection);
                 throw;
             }
-            kept = Join(hello, connection);
+            return Join(hello, connection);
         }
         catch (ProtocolException e)
         {
-            _settings.Log($"{connection?.Peer ?? peer}: refused: {e.Message}");
-            if (connection is not null) await connection.TrySendErrorAsync(e.Code, e.Message, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            _settings.Log($"{connection.Peer}: refused: {e.Message}");
+            await connection.TrySendErrorAsync(e.Code, e.Message, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!stop.IsCancellationRequested)
         {
-            _settings.Log($"{connection?.Peer ?? peer}: refused, no complete handshake within {_settings.HandshakeTimeout.TotalSeconds:0.#} s");
+            _settings.Log($"{connection.Peer}: refused, no complete handshake within {_settings.HandshakeTimeout.TotalSeconds:0.#} s");
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException or PeerRefusedException)
         {
-            if (!stop.IsCancellationRequested) _settings.Log($"{connection?.Peer ?? peer}: dropped during the handshake ({e.Message})");
+            if (!stop.IsCancellationRequested) _settings.Log($"{connection.Peer}: dropped during the handshake ({e.Message})");
         }
         catch (Exception e)
         {
             // One peer must never take the master down; say what happened and drop it.
-            _settings.Log($"{connection?.Peer ?? peer}: dropped, unexpected {e.GetType().Name} during the handshake: {e.Message}");
+            _settings.Log($"{connection.Peer}: dropped, unexpected {e.GetType().Name} during the handshake: {e.Message}");
         }
-        finally
-        {
-            if (!kept)
-            {
-                if (connection is not null) await connection.DisposeAsync().ConfigureAwait(false);
-                tcp.Dispose();
-            }
-        }
+        return false;
     }
 
     /// <summary>Checks a Hello against the run's settings; throws what to tell the peer.</summary>
@@ -366,6 +407,9 @@ public sealed class MasterListener : IAsyncDisposable
             throw new ProtocolException(ProtocolError.InconsistentSettings,
                 $"has d = {hello.Features}: a networked run's messages (one client's d×d state) must fit in 2 GB frames");
         }
+        if (_settings.Engine is { } engine && hello.Features > engine.MaxDimension)
+            throw new ProtocolException(ProtocolError.InconsistentSettings,
+                $"has d = {hello.Features}, above the {engine.Name} engine's largest d of {engine.MaxDimension}; start the master with --max-dimension {hello.Features} (or --dimension {hello.Features})");
         int d = Dimension;
         if (d > 0 && hello.Features != d)
             throw new ProtocolException(ProtocolError.InconsistentSettings,
@@ -373,18 +417,18 @@ public sealed class MasterListener : IAsyncDisposable
     }
 
     /// <summary>Claims the Hello's id for this connection, or throws DuplicateClient while its holder is connected.</summary>
-    private void Reserve(Hello hello, ClientConnection connection, Socket socket)
+    private void Reserve(Hello hello, IClientChannel connection)
     {
         int id = hello.ClientId;
         if (_transport is null)
         {
             if (_lobby[id] is { } holder)
             {
-                if (!HasClosed(holder.Socket))
+                if (!holder.Connection.HasClosed)
                     throw new ProtocolException(ProtocolError.DuplicateClient, $"client id {id} is already connected ({holder.Connection.Peer})");
                 Leave(id, "left before the run started (connection closed); its id is free again");
             }
-            _lobby[id] = new LobbyEntry(hello, connection, socket);
+            _lobby[id] = new LobbyEntry(hello, connection);
             return;
         }
         var link = _links![id];
@@ -398,7 +442,7 @@ public sealed class MasterListener : IAsyncDisposable
         }
     }
 
-    private void Unreserve(int id, ClientConnection connection)
+    private void Unreserve(int id, IClientChannel connection)
     {
         if (_transport is null)
         {
@@ -410,7 +454,7 @@ public sealed class MasterListener : IAsyncDisposable
             if (link.Connection == connection) link.Connection = null;
     }
 
-    private bool Join(Hello hello, ClientConnection connection)
+    private bool Join(Hello hello, IClientChannel connection)
     {
         lock (_gate)
         {
@@ -430,11 +474,7 @@ public sealed class MasterListener : IAsyncDisposable
         return true;
     }
 
-    private void UseRunLimits(ClientConnection connection, int dimension)
-    {
-        var spec = new CompressorSpec(_settings.Options.Compressor, dimension, _settings.Options.KMultiplier);
-        connection.UseLimits(Protocol.ClientFrameLimit(spec), Protocol.MasterFrameLimit(dimension));
-    }
+    private CompressorSpec RunSpec(int dimension) => new(_settings.Options.Compressor, dimension, _settings.Options.KMultiplier);
 
     private Welcome WelcomeFor(int dimension)
     {
@@ -448,8 +488,9 @@ public sealed class MasterListener : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
-        _listener.Stop();
+        _listener?.Stop();
         if (_acceptLoop is not null) await _acceptLoop.ConfigureAwait(false);
+        if (_engineListener is not null) await _engineListener.DisposeAsync().ConfigureAwait(false);
         lock (_gate)
             for (int i = 0; i < _lobby.Length; i++)
                 if (_lobby[i] is { } entry)

@@ -30,5 +30,8 @@ public sealed record MasterSettings
     /// <summary>d of the run (after any intercept column), when stated (<c>--dimension</c>); 0 lets the clients settle it.</summary>
     public int Dimension { get; init; }
 
+    /// <summary>What carries the messages: null is the built-in framed TCP (TLS or plain), else e.g. the gRPC engine.</summary>
+    public INetworkEngine? Engine { get; init; }
+
     public int Clients => Options.Clients;
 }

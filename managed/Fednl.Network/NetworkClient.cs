@@ -32,6 +32,8 @@ public sealed record ClientSettings
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(600);
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
     public HessianPath HessianPath { get; init; } = HessianPath.Auto;
+    /// <summary>What carries the messages: null is the built-in framed TCP, else e.g. the gRPC engine (the master's must match).</summary>
+    public INetworkEngine? Engine { get; init; }
     public Action<string> Log { get; init; } = _ => { };
 }
 
@@ -80,11 +82,11 @@ public static class NetworkClient
             {
                 throw new ClientRefusedException($"the master broke the protocol: {e.Message}");
             }
-            catch (AuthenticationException e) // a master that closed mid-handshake arrives as ClosedBeforeWelcomeException
+            catch (AuthenticationException e) // a master that closed mid-handshake arrives as MasterClosedException
             {
                 throw new ClientRefusedException($"TLS with the master failed: {TlsFailure(e)}");
             }
-            catch (ClosedBeforeWelcomeException e)
+            catch (MasterClosedException e)
             {
                 // A refusal closes at once; a master that is merely slow or restarting takes its handshake timeout.
                 refusals = e.After < ImmediateClose ? refusals + 1 : 0;
@@ -113,12 +115,6 @@ public static class NetworkClient
     /// <summary>A master that closes this soon after the connection opened, before its Welcome, refused the client.</summary>
     private static readonly TimeSpan ImmediateClose = TimeSpan.FromSeconds(2);
     private const int RefusalsToGiveUp = 3;
-
-    /// <summary>The master closed the connection after the TCP connect and before its Welcome.</summary>
-    private sealed class ClosedBeforeWelcomeException(TimeSpan after, string message) : IOException(message)
-    {
-        public TimeSpan After { get; } = after;
-    }
 
     /// <summary>The peer closed the connection mid-handshake (a timeout, a restart, a refused certificate): worth retrying.</summary>
     private static bool MasterClosedDuringTls(AuthenticationException e) =>
@@ -150,6 +146,7 @@ public static class NetworkClient
 
         public async Task<RunEnd> ConnectAndServeAsync(Action connected, CancellationToken token)
         {
+            if (settings.Engine is { } engine) return await ConnectAndServeAsync(engine, connected, token).ConfigureAwait(false);
             var connecting = Stopwatch.StartNew();
             using var tcp = new TcpClient { NoDelay = true };
             using (var connect = CancellationTokenSource.CreateLinkedTokenSource(token))
@@ -170,15 +167,12 @@ public static class NetworkClient
                 }
                 catch (AuthenticationException e) when (MasterClosedDuringTls(e))
                 {
-                    throw new ClosedBeforeWelcomeException(connecting.Elapsed,
+                    throw new MasterClosedException(connecting.Elapsed,
                         "the master closed the connection during the TLS handshake (see its log: it refuses a certificate its CA did not issue)");
                 }
             }
             await using var connection = new MasterConnection(stream, $"master {settings.MasterHost}:{settings.MasterPort}");
-            var data = settings.Data;
-            var hello = new Hello(_runId, settings.Id, data.Features, data.Samples, settings.SplitClients, settings.SplitSeed, data.MaxRowNormSquared(),
-                settings.KeepAll, settings.DatasetSamples);
-            await connection.SendAsync(new ClientMessage { Hello = hello.ToWire() }, handshake.Token).ConfigureAwait(false);
+            await connection.SendAsync(new ClientMessage { Hello = HelloOf(settings.Data).ToWire() }, handshake.Token).ConfigureAwait(false);
             MasterMessage answer;
             try
             {
@@ -190,14 +184,46 @@ public static class NetworkClient
             }
             catch (EndOfStreamException) when (settings.Tls is null)
             {
-                throw new ClosedBeforeWelcomeException(connecting.Elapsed,
+                throw new MasterClosedException(connecting.Elapsed,
                     "the master closed the connection before welcoming this client (see its log; a master that runs TLS closes plain TCP clients: drop --insecure and give --certs DIR)");
             }
             catch (IOException e) when (settings.Tls is not null)
             {
-                throw new ClosedBeforeWelcomeException(connecting.Elapsed,
+                throw new MasterClosedException(connecting.Elapsed,
                     $"the master closed the connection before welcoming this client ({e.Message}; see its log: it refuses a certificate its CA did not issue)");
             }
+            return await WelcomedAsync(connection, answer, connected, token).ConfigureAwait(false);
+        }
+
+        /// <summary>Over another engine: open the session, Hello, Welcome, then serve.</summary>
+        private async Task<RunEnd> ConnectAndServeAsync(INetworkEngine engine, Action connected, CancellationToken token)
+        {
+            var connecting = Stopwatch.StartNew();
+            var data = settings.Data;
+            await using var connection = await engine.ConnectAsync(settings.MasterHost, settings.MasterPort, settings.Tls, data.Features,
+                settings.HandshakeTimeout, token).ConfigureAwait(false);
+            using var handshake = CancellationTokenSource.CreateLinkedTokenSource(token);
+            handshake.CancelAfter(settings.HandshakeTimeout);
+            MasterMessage answer;
+            try
+            {
+                await connection.SendAsync(new ClientMessage { Hello = HelloOf(data).ToWire() }, handshake.Token).ConfigureAwait(false);
+                answer = await connection.ReceiveAsync(handshake.Token).ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                throw new MasterClosedException(connecting.Elapsed, $"the master ended the session before welcoming this client ({e.Message}; see its log)", e);
+            }
+            return await WelcomedAsync(connection, answer, connected, token).ConfigureAwait(false);
+        }
+
+        private Hello HelloOf(Dataset data) => new(_runId, settings.Id, data.Features, data.Samples, settings.SplitClients, settings.SplitSeed,
+            data.MaxRowNormSquared(), settings.KeepAll, settings.DatasetSamples);
+
+        /// <summary>Checks the master's answer to Hello, prepares the client for its settings, and serves the run.</summary>
+        private async Task<RunEnd> WelcomedAsync(IMasterChannel connection, MasterMessage answer, Action connected, CancellationToken token)
+        {
+            var data = settings.Data;
             if (answer.BodyCase != MasterMessage.BodyOneofCase.Welcome)
                 throw new ProtocolException(ProtocolError.UnexpectedFrame, $"{answer.BodyCase} where Welcome was expected");
             var welcome = Welcome.FromWire(answer.Welcome);
@@ -205,7 +231,7 @@ public static class NetworkClient
                 throw new ProtocolException(ProtocolError.InconsistentSettings, $"Welcome says d = {welcome.Features}, this client has d = {data.Features}");
             Prepare(welcome);
             var spec = welcome.Spec();
-            connection.UseLimits(Protocol.MasterFrameLimit(spec.Dimension), Protocol.ClientFrameLimit(spec));
+            connection.UseRunLimits(spec);
             settings.Log($"connected to {connection.Peer} (run {welcome.RunId}, {welcome.Algorithm} {welcome.Compressor.ToFlag()}, n = {welcome.Clients})");
             connected();
             return await ServeAsync(connection, token).ConfigureAwait(false);
@@ -229,7 +255,7 @@ public static class NetworkClient
         }
 
         /// <summary>Receive a request, let the client role answer it, send the reply; until the master says the run is over.</summary>
-        private async Task<RunEnd> ServeAsync(MasterConnection connection, CancellationToken token)
+        private async Task<RunEnd> ServeAsync(IMasterChannel connection, CancellationToken token)
         {
             var (role, request, reply, state) = (_role!, _request!, _reply!, _state!);
             var spec = _welcome!.Spec();

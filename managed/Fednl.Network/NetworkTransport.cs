@@ -32,7 +32,7 @@ public sealed class NetworkTransport : IClientTransport
     private readonly CancellationToken _abort;
     private readonly bool[] _answered;
     private readonly ValueTask[] _pending;
-    private readonly byte[] _request;
+    private readonly PreparedRequest _request;
     private readonly int[] _recipients;
     private readonly ConcurrentQueue<ClientLink> _rejoins = new();
     private readonly List<string> _lostThisExchange = [];
@@ -59,7 +59,7 @@ public sealed class NetworkTransport : IClientTransport
         _pending = new ValueTask[links.Length];
         _recipients = new int[links.Length];
         _deadline = CancellationTokenSource.CreateLinkedTokenSource(abort);
-        _request = new byte[Protocol.BroadcastFrameBytes(Dimension)];
+        _request = new PreparedRequest(Dimension);
         if (spec.Kind is CompressorKind.RandK or CompressorKind.RandSeqK)
             foreach (var link in links) link.Regenerator ??= new HessianCompressor(spec);
     }
@@ -107,8 +107,8 @@ public sealed class NetworkTransport : IClientTransport
             _ => ExchangeKind.Scale,
         };
         // Every request but Restore is the same for all clients: serialised once, written to each.
-        int length = exchange == ExchangeKind.Restore ? 0 : ClientConnection.Prepare(WireCodec.Request(request, 0), _request);
-        Run(exchange, length, count);
+        if (exchange != ExchangeKind.Restore) _request.Prepare(WireCodec.Request(request, 0));
+        Run(exchange, count);
     }
 
     private ClientLink LinkAt(int t) => _links[_recipients[t]];
@@ -119,10 +119,9 @@ public sealed class NetworkTransport : IClientTransport
 
 
     /// <summary>Runs one request/answer exchange with <paramref name="count"/> clients and applies the loss policy.</summary>
-    private void Run(ExchangeKind exchange, int frameLength, int count)
+    private void Run(ExchangeKind exchange, int count)
     {
         _exchange = exchange;
-        var frame = _request.AsMemory(0, frameLength);
         _lostThisExchange.Clear();
         // One deadline source, reset for every exchange (a round allocates no new one unless the last one fired).
         if (!_deadline.TryReset())
@@ -131,7 +130,7 @@ public sealed class NetworkTransport : IClientTransport
             _deadline = CancellationTokenSource.CreateLinkedTokenSource(_abort);
         }
         _deadline.CancelAfter(_timeout);
-        var all = ExchangeAllAsync(frame, count, _deadline.Token);
+        var all = ExchangeAllAsync(count, _deadline.Token);
         if (all.IsCompleted) all.GetAwaiter().GetResult();
         else all.AsTask().GetAwaiter().GetResult();
         _abort.ThrowIfCancellationRequested();
@@ -143,25 +142,25 @@ public sealed class NetworkTransport : IClientTransport
 
     /// <summary>Starts every client's exchange, then waits for all; the async machinery is pooled, so a round allocates ~nothing.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask ExchangeAllAsync(ReadOnlyMemory<byte> frame, int count, CancellationToken token)
+    private async ValueTask ExchangeAllAsync(int count, CancellationToken token)
     {
         for (int t = 0; t < count; t++)
         {
             _answered[t] = false;
             var link = LinkAt(t);
-            _pending[t] = Takes(link) ? ExchangeAsync(t, link, frame, token) : ValueTask.CompletedTask;
+            _pending[t] = Takes(link) ? ExchangeAsync(t, link, token) : ValueTask.CompletedTask;
         }
         for (int t = 0; t < count; t++) await _pending[t].ConfigureAwait(false);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask ExchangeAsync(int t, ClientLink link, ReadOnlyMemory<byte> frame, CancellationToken token)
+    private async ValueTask ExchangeAsync(int t, ClientLink link, CancellationToken token)
     {
         var connection = link.Connection!;
         try
         {
             if (_exchange == ExchangeKind.Restore) await connection.SendAsync(WireCodec.Request(_current!, link.Id), token).ConfigureAwait(false);
-            else await connection.SendPreparedAsync(frame, token).ConfigureAwait(false);
+            else await connection.SendAsync(_request, token).ConfigureAwait(false);
             var answer = await connection.ReceiveAsync(token).ConfigureAwait(false);
             Accept(t, link, answer);
             _answered[t] = true;
@@ -188,7 +187,7 @@ public sealed class NetworkTransport : IClientTransport
         }
     }
 
-    private void Accept(int t, ClientLink link, ClientMessage answer)
+    private void Accept(int t, ClientLink link, RawEnvelope answer)
     {
         var reply = _replies![t];
         var request = _current!;

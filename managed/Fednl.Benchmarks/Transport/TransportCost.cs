@@ -327,18 +327,24 @@ internal static class TransportCost
     private static async ValueTask GrpcExchange(GrpcPeer peer, MasterMessage request, double[] gradient, double[] values)
     {
         await peer.SendAsync(request, CancellationToken.None).ConfigureAwait(false);
-        var update = (await peer.ReceiveAsync(CancellationToken.None).ConfigureAwait(false)).Update;
-        MemoryMarshal.Cast<byte, double>(update.Gradient.Span).CopyTo(gradient);
-        MemoryMarshal.Cast<byte, double>(update.Values.Span).CopyTo(values);
+        var raw = await peer.ReceiveAsync(CancellationToken.None).ConfigureAwait(false);
+        Read(raw, gradient, values);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask FramedExchange(ClientConnection connection, ReadOnlyMemory<byte> frame, double[] gradient, double[] values)
     {
         await connection.SendPreparedAsync(frame, CancellationToken.None).ConfigureAwait(false);
-        var update = (await connection.ReceiveAsync(CancellationToken.None).ConfigureAwait(false)).Update;
-        MemoryMarshal.Cast<byte, double>(update.Gradient.Span).CopyTo(gradient);
-        MemoryMarshal.Cast<byte, double>(update.Values.Span).CopyTo(values);
+        var raw = await connection.ReceiveRawAsync(CancellationToken.None).ConfigureAwait(false);
+        Read(raw, gradient, values);
+    }
+
+    /// <summary>Reads an update in place, as the master does (no copy of its vectors beyond the destination).</summary>
+    private static void Read(RawEnvelope raw, double[] gradient, double[] values)
+    {
+        var update = UpdateView.Parse(raw.Body);
+        MemoryMarshal.Cast<byte, double>(update.Gradient).CopyTo(gradient);
+        MemoryMarshal.Cast<byte, double>(update.Values).CopyTo(values);
     }
 
     // ---- clients ------------------------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Fednl.Network.Wire;
 using global::Grpc.Core;
 using Google.Protobuf;
@@ -16,7 +17,30 @@ internal sealed class InboundGate(GrpcMessageLimits limits, string peer)
     public long BytesReceived;
     public ProtocolException? Refusal;
 
-    public T Parse<T>(DeserializationContext context, MessageParser<T> parser, string what) where T : IMessage<T>
+    private byte[] _buffer = [];
+    private readonly RawEnvelope _raw = new();
+
+    /// <summary>
+    /// Copies a client message into this session's buffer (reused: it grows once to the run's limit) and reads its
+    /// envelope in place; the previous message's bytes are overwritten, so one receive at a time.
+    /// </summary>
+    public RawEnvelope ReadRaw(DeserializationContext context)
+    {
+        int length = CheckLength(context, "ClientMessage");
+        if (_buffer.Length < length) _buffer = new byte[Math.Max(length, Math.Min(Limits.Receive, 2 * Math.Max(length, _buffer.Length)))];
+        context.PayloadAsReadOnlySequence().CopyTo(_buffer.AsSpan());
+        try
+        {
+            _raw.Reset<ClientMessage>(_buffer.AsMemory(0, length), $"ClientMessage of {length} bytes from {Peer}");
+        }
+        catch (ProtocolException e)
+        {
+            throw Refusal = e;
+        }
+        return _raw;
+    }
+
+    private int CheckLength(DeserializationContext context, string what)
     {
         int length = context.PayloadLength;
         int limit = Limits.Receive;
@@ -24,6 +48,12 @@ internal sealed class InboundGate(GrpcMessageLimits limits, string peer)
             throw Refusal = new ProtocolException(ProtocolError.Oversized,
                 $"{what} of {length} bytes from {Peer} exceeds the limit of {limit} bytes ({Limits.Stage}); refused before parsing");
         Interlocked.Add(ref BytesReceived, length);
+        return length;
+    }
+
+    public T Parse<T>(DeserializationContext context, MessageParser<T> parser, string what) where T : IMessage<T>
+    {
+        int length = CheckLength(context, what);
         try
         {
             return parser.ParseFrom(context.PayloadAsReadOnlySequence());
@@ -51,9 +81,10 @@ internal static class FederationMethod
     public static string ServiceName => Federation.Descriptor.FullName;
     public static string MethodName => Federation.Descriptor.Methods[0].Name;
 
-    /// <summary>The master's method: client messages parsed through the ambient gate.</summary>
-    public static Method<ClientMessage, MasterMessage> ForMaster() => new(MethodType.DuplexStreaming, ServiceName, MethodName,
-        Marshallers.Create<ClientMessage>(Serialize, c => (Ambient.Value ?? new InboundGate(Fallback, "a peer outside any session")).Parse(c, ClientMessage.Parser, "ClientMessage")),
+    /// <summary>The master's method: client messages read in place through the ambient gate (see <see cref="RawEnvelope"/>).</summary>
+    public static Method<RawEnvelope, MasterMessage> ForMaster() => new(MethodType.DuplexStreaming, ServiceName, MethodName,
+        Marshallers.Create<RawEnvelope>((_, _) => throw new InvalidOperationException("the master does not send client messages"),
+            c => (Ambient.Value ?? new InboundGate(Fallback, "a peer outside any session")).ReadRaw(c)),
         Marshallers.Create<MasterMessage>(Serialize, _ => throw new InvalidOperationException("the master does not parse its own messages")));
 
     /// <summary>A client's method: master messages parsed through <paramref name="gate"/>.</summary>

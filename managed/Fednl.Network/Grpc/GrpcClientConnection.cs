@@ -37,7 +37,7 @@ public sealed record GrpcClientOptions
 /// <see cref="MasterMessage"/>s are size-checked before parsing against <see cref="Limits"/>. One send and one
 /// receive may be pending at a time.
 /// </summary>
-public sealed class GrpcClientConnection : IAsyncDisposable
+public sealed class GrpcClientConnection : IMasterChannel
 {
     private readonly GrpcChannel _channel;
     private readonly AsyncDuplexStreamingCall<ClientMessage, MasterMessage> _call;
@@ -79,6 +79,7 @@ public sealed class GrpcClientConnection : IAsyncDisposable
         string host = options.MasterHost.Contains(':') && !options.MasterHost.StartsWith('[') ? $"[{options.MasterHost}]" : options.MasterHost;
         string address = $"{(options.Tls is null ? "http" : "https")}://{host}:{options.MasterPort}";
         int ceiling = GrpcMessageLimits.Ceiling(options.MaxDimension);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var handler = new SocketsHttpHandler
         {
             ConnectTimeout = options.ConnectTimeout,
@@ -128,10 +129,15 @@ public sealed class GrpcClientConnection : IAsyncDisposable
             {
                 throw new IOException($"{address}: the master did not open the session within {options.ConnectTimeout.TotalSeconds:0.#} s");
             }
+            catch (RpcException e) when (e.Status.DebugException is { } inner && Innermost(inner) is System.Net.Sockets.SocketException)
+            {
+                throw new IOException($"{address}: cannot reach the master: {Describe(e)}", e);
+            }
             catch (RpcException e)
             {
-                throw new IOException($"{address}: cannot open a session with the master: {Describe(e)}" +
-                                      (options.Tls is null ? "" : " (a master refuses a certificate its CA did not issue: see its log)"), e);
+                // The connection opened and the master closed it (a refused certificate) or reset the stream.
+                throw new MasterClosedException(clock.Elapsed, $"{address}: cannot open a session with the master: {Describe(e)}" +
+                                      (options.Tls is null ? "" : " (see its log: it refuses a certificate its CA did not issue)"), e);
             }
             return connection;
         }
@@ -192,8 +198,16 @@ public sealed class GrpcClientConnection : IAsyncDisposable
             throw new OperationCanceledException(token);
         }
         if (!more) throw new EndOfStreamException($"{Address}: the master ended the session");
-        return _call.ResponseStream.Current;
+        var message = _call.ResponseStream.Current;
+        if (message.ErrorBody is { } error) throw new PeerRefusedException((ProtocolError)error.Code, error.Message);
+        return message;
     }
+
+    /// <summary>The master, for log lines.</summary>
+    public string Peer => $"master {Address}";
+
+    /// <summary>Raises the limits to the run's: d and the compressor known.</summary>
+    public void UseRunLimits(Fednl.Compression.CompressorSpec spec) => Limits.UseClientRunLimits(spec);
 
     /// <summary>Tells the master this client sends nothing more (its stream ends); receiving goes on.</summary>
     public async Task CompleteAsync()

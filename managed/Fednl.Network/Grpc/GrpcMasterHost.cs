@@ -61,7 +61,7 @@ public sealed record GrpcHostOptions
 /// to the session callback; the stream lives until the peer is closed or vanishes. Framework logs go to
 /// <see cref="GrpcHostOptions.Log"/> (warnings and errors only), never to stdout; Ctrl-C is left to the caller.
 /// </summary>
-public sealed class GrpcMasterHost : IAsyncDisposable
+public sealed class GrpcMasterHost : IEngineListener
 {
     private readonly WebApplication _app;
     private readonly GrpcHostOptions _options;
@@ -188,7 +188,7 @@ public sealed class GrpcMasterHost : IAsyncDisposable
         },
     };
 
-    private async Task RunSessionAsync(IAsyncStreamReader<ClientMessage> requests, IServerStreamWriter<MasterMessage> responses, ServerCallContext context)
+    private async Task RunSessionAsync(IAsyncStreamReader<RawEnvelope> requests, IServerStreamWriter<MasterMessage> responses, ServerCallContext context)
     {
         var http = context.GetHttpContext();
         var certificate = http.Connection.ClientCertificate;
@@ -242,7 +242,7 @@ public sealed class GrpcMasterHost : IAsyncDisposable
     /// <summary>The gRPC service: its one method is bound by <see cref="MethodProvider"/> with size-checking marshallers.</summary>
     internal sealed class FederationEndpoint(Func<GrpcMasterHost> host)
     {
-        public Task SessionAsync(IAsyncStreamReader<ClientMessage> requests, IServerStreamWriter<MasterMessage> responses, ServerCallContext context) =>
+        public Task SessionAsync(IAsyncStreamReader<RawEnvelope> requests, IServerStreamWriter<MasterMessage> responses, ServerCallContext context) =>
             host().RunSessionAsync(requests, responses, context);
 
         internal sealed class MethodProvider : IServiceMethodProvider<FederationEndpoint>

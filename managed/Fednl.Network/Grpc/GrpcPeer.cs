@@ -9,16 +9,16 @@ namespace Fednl.Network.Grpc;
 /// <see cref="MasterMessage"/>s, and ends when the master calls <see cref="Close()"/> or the peer vanishes
 /// (<see cref="Aborted"/>; a silent peer is found by keepalive pings). Sends are serialized; one receive at a time.
 /// </summary>
-public sealed class GrpcPeer
+public sealed class GrpcPeer : IClientChannel
 {
-    private readonly IAsyncStreamReader<ClientMessage> _requests;
+    private readonly IAsyncStreamReader<RawEnvelope> _requests;
     private readonly IServerStreamWriter<MasterMessage> _responses;
     private readonly InboundGate _gate;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly TaskCompletionSource<Status> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _bytesSent;
 
-    internal GrpcPeer(IAsyncStreamReader<ClientMessage> requests, IServerStreamWriter<MasterMessage> responses, int certificateClientId,
+    internal GrpcPeer(IAsyncStreamReader<RawEnvelope> requests, IServerStreamWriter<MasterMessage> responses, int certificateClientId,
         string remoteAddress, CancellationToken aborted)
     {
         _requests = requests;
@@ -63,7 +63,7 @@ public sealed class GrpcPeer
     /// <see cref="IOException"/> when the connection is lost.
     /// </summary>
     /// <param name="token">Cancels the wait (the session is then unusable: close it).</param>
-    public async ValueTask<ClientMessage> ReceiveAsync(CancellationToken token)
+    public async ValueTask<RawEnvelope> ReceiveAsync(CancellationToken token)
     {
         // The framework parses inside MoveNext, in this async flow: the marshaller finds this session's gate here.
         FederationMethod.Ambient.Value = _gate;
@@ -85,7 +85,55 @@ public sealed class GrpcPeer
             throw new IOException($"the connection to {Peer} was lost: {e.Message}", e);
         }
         if (!more) throw new EndOfStreamException($"{Peer} ended its stream");
-        return _requests.Current;
+        var raw = _requests.Current;
+        if (raw.Kind == (int)ClientMessage.BodyOneofCase.Error && raw.Parse(ClientMessage.Parser, "ClientMessage").ErrorBody is { } error)
+            throw new PeerRefusedException((ProtocolError)error.Code, error.Message);
+        return raw;
+    }
+
+    /// <summary>True once the session is over or the connection is gone.</summary>
+    public bool HasClosed => _closed.Task.IsCompleted || Aborted.IsCancellationRequested;
+
+    /// <summary>Raises the limits to the run's: d and the compressor known.</summary>
+    public void UseRunLimits(Fednl.Compression.CompressorSpec spec) => Limits.UseMasterRunLimits(spec);
+
+    /// <summary>Writes the prepared request's message (the framework serialises it for this stream).</summary>
+    public ValueTask SendAsync(PreparedRequest request, CancellationToken token) => SendAsync(request.Message, token);
+
+    /// <summary>Best effort: sends an Error message. Never throws.</summary>
+    public async Task TrySendErrorAsync(ProtocolError code, string message, TimeSpan timeout)
+    {
+        var error = new Error { Code = (int)code, Message = message.Length > 1000 ? message[..1000] : message };
+        await TrySendAsync(new MasterMessage { Error = error }, timeout).ConfigureAwait(false);
+    }
+
+    /// <summary>Best effort: sends a Shutdown message. Never throws.</summary>
+    public async Task TrySendShutdownAsync(bool failed, string reason, TimeSpan timeout)
+    {
+        var shutdown = new Shutdown { Failed = failed, Reason = reason.Length > 1000 ? reason[..1000] : reason };
+        await TrySendAsync(new MasterMessage { Shutdown = shutdown }, timeout).ConfigureAwait(false);
+    }
+
+    private async Task TrySendAsync(MasterMessage message, TimeSpan timeout)
+    {
+        try
+        {
+            using var cts = new CancellationTokenSource(timeout);
+            await SendAsync(message, cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException or RpcException)
+        {
+        }
+    }
+
+    /// <summary>Ends the session normally (the client's stream of master messages ends).</summary>
+    public void Dispose() => Close();
+
+    /// <inheritdoc cref="Dispose"/>
+    public ValueTask DisposeAsync()
+    {
+        Close();
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>Sends one message (serialized with other sends). Throws <see cref="IOException"/> when the connection is lost.</summary>

@@ -19,6 +19,7 @@ public interface IEnvelopeFactory<TSelf> where TSelf : IMessage<TSelf>, IEnvelop
     static abstract TSelf ForShutdown(Shutdown shutdown);
     static abstract MessageParser<TSelf> MessageParser { get; }
     static abstract bool IsKind(int kind);
+    static abstract int ErrorKind { get; }
 }
 
 public sealed partial class MasterMessage : IEnvelope, IEnvelopeFactory<MasterMessage>
@@ -29,6 +30,7 @@ public sealed partial class MasterMessage : IEnvelope, IEnvelopeFactory<MasterMe
     public static MasterMessage ForShutdown(Shutdown shutdown) => new() { Shutdown = shutdown };
     public static MessageParser<MasterMessage> MessageParser => Parser;
     public static bool IsKind(int kind) => kind != 0 && Enum.IsDefined((BodyOneofCase)kind);
+    public static int ErrorKind => (int)BodyOneofCase.Error;
 }
 
 public sealed partial class ClientMessage : IEnvelope, IEnvelopeFactory<ClientMessage>
@@ -39,4 +41,5 @@ public sealed partial class ClientMessage : IEnvelope, IEnvelopeFactory<ClientMe
     public static ClientMessage ForShutdown(Shutdown shutdown) => new() { Shutdown = shutdown };
     public static MessageParser<ClientMessage> MessageParser => Parser;
     public static bool IsKind(int kind) => kind != 0 && Enum.IsDefined((BodyOneofCase)kind);
+    public static int ErrorKind => (int)BodyOneofCase.Error;
 }

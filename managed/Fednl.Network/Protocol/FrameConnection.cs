@@ -21,6 +21,7 @@ public class FrameConnection<TSend, TReceive> : IAsyncDisposable, IDisposable
 {
     private readonly Stream _stream;
     private readonly byte[] _header = new byte[Protocol.HeaderBytes];
+    private readonly RawEnvelope _raw = new();
     private byte[] _receive;
     private byte[] _send;
 
@@ -99,8 +100,19 @@ public class FrameConnection<TSend, TReceive> : IAsyncDisposable, IDisposable
     /// (<see cref="ProtocolException"/> carries what to tell the peer); an Error from the peer throws
     /// <see cref="PeerRefusedException"/>.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once: pooled
     public async ValueTask<TReceive> ReceiveAsync(CancellationToken token)
+    {
+        var raw = await ReceiveRawAsync(token).ConfigureAwait(false);
+        return raw.Parse(TReceive.MessageParser, "message");
+    }
+
+    /// <summary>
+    /// Reads one message without parsing more than its envelope: the bytes stay in this connection's buffer until
+    /// the next receive. Checks as <see cref="ReceiveAsync"/> does: the header before the payload is read, the
+    /// header's kind against the envelope's body, and an Error from the peer throws <see cref="PeerRefusedException"/>.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once: pooled
+    public async ValueTask<RawEnvelope> ReceiveRawAsync(CancellationToken token)
     {
         await ReadExactlyAsync(_header, -1, token).ConfigureAwait(false);
         uint length = BinaryPrimitives.ReadUInt32LittleEndian(_header);
@@ -119,19 +131,12 @@ public class FrameConnection<TSend, TReceive> : IAsyncDisposable, IDisposable
         var payload = _receive.AsMemory(0, (int)length);
         await ReadExactlyAsync(payload, kind, token).ConfigureAwait(false);
         BytesReceived += Protocol.HeaderBytes + length;
-        TReceive message;
-        try
-        {
-            message = TReceive.MessageParser.ParseFrom(payload.Span);
-        }
-        catch (InvalidProtocolBufferException e)
-        {
-            throw new ProtocolException(ProtocolError.MalformedFrame, $"message of kind {kind} does not parse ({e.Message})");
-        }
-        if (message.Kind != kind)
-            throw new ProtocolException(ProtocolError.MalformedFrame, $"the header says kind {kind}, the message holds kind {message.Kind}");
-        if (message.ErrorBody is { } error) throw new PeerRefusedException((ProtocolError)error.Code, error.Message);
-        return message;
+        _raw.Reset<TReceive>(payload, "message");
+        if (_raw.Kind != kind)
+            throw new ProtocolException(ProtocolError.MalformedFrame, $"the header says kind {kind}, the message holds kind {_raw.Kind}");
+        if (kind == TReceive.ErrorKind && _raw.Parse(TReceive.MessageParser, "message").ErrorBody is { } error)
+            throw new PeerRefusedException((ProtocolError)error.Code, error.Message);
+        return _raw;
     }
 
     /// <summary>Fills <paramref name="buffer"/>: the header when <paramref name="kind"/> is −1, else that message's payload.</summary>
@@ -187,8 +192,39 @@ public class FrameConnection<TSend, TReceive> : IAsyncDisposable, IDisposable
     public ValueTask DisposeAsync() => _stream.DisposeAsync();
 }
 
-/// <summary>The master's connection to one client: sends MasterMessage, receives ClientMessage.</summary>
-public sealed class ClientConnection(Stream stream, string peer) : FrameConnection<MasterMessage, ClientMessage>(stream, peer);
+/// <summary>The master's connection to one client over framed TCP/TLS: sends MasterMessage, receives ClientMessage.</summary>
+/// <param name="stream">The TLS or plain TCP stream.</param>
+/// <param name="peer">Who it is, for log lines.</param>
+/// <param name="socket">The TCP socket under the stream, to notice a peer that closed while it waited in the lobby.</param>
+public sealed class ClientConnection(Stream stream, string peer, Socket? socket = null)
+    : FrameConnection<MasterMessage, ClientMessage>(stream, peer), IClientChannel
+{
+    /// <summary>A peer that sends nothing until asked has closed its side when its socket reads as ready with no data.</summary>
+    public bool HasClosed
+    {
+        get
+        {
+            if (socket is null) return false;
+            try
+            {
+                return socket.Poll(0, SelectMode.SelectRead) && socket.Available == 0;
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return true;
+            }
+        }
+    }
 
-/// <summary>A client's connection to the master: sends ClientMessage, receives MasterMessage.</summary>
-public sealed class MasterConnection(Stream stream, string peer) : FrameConnection<ClientMessage, MasterMessage>(stream, peer);
+    public void UseRunLimits(Compression.CompressorSpec spec) => UseLimits(Protocol.ClientFrameLimit(spec), Protocol.MasterFrameLimit(spec.Dimension));
+
+    public ValueTask SendAsync(PreparedRequest request, CancellationToken token) => SendPreparedAsync(request.Frame, token);
+
+    ValueTask<RawEnvelope> IClientChannel.ReceiveAsync(CancellationToken token) => ReceiveRawAsync(token);
+}
+
+/// <summary>A client's connection to the master over framed TCP/TLS: sends ClientMessage, receives MasterMessage.</summary>
+public sealed class MasterConnection(Stream stream, string peer) : FrameConnection<ClientMessage, MasterMessage>(stream, peer), IMasterChannel
+{
+    public void UseRunLimits(Compression.CompressorSpec spec) => UseLimits(Protocol.MasterFrameLimit(spec.Dimension), Protocol.ClientFrameLimit(spec));
+}

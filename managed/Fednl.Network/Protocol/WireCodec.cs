@@ -33,11 +33,15 @@ public static class WireCodec
     internal static ByteString Bytes(ReadOnlyMemory<int> values) => UnsafeByteOperations.UnsafeWrap(values.Cast<int, byte>());
 
     /// <summary>The doubles of a vector field, which must hold exactly <paramref name="count"/> of them, all finite.</summary>
-    internal static ReadOnlySpan<double> Doubles(ByteString field, int count, string what, bool finite = true)
+    internal static ReadOnlySpan<double> Doubles(ByteString field, int count, string what, bool finite = true) =>
+        Doubles(field.Span, count, what, finite);
+
+    /// <summary>The doubles of a vector field read in place (see <see cref="UpdateView"/>).</summary>
+    internal static ReadOnlySpan<double> Doubles(ReadOnlySpan<byte> field, int count, string what, bool finite = true)
     {
         if (field.Length != 8L * count)
             throw Malformed($"{what} has {field.Length} bytes; it must hold {count} doubles ({8L * count} bytes)");
-        var values = MemoryMarshal.Cast<byte, double>(field.Span);
+        var values = MemoryMarshal.Cast<byte, double>(field);
         if (finite)
             foreach (double v in values)
                 if (!double.IsFinite(v)) throw Malformed($"{what} has a non-finite entry ({v})");
@@ -223,7 +227,29 @@ public static class WireCodec
     public static void ReadReply(ClientMessage message, ClientRequest request, ClientReply reply, CompressorSpec spec,
         HessianCompressor? regenerator, ulong compressorSeed)
     {
-        var expected = request.Kind switch
+        var expected = ExpectedReply(request);
+        if (message.BodyCase != expected)
+            throw new ProtocolException(ProtocolError.UnexpectedFrame, $"{message.BodyCase} where {expected} was expected");
+        ReadParsedReply(message, request, reply, spec, regenerator, compressorSeed);
+    }
+
+    /// <summary>
+    /// As <see cref="ReadReply(ClientMessage, ClientRequest, ClientReply, CompressorSpec, HessianCompressor?, ulong)"/>,
+    /// from the received bytes: an Update is read in place (no copy of its vectors), the rest is parsed.
+    /// </summary>
+    public static void ReadReply(RawEnvelope message, ClientRequest request, ClientReply reply, CompressorSpec spec,
+        HessianCompressor? regenerator, ulong compressorSeed)
+    {
+        var expected = ExpectedReply(request);
+        if (message.Kind != (int)expected)
+            throw new ProtocolException(ProtocolError.UnexpectedFrame, $"{(ClientMessage.BodyOneofCase)message.Kind} where {expected} was expected");
+        if (expected == ClientMessage.BodyOneofCase.Update)
+            ReadUpdate(UpdateView.Parse(message.Body), request.Round, spec, reply, regenerator, compressorSeed);
+        else
+            ReadParsedReply(message.Parse(ClientMessage.Parser, "ClientMessage"), request, reply, spec, regenerator, compressorSeed);
+    }
+
+    private static ClientMessage.BodyOneofCase ExpectedReply(ClientRequest request) => request.Kind switch
         {
             RequestKind.Initialize => ClientMessage.BodyOneofCase.InitialState,
             RequestKind.Round => ClientMessage.BodyOneofCase.Update,
@@ -232,8 +258,10 @@ public static class WireCodec
             RequestKind.FeatureMax => ClientMessage.BodyOneofCase.FeatureMax,
             _ => ClientMessage.BodyOneofCase.Scaled,
         };
-        if (message.BodyCase != expected)
-            throw new ProtocolException(ProtocolError.UnexpectedFrame, $"{message.BodyCase} where {expected} was expected");
+
+    private static void ReadParsedReply(ClientMessage message, ClientRequest request, ClientReply reply, CompressorSpec spec,
+        HessianCompressor? regenerator, ulong compressorSeed)
+    {
         int d = spec.Dimension;
         switch (request.Kind)
         {
@@ -251,7 +279,7 @@ public static class WireCodec
                 break;
             }
             case RequestKind.Round:
-                ReadUpdate(message.Update, request.Round, spec, reply, regenerator, compressorSeed);
+                ReadUpdate(UpdateView.Of(message.Update), request.Round, spec, reply, regenerator, compressorSeed);
                 break;
             case RequestKind.Evaluate:
             {
@@ -285,6 +313,10 @@ public static class WireCodec
 
     /// <summary>Reads an Update, checking every field against the round and the compressor.</summary>
     public static void ReadUpdate(Update m, int expectedRound, CompressorSpec spec, ClientReply reply, HessianCompressor? regenerator,
+        ulong compressorSeed) => ReadUpdate(UpdateView.Of(m), expectedRound, spec, reply, regenerator, compressorSeed);
+
+    /// <summary>Reads an Update in place (see <see cref="UpdateView"/>), checking every field as above.</summary>
+    public static void ReadUpdate(in UpdateView m, int expectedRound, CompressorSpec spec, ClientReply reply, HessianCompressor? regenerator,
         ulong compressorSeed)
     {
         if (m.Round != expectedRound)
@@ -312,7 +344,7 @@ public static class WireCodec
         {
             if (m.Indices.Length != 4L * count) throw Malformed($"Update has {m.Indices.Length} index bytes for {count} entries");
             var indices = s.Indices.AsSpan(0, count);
-            MemoryMarshal.Cast<byte, int>(m.Indices.Span).CopyTo(indices);
+            MemoryMarshal.Cast<byte, int>(m.Indices).CopyTo(indices);
             for (int t = 0; t < count; t++)
                 if (indices[t] < 0 || indices[t] >= spec.PackedLength || (t > 0 && indices[t] <= indices[t - 1]))
                     throw Malformed($"Update index {indices[t]} at position {t} is out of range or out of order");
@@ -333,7 +365,7 @@ public static class WireCodec
         {
             if (m.NaturalValues.Length != NaturalBytes(count))
                 throw Malformed($"Update has {m.NaturalValues.Length} natural bytes for {count} entries ({NaturalBytes(count)} expected)");
-            ReadNatural(m.NaturalValues.Span, values);
+            ReadNatural(m.NaturalValues, values);
         }
         else
         {

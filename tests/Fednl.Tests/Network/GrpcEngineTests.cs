@@ -90,12 +90,12 @@ public sealed class GrpcEngineTests
     private static async Task ServeOneRound(GrpcPeer peer, ConcurrentDictionary<int, (int CertificateId, Update Update, long Sent, long Received)> seen)
     {
         using var timeout = new CancellationTokenSource(Wait);
-        var hello = (await peer.ReceiveAsync(timeout.Token)).Hello;
+        var hello = (await peer.ReceiveAsync(timeout.Token)).Parse(ClientMessage.Parser, "message").Hello;
         peer.Peer = $"client {hello.ClientId} ({peer.RemoteAddress})";
         await peer.SendAsync(new MasterMessage { Welcome = new Wire.Welcome { ProtocolVersion = 3, Features = Spec.Dimension, Clients = 3 } }, timeout.Token);
         peer.Limits.UseMasterRunLimits(Spec);
         await peer.SendAsync(new MasterMessage { Round = new Round { Index = 1, Alpha = 1, Model = Doubles(Spec.Dimension, hello.ClientId) } }, timeout.Token);
-        var update = (await peer.ReceiveAsync(timeout.Token)).Update;
+        var update = (await peer.ReceiveAsync(timeout.Token)).Parse(ClientMessage.Parser, "message").Update;
         seen[hello.ClientId] = (peer.CertificateClientId, update, peer.BytesSent, peer.BytesReceived);
         peer.Close();
     }
