@@ -137,7 +137,9 @@ public sealed class GrpcClientConnection : IMasterChannel
             {
                 // The connection opened and the master closed it (a refused certificate) or reset the stream.
                 throw new MasterClosedException(clock.Elapsed, $"{address}: cannot open a session with the master: {Describe(e)}" +
-                                      (options.Tls is null ? "" : " (see its log: it refuses a certificate its CA did not issue)"), e);
+                                      (options.Tls is null
+                                          ? " (see its log; a master that runs TLS closes plain TCP clients: drop --insecure and give --certs DIR)"
+                                          : " (see its log: it refuses a certificate its CA did not issue)"), e);
             }
             return connection;
         }

@@ -18,15 +18,21 @@ internal sealed class Deployment : IDisposable
     private readonly List<FednlProcess> _processes = [];
 
     /// <param name="insecure">Plain TCP (--insecure on every process), so a <see cref="FaultProxy"/> can read the frames.</param>
-    public Deployment(int clients, bool insecure = false)
+    /// <param name="engine">The `--engine` of every process: framed or grpc.</param>
+    public Deployment(int clients, bool insecure = false, string engine = "framed")
     {
         Clients = clients;
         Insecure = insecure;
+        Engine = engine;
         CertificateAuthority.CreateDeployment(CertsDirectory, clients, ["localhost", "127.0.0.1"], TimeSpan.FromDays(1));
     }
 
     public bool Insecure { get; }
-    private string[] Security => Insecure ? ["--insecure"] : ["--certs", CertsDirectory];
+    public string Engine { get; }
+    private string[] Security => [.. Insecure ? ["--insecure"] : new[] { "--certs", CertsDirectory }, "--engine", Engine];
+
+    /// <summary>A fault proxy in front of the master that reads this deployment's engine (framed TCP or h2c).</summary>
+    public FaultProxy Proxy(int masterPort) => new(masterPort, http2: Engine == "grpc");
 
     public TempFolder Folder { get; } = TestData.TempFolder();
     public int Clients { get; }

@@ -22,6 +22,8 @@ internal enum ProxyFault
 /// connection's client id from its Hello, and breaks a connection at a chosen round's request: the faults of a
 /// networked run, made from outside the product. It can also freeze every connection at a round (the master then
 /// waits, as if the network had stalled) until the test releases it, and point at a new master (a restarted one).
+/// With <c>http2</c> it reads the gRPC engine's h2c traffic instead: HTTP/2 frames, forwarded verbatim, whose DATA
+/// frames carry the session's length-prefixed messages.
 /// </summary>
 internal sealed class FaultProxy : IDisposable
 {
@@ -34,9 +36,12 @@ internal sealed class FaultProxy : IDisposable
     private int _freezeAt = -1;
     private volatile bool _disposed;
 
-    public FaultProxy(int upstreamPort)
+    private readonly bool _http2;
+
+    public FaultProxy(int upstreamPort, bool http2 = false)
     {
         UpstreamPort = upstreamPort;
+        _http2 = http2;
         _listener.Start();
         _acceptor = new Thread(AcceptLoop) { IsBackground = true, Name = "fault-proxy" };
         _acceptor.Start();
@@ -110,8 +115,16 @@ internal sealed class FaultProxy : IDisposable
                 _sockets.Add(master);
             }
             var link = new Link(client, master);
-            Start(() => PumpUp(link));
-            Start(() => PumpDown(link));
+            if (_http2)
+            {
+                Start(() => PumpUpHttp2(link));
+                Start(() => PumpDownHttp2(link));
+            }
+            else
+            {
+                Start(() => PumpUp(link));
+                Start(() => PumpDown(link));
+            }
         }
     }
 
@@ -123,6 +136,14 @@ internal sealed class FaultProxy : IDisposable
         public Socket Master { get; } = master;
         public volatile int ClientId = -1;
         public volatile bool Stalled;
+        /// <summary>HTTP/2: the client's session stream, and each direction's bytes of a message not yet complete.</summary>
+        public volatile int StreamId = -1;
+        public readonly List<byte> Up = [], Down = [];
+
+        public void SendToMaster(ReadOnlySpan<byte> bytes)
+        {
+            lock (this) Master.Send(bytes);
+        }
     }
 
     /// <summary>Client → master: learns the client id from the Hello; forwards frames whole.</summary>
@@ -136,13 +157,128 @@ internal sealed class FaultProxy : IDisposable
                     link.ClientId = ClientMessage.Parser.ParseFrom(frame.AsSpan(Protocol.HeaderBytes)).Hello.ClientId;
                 HoldWhileFrozen();
                 if (link.Stalled) continue;
-                link.Master.Send(frame);
+                link.SendToMaster(frame);
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
         }
         Close(link.Master);
+    }
+
+    // ---- HTTP/2 (the gRPC engine over h2c) ------------------------------------------------------------------------
+
+    private const int DataFrame = 0, HeadersFrame = 1, ResetFrame = 3;
+    private const byte EndStream = 0x1, Padded = 0x8;
+
+    /// <summary>Client → master: the connection preface, then frames; the Hello on a stream names the client.</summary>
+    private void PumpUpHttp2(Link link)
+    {
+        try
+        {
+            var preface = new byte[24];
+            if (!ReadExactly(link.Client, preface)) return;
+            link.SendToMaster(preface);
+            while (ReadHttp2Frame(link.Client) is { } frame)
+            {
+                foreach (var message in Messages(frame, link.Up))
+                    if (ClientMessage.Parser.ParseFrom(message) is { BodyCase: ClientMessage.BodyOneofCase.Hello } hello)
+                    {
+                        link.StreamId = StreamOf(frame);
+                        link.ClientId = hello.Hello.ClientId;
+                    }
+                HoldWhileFrozen();
+                if (link.Stalled) continue;
+                link.SendToMaster(frame);
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            Close(link.Master);
+        }
+    }
+
+    /// <summary>Master → client: applies the rules at the DATA frame that completes a round's request.</summary>
+    private void PumpDownHttp2(Link link)
+    {
+        try
+        {
+            while (ReadHttp2Frame(link.Master) is { } frame)
+            {
+                bool withhold = false;
+                foreach (var message in Messages(frame, link.Down))
+                {
+                    if (MasterMessage.Parser.ParseFrom(message) is not { BodyCase: MasterMessage.BodyOneofCase.Round } request) continue;
+                    int round = request.Round.Index;
+                    if (round == _freezeAt)
+                    {
+                        _frozen.Set();
+                        HoldWhileFrozen();
+                    }
+                    var outcome = Apply(link, round);
+                    if (outcome == Outcome.Finished) return;
+                    withhold |= outcome == Outcome.Withhold;
+                }
+                // A stalled client's session ends when the master gives up on it (trailers or a reset): close its side then.
+                bool ends = StreamOf(frame) == link.StreamId && (frame[3] == ResetFrame || (frame[3] == HeadersFrame && (frame[4] & EndStream) != 0));
+                if (link.Stalled && ends) break;
+                HoldWhileFrozen();
+                if (withhold || link.Stalled) continue;
+                link.Client.Send(frame);
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+        Close(link.Client);
+    }
+
+    private static int StreamOf(byte[] frame) => (int)(BinaryPrimitives.ReadUInt32BigEndian(frame.AsSpan(5)) & 0x7FFF_FFFF);
+
+    /// <summary>The session messages a DATA frame completes (gRPC's 5-byte prefix: compressed flag, big-endian length).</summary>
+    private static List<byte[]> Messages(byte[] frame, List<byte> pending)
+    {
+        var complete = new List<byte[]>();
+        if (frame[3] != DataFrame) return complete;
+        var payload = frame.AsSpan(9);
+        if ((frame[4] & Padded) != 0) payload = payload[1..^payload[0]];
+        foreach (byte b in payload) pending.Add(b);
+        while (pending.Count >= 5)
+        {
+            int length = (pending[1] << 24) | (pending[2] << 16) | (pending[3] << 8) | pending[4];
+            if (pending.Count < 5 + length) break;
+            complete.Add(pending.GetRange(5, length).ToArray());
+            pending.RemoveRange(0, 5 + length);
+        }
+        return complete;
+    }
+
+    /// <summary>One HTTP/2 frame (9-byte header and payload), or null when the connection closed.</summary>
+    private static byte[]? ReadHttp2Frame(Socket socket)
+    {
+        var header = new byte[9];
+        if (!ReadExactly(socket, header)) return null;
+        int length = (header[0] << 16) | (header[1] << 8) | header[2];
+        var frame = new byte[9 + length];
+        header.CopyTo(frame, 0);
+        return ReadExactly(socket, frame.AsSpan(9)) ? frame : null;
+    }
+
+    /// <summary>A DATA frame on the client's stream carrying one session message that does not parse.</summary>
+    private static byte[] GarbageHttp2Message(int stream)
+    {
+        byte[] message = [0x1A, 0x7F, 0x01]; // field 3 (an Update) of 127 bytes, with one byte left
+        var frame = new byte[9 + 5 + message.Length];
+        int length = 5 + message.Length;
+        (frame[0], frame[1], frame[2]) = ((byte)(length >> 16), (byte)(length >> 8), (byte)length);
+        frame[3] = DataFrame;
+        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(5), (uint)stream);
+        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(10), (uint)message.Length);
+        message.CopyTo(frame, 14);
+        return frame;
     }
 
     /// <summary>Master → client: applies the rules to round requests; forwards everything else.</summary>
@@ -199,10 +335,15 @@ internal sealed class FaultProxy : IDisposable
                 link.Stalled = true;
                 return Outcome.Withhold;
             default:
+                if (_http2)
+                {
+                    link.SendToMaster(GarbageHttp2Message(link.StreamId));
+                    return Outcome.Withhold;
+                }
                 var garbage = new byte[64];
                 new Random(round).NextBytes(garbage);
                 garbage[4] = 77; // never a valid version byte
-                link.Master.Send(garbage);
+                link.SendToMaster(garbage);
                 return Outcome.Withhold;
         }
     }

@@ -39,11 +39,15 @@ public sealed class MultiNodeEquivalenceTests
     [TestCase(Algorithm.FedNLLineSearch, CompressorKind.TopLEK)]
     [TestCase(Algorithm.FedNLPartialParticipation, CompressorKind.RandK)]
     [TestCase(Algorithm.FedNLPartialParticipation, CompressorKind.TopLEK)]
-    public void Multi_node_history_equals_the_single_node_simulation(Algorithm algorithm, CompressorKind compressor)
+    [TestCase(Algorithm.FedNL, CompressorKind.TopK, "grpc")]
+    [TestCase(Algorithm.FedNL, CompressorKind.Natural, "grpc")]
+    [TestCase(Algorithm.FedNLLineSearch, CompressorKind.RandK, "grpc")]
+    [TestCase(Algorithm.FedNLPartialParticipation, CompressorKind.TopLEK, "grpc")]
+    public void Multi_node_history_equals_the_single_node_simulation(Algorithm algorithm, CompressorKind compressor, string engine = "framed")
     {
         const int clients = 3;
         var (args, options) = Training(algorithm, compressor, clients, rounds: 12);
-        using var deployment = new Deployment(clients);
+        using var deployment = new Deployment(clients, engine: engine);
         var master = deployment.StartMaster(args);
         int port = master.ListeningPort();
         var processes = deployment.StartClients(port);

@@ -19,19 +19,23 @@ namespace Fednl.Tests.Network;
 /// </summary>
 [NonParallelizable]
 [Category("MultiNode")]
-public sealed class MultiNodeFaultTests
+[TestFixture("framed")]
+[TestFixture("grpc")]
+public sealed class MultiNodeFaultTests(string engine)
 {
     internal const int Clients = 3;
+
+    private bool Grpc => engine == "grpc";
 
     private static (string[] Args, TrainingOptions Options) FedNLRandK(int rounds) =>
         MultiNodeEquivalenceTests.Training(Algorithm.FedNL, CompressorKind.RandK, Clients, rounds);
 
     /// <summary>An insecure deployment whose clients reach the master through a <see cref="FaultProxy"/>.</summary>
-    private static (Deployment Deployment, FaultProxy Proxy, FednlProcess Master) BehindProxy(string[] args, params string[] extra)
+    private (Deployment Deployment, FaultProxy Proxy, FednlProcess Master) BehindProxy(string[] args, params string[] extra)
     {
-        var deployment = new Deployment(Clients, insecure: true);
+        var deployment = new Deployment(Clients, insecure: true, engine);
         var master = deployment.StartMaster(args, extra);
-        var proxy = new FaultProxy(master.ListeningPort());
+        var proxy = deployment.Proxy(master.ListeningPort());
         return (deployment, proxy, master);
     }
 
@@ -91,9 +95,9 @@ public sealed class MultiNodeFaultTests
         // phishing, randk, 4 clients; clients 0 and 2 vanish at rounds 14 and 15.
         string phishing = TestData.Dataset("phishing");
         const int clients = 4;
-        using var deployment = new Deployment(clients, insecure: true);
+        using var deployment = new Deployment(clients, insecure: true, engine);
         var master = deployment.StartMaster(["--compressor", "randk", "--rounds", "400", "--tolerance", "1e-10", "--on-client-loss", "continue"]);
-        using var proxy = new FaultProxy(master.ListeningPort());
+        using var proxy = deployment.Proxy(master.ListeningPort());
         FednlProcess[] processes = [];
         proxy.At(0, 14, ProxyFault.Cut, () => processes[0].Kill());
         proxy.At(2, 15, ProxyFault.Cut, () => processes[2].Kill());
@@ -144,7 +148,9 @@ public sealed class MultiNodeFaultTests
         proxy.At(1, 6, ProxyFault.Garbage);
         var clients = deployment.StartClients(proxy.Port);
         Assert.That(master.WaitForExit(), Is.Zero, deployment.Logs());
-        Assert.That(master.Errors, Does.Match(@"client 1 \(127\.0\.0\.1:\d+\) lost in round 6: broke the protocol \(protocol version 77 is not supported"));
+        Assert.That(master.Errors, Does.Match(Grpc
+            ? @"client 1 \(127\.0\.0\.1:\d+\) lost in round 6: broke the protocol \(ClientMessage of 3 bytes from client 1 \(127\.0\.0\.1:\d+\) does not parse"
+            : @"client 1 \(127\.0\.0\.1:\d+\) lost in round 6: broke the protocol \(protocol version 77 is not supported"));
         Assert.That(clients[1].WaitForExit(), Is.EqualTo(1), "the master refused the garbage sender");
         Assert.That(clients[1].Errors, Does.Contain("the master refused client 1"));
         Assert.That(deployment.History()[^1].MissingClients, Is.EqualTo(new[] { 1 }));
@@ -193,8 +199,95 @@ public sealed class MultiNodeFaultTests
         return ((ProtocolError)error.Code, error.Message);
     }
 
+    /// <summary>
+    /// Opens a raw session with an h2c master, sends <paramref name="message"/> as its first message, and returns the
+    /// master's Error (code, message), or null when the master ended the session without one.
+    /// </summary>
+    internal static (ProtocolError Code, string Message)? PokeGrpc(int port, byte[] message)
+    {
+        var raw = new global::Grpc.Core.Method<byte[], byte[]>(global::Grpc.Core.MethodType.DuplexStreaming, "fednl.v3.Federation", "Session",
+            global::Grpc.Core.Marshallers.Create(b => b, b => b), global::Grpc.Core.Marshallers.Create(b => b, b => b));
+        using var channel = global::Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        using var call = channel.CreateCallInvoker().AsyncDuplexStreamingCall(raw, null,
+            new global::Grpc.Core.CallOptions(deadline: DateTime.UtcNow.AddSeconds(60)));
+        try
+        {
+            call.RequestStream.WriteAsync(message).GetAwaiter().GetResult();
+            if (!call.ResponseStream.MoveNext(CancellationToken.None).GetAwaiter().GetResult()) return null;
+        }
+        catch (global::Grpc.Core.RpcException)
+        {
+            return null;
+        }
+        var answer = MasterMessage.Parser.ParseFrom(call.ResponseStream.Current);
+        Assert.That(answer.BodyCase, Is.EqualTo(MasterMessage.BodyOneofCase.Error), "the master answers a bad peer with an Error message");
+        return ((ProtocolError)answer.Error.Code, answer.Error.Message);
+    }
+
+    internal static byte[] HelloMessage(int clientId, int splitClients = Clients, bool keepAll = false, uint version = WireCodec.Version, int features = 60)
+    {
+        var hello = new Hello(Guid.Empty, clientId, features, 666, splitClients, 123, 1.0, keepAll, 2000).ToWire();
+        hello.ProtocolVersion = version;
+        return new ClientMessage { Hello = hello }.ToByteArray();
+    }
+
     [Test]
     public void Bad_peers_are_refused_by_name_and_the_run_is_unaffected()
+    {
+        if (Grpc) BadGrpcPeers();
+        else BadFramedPeers();
+    }
+
+    /// <summary>The same attacks at the message level of a gRPC session (HTTP/2 itself is the framework's to defend).</summary>
+    private static void BadGrpcPeers()
+    {
+        using var deployment = new Deployment(Clients, insecure: true, "grpc");
+        var (args, options) = FedNLRandK(10);
+        var master = deployment.StartMaster(args, "--handshake-timeout", "3");
+        int port = master.ListeningPort();
+
+        var garbage = PokeGrpc(port, [0xFF, 0xFF, 0xFF]);
+        Assert.That(garbage?.Code, Is.EqualTo(ProtocolError.MalformedFrame), deployment.Logs());
+        master.WaitForError(@"refused: ClientMessage of 3 bytes from 127\.0\.0\.1:\d+ does not parse");
+
+        var oversized = new byte[Protocol.HandshakeLimit + 1];
+        Array.Fill(oversized, (byte)0xFF);
+        Assert.That(PokeGrpc(port, oversized)?.Code, Is.EqualTo(ProtocolError.Oversized).Or.Null);
+        master.WaitForError(@"refused: ClientMessage of 4097 bytes from 127\.0\.0\.1:\d+ exceeds the limit of 4096 bytes \(handshake, d not yet known\); refused before parsing");
+
+        var wrongVersion = PokeGrpc(port, HelloMessage(0, version: 1));
+        Assert.That(wrongVersion?.Code, Is.EqualTo(ProtocolError.UnsupportedVersion));
+        Assert.That(wrongVersion?.Message, Does.Contain("protocol version 1 is not supported (this side speaks version 3)"));
+
+        var ready = PokeGrpc(port, new ClientMessage { Ready = new Ready() }.ToByteArray());
+        Assert.That(ready?.Code, Is.EqualTo(ProtocolError.UnexpectedFrame));
+        Assert.That(ready?.Message, Does.Contain("Ready before Hello"));
+
+        var wrongSplit = PokeGrpc(port, HelloMessage(0, splitClients: 7));
+        Assert.That(wrongSplit?.Code, Is.EqualTo(ProtocolError.InconsistentSettings));
+        master.WaitForError(@"took its slice of a split into 7 clients with seed 123; this run has 3 clients");
+
+        var wrongSplitMode = PokeGrpc(port, HelloMessage(1, keepAll: true));
+        Assert.That(wrongSplitMode?.Message, Does.Contain("keeps every sample (--keep-all); this run drops the N mod n leftovers"));
+
+        var tooLarge = PokeGrpc(port, HelloMessage(1, features: 5000));
+        Assert.That(tooLarge?.Code, Is.EqualTo(ProtocolError.InconsistentSettings));
+        Assert.That(tooLarge?.Message, Does.Contain("has d = 5000, above the gRPC engine's largest d of 4096; start the master with --max-dimension 5000"));
+
+        // Two real clients join; a third peer claims client 0's id and is refused.
+        var first = deployment.StartClient(port, 0);
+        var second = deployment.StartClient(port, 1);
+        master.WaitForError(@"client 0 \(127\.0\.0\.1:\d+\) joined");
+        var duplicate = PokeGrpc(port, HelloMessage(0));
+        Assert.That(duplicate?.Code, Is.EqualTo(ProtocolError.DuplicateClient), deployment.Logs());
+        Assert.That(duplicate?.Message, Does.Contain("client id 0 is already connected"));
+        var third = deployment.StartClient(port, 2);
+        Assert.That(master.WaitForExit(), Is.Zero, deployment.Logs());
+        foreach (var c in new[] { first, second, third }) Assert.That(c.WaitForExit(), Is.Zero, deployment.Logs());
+        Deployment.AssertSameHistory(Deployment.SingleNode(options).History, deployment.History(), deployment.Logs());
+    }
+
+    private static void BadFramedPeers()
     {
         using var deployment = new Deployment(Clients, insecure: true);
         var (args, options) = FedNLRandK(10);
@@ -246,7 +339,7 @@ public sealed class MultiNodeFaultTests
     [Test]
     public void Clients_without_a_valid_certificate_or_claiming_another_id_are_refused()
     {
-        using var deployment = new Deployment(Clients);
+        using var deployment = new Deployment(Clients, engine: engine);
         var (args, options) = FedNLRandK(8);
         var master = deployment.StartMaster(args);
         int port = master.ListeningPort();
@@ -257,15 +350,15 @@ public sealed class MultiNodeFaultTests
         File.Copy(Path.Combine(deployment.CertsDirectory, "ca.pem"), Path.Combine(foreign, "ca.pem"), overwrite: true);
         // Its retry window is long: it must still stop soon, and say why, since the master refuses it at once every time.
         var impostor = deployment.Track(new FednlProcess("impostor", deployment.Folder.Path, "client", "--master", $"127.0.0.1:{port}",
-            "--id", "0", "--clients", "3", "--certs", foreign, "--retry-for", "600"));
-        master.WaitForError(@"refused, TLS handshake failed");
+            "--id", "0", "--clients", "3", "--certs", foreign, "--retry-for", "600", "--engine", engine));
+        master.WaitForError(Grpc ? @"TLS refused: client certificate" : @"refused, TLS handshake failed");
         Assert.That(impostor.WaitForExit(90), Is.EqualTo(1), impostor.ToString());
         Assert.That(impostor.Errors, Does.Contain("it refuses a certificate its CA did not issue"));
         Assert.That(impostor.Errors, Does.Contain("so this client gives up"));
 
         // A plain-TCP client against a TLS master is told to drop --insecure.
         var plain = deployment.Track(new FednlProcess("plain", deployment.Folder.Path, "client", "--master", $"127.0.0.1:{port}",
-            "--id", "0", "--clients", "3", "--insecure", "--retry-for", "600"));
+            "--id", "0", "--clients", "3", "--insecure", "--retry-for", "600", "--engine", engine));
         Assert.That(plain.WaitForExit(90), Is.EqualTo(1), plain.ToString());
         Assert.That(plain.Errors, Does.Contain("a master that runs TLS closes plain TCP clients: drop --insecure"));
 
@@ -276,7 +369,7 @@ public sealed class MultiNodeFaultTests
         File.Copy(Path.Combine(deployment.CertsDirectory, "client-0.pem"), Path.Combine(borrowed, "client-1.pem"));
         File.Copy(Path.Combine(deployment.CertsDirectory, "client-0.key"), Path.Combine(borrowed, "client-1.key"));
         var thief = deployment.Track(new FednlProcess("thief", deployment.Folder.Path, "client", "--master", $"127.0.0.1:{port}",
-            "--id", "1", "--clients", "3", "--certs", borrowed, "--retry-for", "2"));
+            "--id", "1", "--clients", "3", "--certs", borrowed, "--retry-for", "2", "--engine", engine));
         Assert.That(thief.WaitForExit(), Is.EqualTo(1), thief.ToString());
         Assert.That(thief.Errors, Does.Contain("claims client id 1 but its certificate is for client 0"));
         master.WaitForError(@"refused: claims client id 1 but its certificate is for client 0");
@@ -296,10 +389,10 @@ public sealed class MultiNodeFaultTests
     {
         var (args, options) = MultiNodeEquivalenceTests.Training(algorithm, compressor, Clients, rounds: 20);
         if (scale) (args, options) = ([.. args, "--scale"], options with { ScaleFeatures = true });
-        using var deployment = new Deployment(Clients, insecure: true);
+        using var deployment = new Deployment(Clients, insecure: true, engine);
         string checkpoint = Path.Combine(deployment.Folder.Path, "master.ckpt");
         var first = deployment.StartMaster(args, "--checkpoint", checkpoint, "--checkpoint-every", "5");
-        using var proxy = new FaultProxy(first.ListeningPort());
+        using var proxy = deployment.Proxy(first.ListeningPort());
         proxy.FreezeAt(12);
         // A short retry window: the clients must wait for the master from the moment it vanished, not from when they connected.
         var clients = Enumerable.Range(0, Clients).Select(i => deployment.StartClient(proxy.Port, i, "--retry-for", "4")).ToArray();
@@ -322,7 +415,7 @@ public sealed class MultiNodeFaultTests
     [Test]
     public void A_corrupted_or_foreign_checkpoint_is_refused_with_a_clear_error()
     {
-        using var deployment = new Deployment(Clients);
+        using var deployment = new Deployment(Clients, engine: engine);
         var (args, _) = FedNLRandK(6);
         string checkpoint = Path.Combine(deployment.Folder.Path, "master.ckpt");
         var master = deployment.StartMaster(args, "--checkpoint", checkpoint);
@@ -362,7 +455,7 @@ public sealed class MultiNodeFaultTests
     [Test]
     public void Ctrl_c_stops_the_master_after_the_round_with_a_checkpoint_and_the_history()
     {
-        using var deployment = new Deployment(Clients);
+        using var deployment = new Deployment(Clients, engine: engine);
         var (args, options) = FedNLRandK(1_000_000);
         string checkpoint = Path.Combine(deployment.Folder.Path, "master.ckpt");
         var master = deployment.StartMaster(args, "--checkpoint", checkpoint);
