@@ -25,12 +25,12 @@ public sealed class GrpcEngine(int maxDimension) : INetworkEngine
     public async Task<IMasterChannel> ConnectAsync(string host, int port, TlsSettings? tls, int dimension, TimeSpan timeout, CancellationToken token)
     {
         return await GrpcClientConnection.ConnectAsync(new GrpcClientOptions
-            {
-                MasterHost = host,
-                MasterPort = port,
-                Tls = tls,
-                MaxDimension = Math.Max(dimension, 1),
-                ConnectTimeout = timeout,
-            }, token).ConfigureAwait(false);
+        {
+            MasterHost = host,
+            MasterPort = port,
+            Tls = tls,
+            MaxDimension = Math.Max(dimension, 1),
+            ConnectTimeout = timeout,
+        }, token).ConfigureAwait(false);
     }
 }

@@ -250,14 +250,14 @@ public static class WireCodec
     }
 
     private static ClientMessage.BodyOneofCase ExpectedReply(ClientRequest request) => request.Kind switch
-        {
-            RequestKind.Initialize => ClientMessage.BodyOneofCase.InitialState,
-            RequestKind.Round => ClientMessage.BodyOneofCase.Update,
-            RequestKind.Evaluate => ClientMessage.BodyOneofCase.Evaluation,
-            RequestKind.Restore => ClientMessage.BodyOneofCase.Ready,
-            RequestKind.FeatureMax => ClientMessage.BodyOneofCase.FeatureMax,
-            _ => ClientMessage.BodyOneofCase.Scaled,
-        };
+    {
+        RequestKind.Initialize => ClientMessage.BodyOneofCase.InitialState,
+        RequestKind.Round => ClientMessage.BodyOneofCase.Update,
+        RequestKind.Evaluate => ClientMessage.BodyOneofCase.Evaluation,
+        RequestKind.Restore => ClientMessage.BodyOneofCase.Ready,
+        RequestKind.FeatureMax => ClientMessage.BodyOneofCase.FeatureMax,
+        _ => ClientMessage.BodyOneofCase.Scaled,
+    };
 
     private static void ReadParsedReply(ClientMessage message, ClientRequest request, ClientReply reply, CompressorSpec spec,
         HessianCompressor? regenerator, ulong compressorSeed)

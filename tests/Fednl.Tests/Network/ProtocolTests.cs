@@ -33,13 +33,33 @@ public sealed class ProtocolTests
     private static byte[] Encode(ClientRequest request, ClientReply reply, CompressorSpec spec) =>
         WireCodec.Reply(request, reply, spec, new double[spec.PackedLength], new byte[WireCodec.NaturalBytes(spec.PackedLength)]).ToByteArray();
 
+    /// <summary>The bytes as the master receives them: the envelope read in place, not parsed.</summary>
+    private static RawEnvelope Raw(byte[] bytes)
+    {
+        var raw = new RawEnvelope();
+        raw.Reset<ClientMessage>(bytes, "message");
+        return raw;
+    }
+
+    /// <summary>Reads a reply in place (the master's path) and through the generated parser; both must agree bit for bit.</summary>
     private static ClientReply Decode(byte[] bytes, ClientRequest request, CompressorSpec spec, ulong seed)
     {
         var received = new ClientReply(0, spec);
+        var parsed = new ClientReply(0, spec);
         using var regenerator = new HessianCompressor(spec);
-        WireCodec.ReadReply(ClientMessage.Parser.ParseFrom(bytes), request, received, spec, regenerator, seed);
+        WireCodec.ReadReply(Raw(bytes), request, received, spec, regenerator, seed);
+        WireCodec.ReadReply(ClientMessage.Parser.ParseFrom(bytes), request, parsed, spec, regenerator, seed);
+        Assert.That(Bits([received.Loss, received.DifferenceNorm, received.DifferenceNormDelta, .. received.Gradient]),
+            Is.EqualTo(Bits([parsed.Loss, parsed.DifferenceNorm, parsed.DifferenceNormDelta, .. parsed.Gradient])), "in place and parsed: scalars and gradient");
+        if (received.Difference is { } s)
+        {
+            Assert.That(s.Count, Is.EqualTo(parsed.Difference!.Count));
+            Assert.That(Bits(s.UsedValues.ToArray()), Is.EqualTo(Bits(parsed.Difference.UsedValues.ToArray())), "in place and parsed: values");
+        }
         return received;
     }
+
+    private static long[] Bits(double[] values) => values.Select(BitConverter.DoubleToInt64Bits).ToArray();
 
     [TestCase(CompressorKind.Identical)]
     [TestCase(CompressorKind.TopK)]
@@ -96,7 +116,11 @@ public sealed class ProtocolTests
         {
             var message = good.Clone();
             spoil(message.Update);
-            return Assert.Throws<ProtocolException>(() => WireCodec.ReadReply(message, RoundRequest(spec, round), target, spec, null, 1))!;
+            var parsed = Assert.Throws<ProtocolException>(() => WireCodec.ReadReply(message, RoundRequest(spec, round), target, spec, null, 1))!;
+            // The master's in-place reader refuses the same message with the same words.
+            var inPlace = Assert.Throws<ProtocolException>(() => WireCodec.ReadReply(Raw(message.ToByteArray()), RoundRequest(spec, round), target, spec, null, 1))!;
+            Assert.That((inPlace.Code, inPlace.Message), Is.EqualTo((parsed.Code, parsed.Message)));
+            return parsed;
         }
         static ByteString Doubles(params double[] values) => ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
 
@@ -126,6 +150,9 @@ public sealed class ProtocolTests
         var bytes = Encode(request, MakeUpdate(spec, 3, 1), spec);
         for (int cut = 1; cut < bytes.Length; cut += 7)
         {
+            // In place, a cut anywhere is refused: by the envelope or Update reader, or by the length checks.
+            Assert.Throws<ProtocolException>(() => WireCodec.ReadReply(Raw(bytes[..cut]), request, new ClientReply(0, spec), spec,
+                new HessianCompressor(spec), 1), $"in place, cut at {cut} of {bytes.Length} bytes");
             ClientMessage message;
             try
             {
