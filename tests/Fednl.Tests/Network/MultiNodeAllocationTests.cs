@@ -26,7 +26,8 @@ public sealed class MultiNodeAllocationTests
         foreach (var client in processes) Assert.That(client.WaitForExit(), Is.Zero, deployment.Logs());
         Deployment.AssertSameHistory(Deployment.SingleNode(options).History, deployment.History(), deployment.Logs());
 
-        var json = JsonDocument.Parse(master.Output.Trim().Split('\n')[^1]).RootElement;
+        Assert.That(master.Output.Trim().Split('\n'), Has.Length.EqualTo(1), "--json is one line on stdout: the engine's framework logs go to stderr");
+        var json = JsonDocument.Parse(master.Output.Trim()).RootElement;
         int d = json.GetProperty("dimension").GetInt32();
         double updateBytes = clients * 8.0 * d * (d + 1) / 2;
         double allocated = json.GetProperty("master_alloc_bytes_per_round").GetDouble();
