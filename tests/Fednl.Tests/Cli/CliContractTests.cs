@@ -96,6 +96,11 @@ public sealed class CliContractTests
     [TestCase(new[] { "train", "--algorithm", "fednl-ls", "--step", "damped" }, "the damped step is for --algorithm fednl")]
     [TestCase(new[] { "train", "--rounds", "many" }, "many")]
     [TestCase(new[] { "train", "--no-such-flag" }, "--no-such-flag")]
+    [TestCase(new[] { "master", "--listen", "127.0.0.1:0", "--insecure", "--engine", "zmq" }, "unknown --engine 'zmq' (expected framed|grpc)")]
+    [TestCase(new[] { "master", "--listen", "127.0.0.1:0", "--insecure", "--max-dimension", "500" }, "--max-dimension applies to --engine grpc")]
+    [TestCase(new[] { "master", "--listen", "127.0.0.1:0", "--insecure", "--engine", "grpc", "--max-dimension", "0" }, "--max-dimension must be >= 1, got 0")]
+    [TestCase(new[] { "master", "--listen", "127.0.0.1:0", "--insecure", "--engine", "grpc", "--dimension", "600", "--max-dimension", "500" }, "--dimension 600 exceeds --max-dimension 500")]
+    [TestCase(new[] { "client", "--master", "127.0.0.1:1", "--id", "0", "--insecure", "--engine", "http" }, "unknown --engine 'http'")]
     public void Bad_flags_get_one_line_and_exit_code_2(string[] args, string message)
     {
         var (exit, _, error) = Run(args);
