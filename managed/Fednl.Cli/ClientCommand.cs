@@ -3,6 +3,8 @@ using Fednl.Configuration;
 using Fednl.Data;
 using Fednl.Kernels;
 using Fednl.Network;
+using Fednl.Network.Private;
+using Fednl.Reporting;
 
 namespace Fednl.Cli;
 
@@ -25,13 +27,21 @@ internal static class ClientCommand
     private static readonly Option<string> Kernel = TrainingFlags.KernelOption();
     private static readonly Option<double> HandshakeTimeout = new("--handshake-timeout") { Description = "seconds for connecting, TLS and the master's Welcome", DefaultValueFactory = _ => 10.0 };
     private static readonly Option<string> Engine = NetworkFlags.EngineOption();
+    private static readonly Option<bool> Private = new("--private") { Description = "private mode: seal every message with the clients' shared key; the master only relays (docs/privacy.md)" };
+    private static readonly Option<FileInfo?> Key = new("--key") { Description = "private mode: the clients' shared key file (fednl keys init)" };
+    private static readonly Option<FileInfo?> Out = new("--out") { Description = "private mode: write the per-round history as CSV (every private client holds it)" };
+    private static readonly Option<bool> Json = new("--json") { Description = "private mode: print one JSON summary of the run as the last line" };
+    private static readonly Option<FileInfo?> Checkpoint = new("--checkpoint") { Description = "private mode: this client's checkpoint of the whole run (written atomically)" };
+    private static readonly Option<int> CheckpointEvery = new("--checkpoint-every") { Description = "private mode: write the checkpoint every R rounds (0: only when the run stops)", DefaultValueFactory = _ => 0 };
+    private static readonly Option<bool> Resume = new("--resume") { Description = "private mode: continue from --checkpoint (every client, and the master with its own --resume)" };
     private static readonly Option<int> Dimension = new("--dimension") { Description = "d of the run, after any intercept column: a file whose largest index is lower gets zero columns up to it" };
 
     public static Command Create()
     {
         var command = new Command("client", "run one client of a networked FedNL run");
         foreach (var option in new Option[] { Master, Id, Data, LocalData, Clients, Seed, KeepAll, AddIntercept, Certs, Insecure,
-                     RetryFor, IdleTimeout, HandshakeTimeout, HessianPathFlag, Kernel, Dimension, Engine })
+                     RetryFor, IdleTimeout, HandshakeTimeout, HessianPathFlag, Kernel, Dimension, Engine, Private, Key, Out, Json, Checkpoint,
+                     CheckpointEvery, Resume })
             command.Options.Add(option);
         command.SetAction(Run);
         return command;
@@ -45,6 +55,38 @@ internal static class ClientCommand
         if (features > 0 && columns > features)
             throw new UsageException($"--dimension {features + (intercept ? 1 : 0)}: {path} has features up to index {columns}");
         return data;
+    }
+
+    /// <summary>A private client's end: the history (kept when the run failed), the summary, and the exit code.</summary>
+    private static int Report(RunEnd end, FileInfo? outFile, bool json, int id, Action<string> log)
+    {
+        if (end.Result is { } result)
+        {
+            if (outFile is not null) HistoryCsv.Write(outFile.FullName, result, RunSummary.Label(result, "private"));
+            if (json)
+            {
+                var node = System.Text.Json.Nodes.JsonNode.Parse(RunSummary.ToJson(result, result.SetupSeconds))!.AsObject();
+                node["mode"] = "private";
+                node["client"] = id;
+                node["sealed_bytes_sent"] = end.BytesSent;
+                node["sealed_bytes_received"] = end.BytesReceived;
+                if (end.Failed) node["failure"] = end.Reason;
+                Console.WriteLine(node.ToJsonString());
+            }
+            else
+            {
+                var final = result.Final;
+                Console.WriteLine($"done: {final.Round} rounds, f = {final.Loss:R}, ||grad f|| = {final.GradientNorm:E3}, train {result.TrainSeconds:F3} s, " +
+                                  $"sealed {end.BytesSent:N0} B sent / {end.BytesReceived:N0} B received" + (end.Failed ? " (stopped)" : ""));
+            }
+        }
+        if (end.Failed)
+        {
+            log($"the private run failed: {end.Reason}" + (end.Result is { } r ? $"; the history so far ({r.History.Count} rows) is kept" : ""));
+            return CommandRunner.Failed;
+        }
+        log($"the private run ended: {end.Reason}");
+        return end.Result is { } done ? TrainCommand.StopOutcome(done) : CommandRunner.Ok;
     }
 
     private static int Run(ParseResult parse)
@@ -88,6 +130,21 @@ internal static class ClientCommand
         if (dimension != 0 && data.Features != dimension)
             throw new UsageException($"--dimension {dimension}: the data has d = {data.Features}");
         var engine = NetworkFlags.ParseEngine(parse.GetValue(Engine)!, data.Features);
+        bool isPrivate = parse.GetValue(Private);
+        var keyFile = parse.GetValue(Key);
+        var outFile = parse.GetValue(Out);
+        var checkpoint = parse.GetValue(Checkpoint);
+        int every = parse.GetValue(CheckpointEvery);
+        bool resume = parse.GetValue(Resume), json = parse.GetValue(Json);
+        if (!isPrivate && (keyFile is not null || outFile is not null || json || checkpoint is not null || every != 0 || resume))
+            throw new UsageException("--key, --out, --json, --checkpoint, --checkpoint-every and --resume are for private mode (--private); a normal client's history is the master's");
+        if (isPrivate && keyFile is null) throw new UsageException("--private needs --key FILE (the clients' shared key: fednl keys init --out FILE)");
+        if (isPrivate && engine is not null) throw new UsageException("--private runs over the framed engine only (drop --engine grpc)");
+        if (every < 0) throw new UsageException($"--checkpoint-every must be >= 0, got {every}");
+        if ((every > 0 || resume) && checkpoint is null) throw new UsageException("--checkpoint-every and --resume need --checkpoint FILE");
+        CommandRunner.CheckOutputFile(outFile, "--out");
+        CommandRunner.CheckOutputFile(checkpoint, "--checkpoint");
+        var privateMode = keyFile is null ? null : new PrivateClientMode(KeyFile.Read(keyFile.FullName), checkpoint?.FullName, every, resume);
         bool insecure = parse.GetValue(Insecure);
         if (insecure) NetworkFlags.WarnInsecure($"client {id}", engine);
         using var tls = insecure ? null : TlsSettings.ForClient(parse.GetValue(Certs)!.FullName, id);
@@ -108,6 +165,7 @@ internal static class ClientCommand
             HessianPath = TrainingFlags.ParseHessianPath(parse.GetValue(HessianPathFlag)!),
             Engine = engine,
             Log = log,
+            Private = privateMode,
         };
 
         using var cancel = new CancellationTokenSource();
@@ -117,6 +175,7 @@ internal static class ClientCommand
         {
             log($"{data.Samples} samples, d = {data.Features}; connecting to {host}:{port}");
             var end = NetworkClient.RunAsync(settings, cancel.Token).GetAwaiter().GetResult();
+            if (isPrivate) return Report(end, outFile, json, id, log);
             if (end.Failed)
             {
                 log($"the master stopped the run on a failure: {end.Reason}");

@@ -24,6 +24,7 @@ internal static class CommandRunner
         MasterCommand.Create(),
         ClientCommand.Create(),
         CertsCommand.Create(),
+        KeysCommand.Create(),
         BenchCommand.Create(),
     };
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Fednl.Compression;
 using Fednl.Network;
+using Fednl.Network.Private;
 using Fednl.Reporting;
 
 namespace Fednl.Cli;
@@ -21,6 +22,7 @@ internal static class MasterCommand
     private static readonly Option<bool> Resume = new("--resume") { Description = "continue from --checkpoint" };
     private static readonly Option<int> Dimension = new("--dimension") { Description = "d of the run, after any intercept column (default: what the clients report)" };
     private static readonly Option<string> Engine = NetworkFlags.EngineOption();
+    private static readonly Option<bool> Private = new("--private") { Description = "private mode: relay the clients' sealed messages without the key (docs/privacy.md); the clients run the server step and write the history" };
     private static readonly Option<int> MaxDimension = new("--max-dimension") { Description = "with --engine grpc: the largest d a client may bring (default: --dimension, else 4096); sets the transport's message ceiling" };
 
     public static Command Create()
@@ -28,7 +30,7 @@ internal static class MasterCommand
         var command = new Command("master", "run the master of a networked FedNL run (clients connect with `fednl client`)");
         Flags.AddTo(command);
         foreach (var option in new Option[] { Listen, Certs, Insecure, RoundTimeout, JoinTimeout, HandshakeTimeout, OnClientLoss,
-                     Checkpoint, CheckpointEvery, Resume, Dimension, Engine, MaxDimension })
+                     Checkpoint, CheckpointEvery, Resume, Dimension, Engine, MaxDimension, Private })
             command.Options.Add(option);
         command.SetAction(Run);
         return command;
@@ -39,8 +41,6 @@ internal static class MasterCommand
         bool json = parse.GetValue(Flags.Json);
         var options = Flags.Read(parse);
         TrainingFlags.Validate(options);
-        if (options.Compressor == CompressorKind.PermK)
-            throw new UsageException("--compressor permk runs with `fednl train` only for now: the networked master does not yet regenerate each client's PermK block");
         CommandRunner.CheckOutputFile(parse.GetValue(Flags.Out), "--out");
         CommandRunner.CheckOutputFile(parse.GetValue(Checkpoint), "--checkpoint");
         var listen = NetworkFlags.ParseListen(parse.GetValue(Listen)!);
@@ -68,6 +68,11 @@ internal static class MasterCommand
         if (insecure) NetworkFlags.WarnInsecure("master", engine);
         using var tls = insecure ? null : TlsSettings.ForMaster(parse.GetValue(Certs)!.FullName);
 
+        bool isPrivate = parse.GetValue(Private);
+        if (isPrivate && engine is not null) throw new UsageException("--private runs over the framed engine only (drop --engine grpc)");
+        if (isPrivate && parse.GetValue(Flags.Out) is not null)
+            throw new UsageException("--out: the master of a private run cannot read the history; give --out to a client (fednl client --private --out FILE)");
+
         var log = new Action<string>(line => Console.Error.WriteLine($"fednl master: {line}"));
         var settings = new MasterSettings
         {
@@ -84,6 +89,7 @@ internal static class MasterCommand
             Log = log,
             Dimension = dimension,
             Engine = engine,
+            Private = isPrivate,
         };
 
         // First Ctrl-C: finish the round, checkpoint, shut the clients down. Second: stop waiting at once.
@@ -103,6 +109,7 @@ internal static class MasterCommand
         MasterOutcome? outcome = null;
         try
         {
+            if (isPrivate) return RunRelay(settings, json, log, stop.Token, abort.Token);
             ProgressDisplay.Run(json, options.Rounds, progress =>
                 (outcome = NetworkMaster.Run(settings, progress,
                     endpoint => log($"listening on {endpoint} ({NetworkFlags.Transport(engine, tls)}), waiting for {options.Clients} clients"),
@@ -142,5 +149,45 @@ internal static class MasterCommand
             return CommandRunner.Failed;
         }
         return TrainCommand.StopOutcome(training);
+    }
+
+    /// <summary>`--private`: relay sealed messages; report what a relay may know (sizes, timings, who was lost).</summary>
+    private static int RunRelay(MasterSettings settings, bool json, Action<string> log, CancellationToken stop, CancellationToken abort)
+    {
+        var outcome = PrivateRelay.Run(settings,
+            endpoint => log($"listening on {endpoint} ({NetworkFlags.Transport(null, settings.Tls)}, private relay), waiting for {settings.Clients} clients"),
+            stop, abort);
+        int rounds = Math.Max(1, outcome.Rounds);
+        if (json)
+        {
+            var node = new System.Text.Json.Nodes.JsonObject
+            {
+                ["mode"] = "private",
+                ["run_id"] = outcome.RunId.ToString(),
+                ["clients"] = settings.Clients,
+                ["dimension"] = outcome.Dimension,
+                ["rounds"] = outcome.Rounds,
+                ["exchanges"] = outcome.Exchanges,
+                ["seconds"] = Math.Round(outcome.Seconds, 6),
+                ["wire_bytes_received"] = outcome.BytesReceived,
+                ["wire_bytes_sent"] = outcome.BytesSent,
+                ["wire_bytes_per_round"] = (outcome.BytesReceived + outcome.BytesSent) / rounds,
+                ["lost_clients"] = new System.Text.Json.Nodes.JsonArray(outcome.Lost.Select(i => (System.Text.Json.Nodes.JsonNode)i).ToArray()),
+            };
+            if (outcome.Failure is not null) node["failure"] = outcome.Failure;
+            Console.WriteLine(node.ToJsonString());
+        }
+        else
+        {
+            Console.WriteLine($"relayed {outcome.Exchanges:N0} exchanges over {outcome.Rounds} rounds in {outcome.Seconds:F3} s: " +
+                              $"{outcome.BytesReceived:N0} B received, {outcome.BytesSent:N0} B sent ({(outcome.BytesReceived + outcome.BytesSent) / rounds:N0} B per round)" +
+                              (outcome.Lost.Count > 0 ? $"; lost clients {string.Join(", ", outcome.Lost)}" : ""));
+        }
+        if (outcome.Failure is not null)
+        {
+            log($"run failed: {outcome.Failure}");
+            return CommandRunner.Failed;
+        }
+        return CommandRunner.Ok;
     }
 }

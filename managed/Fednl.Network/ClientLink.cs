@@ -30,7 +30,11 @@ public sealed class ClientLink(int id)
     public long DatasetSamples { get; set; }
     public double MaxRowNormSquared { get; set; }
 
-    /// <summary>Randk/randseqk index regeneration for this client's updates (its own workspace, so clients decode in parallel).</summary>
+    /// <summary>Private mode: the Hello's salt share and platform, relayed to every client in the roster.</summary>
+    public byte[] Salt { get; set; } = [];
+    public string Platform { get; set; } = "";
+
+    /// <summary>Randk/randseqk/permk index regeneration for this client's updates (its own workspace, so clients decode in parallel).</summary>
     public HessianCompressor? Regenerator { get; set; }
 
     public string Describe() => Connection is null ? $"client {Id}" : Connection.Peer;

@@ -13,6 +13,11 @@ namespace Fednl.Network;
 public sealed record Hello(Guid RunId, int ClientId, int Features, int Samples, int SplitClients, ulong SplitSeed,
     double MaxRowNormSquared, bool KeepAll = false, long DatasetSamples = 0)
 {
+    /// <summary>Private mode: the client's salt share of the run key (<see cref="Protocol.SaltBytes"/> bytes) and its platform.</summary>
+    public bool PrivateMode { get; init; }
+    public byte[] Salt { get; init; } = [];
+    public string Platform { get; init; } = "";
+
     public Wire.Hello ToWire() => new()
     {
         ProtocolVersion = WireCodec.Version,
@@ -25,6 +30,9 @@ public sealed record Hello(Guid RunId, int ClientId, int Features, int Samples, 
         KeepAll = KeepAll,
         DatasetSamples = DatasetSamples,
         MaxRowNormSquared = MaxRowNormSquared,
+        PrivateMode = PrivateMode,
+        Salt = ByteString.CopyFrom(Salt),
+        Platform = Platform,
     };
 
     /// <summary>Reads a Hello; the caller checks it against the run.</summary>
@@ -34,8 +42,17 @@ public sealed record Hello(Guid RunId, int ClientId, int Features, int Samples, 
             throw new ProtocolException(ProtocolError.UnsupportedVersion,
                 $"protocol version {m.ProtocolVersion} is not supported (this side speaks version {WireCodec.Version})");
         if (m.DatasetSamples < 0) throw WireCodec.Malformed($"Hello reports {m.DatasetSamples} samples in its file");
+        if (m.PrivateMode && m.Salt.Length != Protocol.SaltBytes)
+            throw WireCodec.Malformed($"Hello carries a {m.Salt.Length}-byte salt share; private mode's are {Protocol.SaltBytes} bytes");
+        if (m.Platform.Length > Protocol.MaxPlatformLength)
+            throw WireCodec.Malformed($"Hello's platform text has {m.Platform.Length} characters, at most {Protocol.MaxPlatformLength}");
         return new Hello(RunIdOf(m.RunId, "Hello", allowEmpty: true), m.ClientId, m.Features, m.Samples, m.SplitClients, m.SplitSeed,
-            WireCodec.Required(m.HasMaxRowNormSquared, m.MaxRowNormSquared, "Hello max row norm²"), m.KeepAll, m.DatasetSamples);
+            WireCodec.Required(m.HasMaxRowNormSquared, m.MaxRowNormSquared, "Hello max row norm²"), m.KeepAll, m.DatasetSamples)
+        {
+            PrivateMode = m.PrivateMode,
+            Salt = m.Salt.ToByteArray(),
+            Platform = m.Platform,
+        };
     }
 
     internal static Guid RunIdOf(ByteString field, string what, bool allowEmpty)
@@ -50,6 +67,9 @@ public sealed record Hello(Guid RunId, int ClientId, int Features, int Samples, 
 public sealed record Welcome(Guid RunId, int Clients, int Features, Algorithm Algorithm, CompressorKind Compressor,
     FedNLOption Option, double KMultiplier, long K, double Lambda, double Alpha, ulong Seed)
 {
+    /// <summary>Private mode: the rest of the settings, since every client runs the server step itself; null otherwise.</summary>
+    public Wire.PrivateSettings? Private { get; init; }
+
     public Wire.Welcome ToWire() => new()
     {
         ProtocolVersion = WireCodec.Version,
@@ -64,6 +84,7 @@ public sealed record Welcome(Guid RunId, int Clients, int Features, Algorithm Al
         Lambda = Lambda,
         Alpha = Alpha,
         Seed = Seed,
+        PrivateSettings = Private,
     };
 
     public static Welcome FromWire(Wire.Welcome m)
@@ -78,11 +99,33 @@ public sealed record Welcome(Guid RunId, int Clients, int Features, Algorithm Al
             throw WireCodec.Malformed($"Welcome names an unknown algorithm, compressor or option ({m.Algorithm}, {m.Compressor}, {m.Option})");
         var welcome = new Welcome(Hello.RunIdOf(m.RunId, "Welcome", allowEmpty: false), m.Clients, m.Features, algorithm, compressor, option,
             WireCodec.Required(m.HasKMultiplier, m.KMultiplier, "Welcome k-multiplier"), m.K, WireCodec.Required(m.HasLambda, m.Lambda, "Welcome lambda"),
-            WireCodec.Required(m.HasAlpha, m.Alpha, "Welcome alpha"), m.Seed);
+            WireCodec.Required(m.HasAlpha, m.Alpha, "Welcome alpha"), m.Seed)
+        { Private = m.PrivateSettings };
         if (welcome.Features < 1 || welcome.Clients < 1 || !(welcome.KMultiplier > 0) || !(welcome.Lambda >= 0) || !(welcome.Alpha > 0))
             throw WireCodec.Malformed("Welcome carries impossible settings");
         return welcome;
     }
 
-    public CompressorSpec Spec() => new(Compressor, Features, KMultiplier);
+    public CompressorSpec Spec() => new(Compressor, Features, KMultiplier, Clients);
+
+    /// <summary>The settings a normal master keeps to itself, for the Welcome of a private run.</summary>
+    public static Wire.PrivateSettings PrivateSettingsOf(TrainingOptions o, ClientLossPolicy policy)
+    {
+        var s = new Wire.PrivateSettings
+        {
+            Rounds = o.Rounds,
+            Tolerance = o.Tolerance,
+            ClientsPerRound = o.ClientsPerRound,
+            HessianRule = (int)o.HessianRule,
+            StepSize = (int)o.StepSize,
+            LineSearchGamma = o.LineSearchGamma,
+            LineSearchC = o.LineSearchC,
+            LineSearchMaxTries = o.LineSearchMaxTries,
+            DivergenceFactor = o.DivergenceFactor,
+            ScaleFeatures = o.ScaleFeatures,
+            ContinueOnLoss = policy == ClientLossPolicy.Continue,
+        };
+        if (o.Alpha is { } alpha) s.AlphaGiven = alpha;
+        return s;
+    }
 }

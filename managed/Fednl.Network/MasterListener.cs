@@ -93,6 +93,14 @@ public sealed class MasterListener : IAsyncDisposable
         _acceptLoop = AcceptLoopAsync(_stop.Token);
     }
 
+    /// <summary>From now on (a private run has started), a client that connects is refused: private mode has no rejoin.</summary>
+    public void StartRelaying()
+    {
+        lock (_gate) _relaying = true;
+    }
+
+    private bool _relaying;
+
     /// <summary>From now on, welcomed clients go to <paramref name="transport"/> as rejoins.</summary>
     public void HandOver(NetworkTransport transport)
     {
@@ -191,13 +199,15 @@ public sealed class MasterListener : IAsyncDisposable
         {
             var entry = _lobby[i]!;
             var link = links[i];
-            entry.Connection.UseRunLimits(RunSpec(d));
+            if (!_settings.Private) entry.Connection.UseRunLimits(RunSpec(d)); // a private relay sets its own limits
             lock (link)
             {
                 link.Connection = entry.Connection;
                 link.Samples = entry.Hello.Samples;
                 link.DatasetSamples = entry.Hello.SplitClients != 0 ? entry.Hello.DatasetSamples : 0;
                 link.MaxRowNormSquared = entry.Hello.MaxRowNormSquared;
+                link.Salt = entry.Hello.Salt;
+                link.Platform = entry.Hello.Platform;
                 link.State = LinkState.Live;
             }
             _lobby[i] = null;
@@ -336,7 +346,7 @@ public sealed class MasterListener : IAsyncDisposable
             Check(hello, certificateId);
             var welcome = WelcomeFor(Dimension > 0 ? Dimension : hello.Features);
             // Frame buffers grow to the run's sizes only once d is settled: a lobby client costs a few KB whatever it claims.
-            if (Dimension > 0) connection.UseRunLimits(RunSpec(Dimension));
+            if (Dimension > 0 && !_settings.Private) connection.UseRunLimits(RunSpec(Dimension));
             lock (_gate)
             {
                 // Reserve the id before the Welcome goes out, so two peers claiming one id cannot both be welcomed.
@@ -386,7 +396,12 @@ public sealed class MasterListener : IAsyncDisposable
                 : $"claims client id {hello.ClientId} but its certificate is for client {certificateId}");
         if (hello.RunId != Guid.Empty && hello.RunId != _runId)
             throw new ProtocolException(ProtocolError.WrongRun, $"belongs to run {hello.RunId}, this is run {_runId}");
-        if (hello.Features < 1 || hello.Samples < 1)
+        if (hello.PrivateMode != _settings.Private)
+            throw new ProtocolException(ProtocolError.InconsistentSettings, _settings.Private
+                ? "is not a private client, and this master runs --private: give every client --private --key FILE"
+                : "is a private client (--private), and this master does not run --private: start the master with --private");
+        // a private client withholds its sample count and row norms (the clients agree on them sealed)
+        if (hello.Features < 1 || (hello.Samples < 1 && !hello.PrivateMode))
             throw new ProtocolException(ProtocolError.InconsistentSettings, $"reports d = {hello.Features} and {hello.Samples} samples");
         if (hello.SplitClients != 0 && (hello.SplitClients != n || hello.SplitSeed != _settings.Options.Seed))
             throw new ProtocolException(ProtocolError.InconsistentSettings,
@@ -399,13 +414,21 @@ public sealed class MasterListener : IAsyncDisposable
             throw new ProtocolException(ProtocolError.MalformedFrame, $"reports max row norm² {hello.MaxRowNormSquared}");
         try
         {
-            _ = Protocol.ClientFrameLimit(new CompressorSpec(_settings.Options.Compressor, hello.Features, _settings.Options.KMultiplier));
+            var spec = RunSpec(hello.Features);
+            _ = Protocol.ClientFrameLimit(spec);
             _ = Protocol.MasterFrameLimit(hello.Features);
+            if (_settings.Private) _ = Protocol.PrivateBundleLimit(spec, n);
+        }
+        catch (ArgumentException e) when (e is not ArgumentOutOfRangeException)
+        {
+            throw new ProtocolException(ProtocolError.InconsistentSettings, $"has d = {hello.Features}: {e.Message}");
         }
         catch (Exception e) when (e is OverflowException or ArgumentException)
         {
             throw new ProtocolException(ProtocolError.InconsistentSettings,
-                $"has d = {hello.Features}: a networked run's messages (one client's d×d state) must fit in 2 GB frames");
+                _settings.Private
+                    ? $"has d = {hello.Features}: a private run's bundle (every client's d×d initial state) must fit in a 2 GB frame; use fewer clients or a sparser compressor"
+                    : $"has d = {hello.Features}: a networked run's messages (one client's d×d state) must fit in 2 GB frames");
         }
         if (_settings.Engine is { } engine && hello.Features > engine.MaxDimension)
             throw new ProtocolException(ProtocolError.InconsistentSettings,
@@ -420,7 +443,7 @@ public sealed class MasterListener : IAsyncDisposable
     private void Reserve(Hello hello, IClientChannel connection)
     {
         int id = hello.ClientId;
-        if (_transport is null)
+        if (_transport is null && !_relaying)
         {
             if (_lobby[id] is { } holder)
             {
@@ -431,6 +454,9 @@ public sealed class MasterListener : IAsyncDisposable
             _lobby[id] = new LobbyEntry(hello, connection);
             return;
         }
+        if (_settings.Private)
+            throw new ProtocolException(ProtocolError.InconsistentSettings,
+                $"client id {id}: the private run has started, and private mode does not support rejoining (the clients hold the state; restart the run from the clients' checkpoints)");
         var link = _links![id];
         lock (link)
         {
@@ -444,7 +470,7 @@ public sealed class MasterListener : IAsyncDisposable
 
     private void Unreserve(int id, IClientChannel connection)
     {
-        if (_transport is null)
+        if (_transport is null && !_relaying)
         {
             if (_lobby[id]?.Connection == connection) _lobby[id] = null;
             return;
@@ -474,15 +500,18 @@ public sealed class MasterListener : IAsyncDisposable
         return true;
     }
 
-    private CompressorSpec RunSpec(int dimension) => new(_settings.Options.Compressor, dimension, _settings.Options.KMultiplier);
+    private CompressorSpec RunSpec(int dimension) => new(_settings.Options.Compressor, dimension, _settings.Options.KMultiplier, _settings.Clients);
 
     private Welcome WelcomeFor(int dimension)
     {
         var o = _settings.Options;
-        var spec = new CompressorSpec(o.Compressor, dimension, o.KMultiplier);
+        var spec = RunSpec(dimension);
         double alpha = o.Alpha ?? spec.DefaultAlpha(o.Option);
         return new Welcome(_runId, _settings.Clients, dimension, o.Algorithm, o.Compressor, o.Option, o.KMultiplier, spec.K,
-            o.Lambda, alpha, o.Seed);
+            o.Lambda, alpha, o.Seed)
+        {
+            Private = _settings.Private ? Welcome.PrivateSettingsOf(o, _settings.LossPolicy) : null,
+        };
     }
 
     public async ValueTask DisposeAsync()

@@ -33,5 +33,11 @@ public sealed record MasterSettings
     /// <summary>What carries the messages: null is the built-in framed TCP (TLS or plain), else e.g. the gRPC engine.</summary>
     public INetworkEngine? Engine { get; init; }
 
+    /// <summary>
+    /// Private mode (docs/privacy.md): the master is a blind relay of sealed messages; the clients hold the key and
+    /// each runs the server step itself.
+    /// </summary>
+    public bool Private { get; init; }
+
     public int Clients => Options.Clients;
 }

@@ -9,6 +9,7 @@ using Fednl.Configuration;
 using Fednl.Data;
 using Fednl.Messages;
 using Fednl.Network.Wire;
+using Fednl.Reporting;
 
 namespace Fednl.Network;
 
@@ -35,10 +36,41 @@ public sealed record ClientSettings
     /// <summary>What carries the messages: null is the built-in framed TCP, else e.g. the gRPC engine (the master's must match).</summary>
     public INetworkEngine? Engine { get; init; }
     public Action<string> Log { get; init; } = _ => { };
+
+    /// <summary>Private mode (docs/privacy.md: <see cref="Private.PrivateClientMode"/>); null for a normal client.</summary>
+    public IPrivateClientMode? Private { get; init; }
 }
 
-/// <summary>How the master ended the run: <see cref="Failed"/> when it stopped on a failure, and its reason.</summary>
-public sealed record RunEnd(bool Failed, string Reason);
+/// <summary>
+/// Private mode as the client loop sees it: it decorates the Hello, and after the Welcome it runs the whole run
+/// over the connection (the client then runs the server step too). <see cref="Private.PrivateClientMode"/> is the
+/// implementation; the seam keeps the normal client below the private mode's layer.
+/// </summary>
+public interface IPrivateClientMode
+{
+    /// <summary>The Hello with the private fields: a fresh salt share for this connection, the platform, the run id to resume.</summary>
+    Hello Prepare(Hello hello);
+
+    /// <summary>The run, after the master's Welcome; returns how it ended (its result, the history so far on a failure).</summary>
+    RunEnd Run(MasterConnection connection, Welcome welcome, ClientSettings settings, CancellationToken token);
+}
+
+/// <summary>
+/// How the run ended: <see cref="Failed"/> when it stopped on a failure, and its reason. A private client also
+/// holds the run's result (the history so far when it failed) and the bytes it sent and received.
+/// </summary>
+public sealed record RunEnd(bool Failed, string Reason)
+{
+    public TrainingResult? Result { get; init; }
+    public long BytesSent { get; init; }
+    public long BytesReceived { get; init; }
+}
+
+/// <summary>A private run failed after it started: not retried (private mode has no rejoin); the end says why.</summary>
+internal sealed class PrivateRunEndedException(RunEnd end) : Exception(end.Reason)
+{
+    public RunEnd End { get; } = end;
+}
 
 /// <summary>The master refused this client, or broke the protocol: retrying would not help.</summary>
 public sealed class ClientRefusedException(string message) : Exception(message);
@@ -69,6 +101,10 @@ public static class NetworkClient
             try
             {
                 return await session.ConnectAndServeAsync(() => { backoff = TimeSpan.FromSeconds(0.2); connected = true; }, token).ConfigureAwait(false);
+            }
+            catch (PrivateRunEndedException e)
+            {
+                return e.End;
             }
             catch (PeerRefusedException e) when (e.Code is ProtocolError.DuplicateClient)
             {
@@ -217,8 +253,12 @@ public static class NetworkClient
             return await WelcomedAsync(connection, answer, connected, token).ConfigureAwait(false);
         }
 
-        private Hello HelloOf(Dataset data) => new(_runId, settings.Id, data.Features, data.Samples, settings.SplitClients, settings.SplitSeed,
-            data.MaxRowNormSquared(), settings.KeepAll, settings.DatasetSamples);
+        private Hello HelloOf(Dataset data)
+        {
+            var hello = new Hello(_runId, settings.Id, data.Features, data.Samples, settings.SplitClients, settings.SplitSeed,
+                data.MaxRowNormSquared(), settings.KeepAll, settings.DatasetSamples);
+            return settings.Private is { } mode ? mode.Prepare(hello) : hello;
+        }
 
         /// <summary>Checks the master's answer to Hello, prepares the client for its settings, and serves the run.</summary>
         private async Task<RunEnd> WelcomedAsync(IMasterChannel connection, MasterMessage answer, Action connected, CancellationToken token)
@@ -229,6 +269,24 @@ public static class NetworkClient
             var welcome = Welcome.FromWire(answer.Welcome);
             if (welcome.Features != data.Features)
                 throw new ProtocolException(ProtocolError.InconsistentSettings, $"Welcome says d = {welcome.Features}, this client has d = {data.Features}");
+            if (settings.Private is { } mode)
+            {
+                if (connection is not MasterConnection framed)
+                    throw new ClientRefusedException("private mode runs over the framed engine only (drop --engine grpc)");
+                connected();
+                settings.Log($"connected to {connection.Peer} (private run {welcome.RunId}, {welcome.Algorithm} {welcome.Compressor.ToFlag()}, n = {welcome.Clients})");
+                RunEnd end;
+                try
+                {
+                    end = mode.Run(framed, welcome, settings, token);
+                }
+                catch (Exception e) when (e is ProtocolException or PeerRefusedException or IOException or OperationCanceledException or ClientLostException
+                                              or ClientRefusedException)
+                {
+                    end = new RunEnd(true, e is OperationCanceledException ? $"client {settings.Id} was interrupted" : e.Message);
+                }
+                throw new PrivateRunEndedException(end);
+            }
             Prepare(welcome);
             var spec = welcome.Spec();
             connection.UseRunLimits(spec);

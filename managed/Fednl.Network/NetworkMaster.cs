@@ -49,7 +49,7 @@ public static class NetworkMaster
             listening?.Invoke(listener.Endpoint);
             var links = listener.WaitForAllAsync(settings.JoinTimeout, abort).GetAwaiter().GetResult();
             int d = listener.Dimension;
-            var spec = new CompressorSpec(options.Compressor, d, options.KMultiplier);
+            var spec = new CompressorSpec(options.Compressor, d, options.KMultiplier, options.Clients);
             double alpha = options.Alpha ?? spec.DefaultAlpha(options.Option);
             if (checkpoint is not null && checkpoint.Settings != MasterCheckpoint.SettingsKey(options, alpha))
                 throw new ArgumentException($"the checkpoint was written with different settings:\n  checkpoint: {checkpoint.Settings}\n  now:        {MasterCheckpoint.SettingsKey(options, alpha)}");

@@ -60,7 +60,7 @@ public sealed class NetworkTransport : IClientTransport
         _recipients = new int[links.Length];
         _deadline = CancellationTokenSource.CreateLinkedTokenSource(abort);
         _request = new PreparedRequest(Dimension);
-        if (spec.Kind is CompressorKind.RandK or CompressorKind.RandSeqK)
+        if (spec.Kind is CompressorKind.RandK or CompressorKind.RandSeqK or CompressorKind.PermK)
             foreach (var link in links) link.Regenerator ??= new HessianCompressor(spec);
     }
 
@@ -192,7 +192,7 @@ public sealed class NetworkTransport : IClientTransport
         var reply = _replies![t];
         var request = _current!;
         ulong seed = request.Kind == RequestKind.Round ? SeedSequence.CompressorFor(_spec.Kind, _seed, link.Id, request.Round) : 0;
-        WireCodec.ReadReply(answer, request, reply, _spec, link.Regenerator, seed);
+        WireCodec.ReadReply(answer, request, reply, _spec, link.Regenerator, seed, link.Id);
         switch (request.Kind)
         {
             case RequestKind.Scale:

@@ -14,6 +14,12 @@ internal ref struct ProtoReader(ReadOnlySpan<byte> data, string what)
     private readonly ReadOnlySpan<byte> _data = data;
     private int _at;
 
+    /// <summary>Bytes read so far.</summary>
+    public readonly int Position => _at;
+
+    /// <summary>True while bytes remain (for packed repeated fields, which are values without tags).</summary>
+    public readonly bool HasMore => _at < _data.Length;
+
     /// <summary>Reads the next tag; false at the end of the data.</summary>
     public bool Next(out int field, out int wireType)
     {

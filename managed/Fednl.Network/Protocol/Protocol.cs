@@ -29,6 +29,26 @@ public static class Protocol
     /// <summary>The largest message the master sends in a run: a state transfer (H_i, w_i, l_i).</summary>
     public static int MasterFrameLimit(int dimension) => checked((int)(8 * (Kernels.PackedSymmetric.Length(dimension) + dimension) + Overhead));
 
+    /// <summary>Private mode: AES-GCM's tag and nonce, a client's salt share of the run key, and the longest platform text.</summary>
+    public const int SealTagBytes = 16, SealNonceBytes = 12, SaltBytes = 32, MaxPlatformLength = 200;
+
+    /// <summary>Private mode: the longest ciphertext (plaintext and tag) of one sealed reply.</summary>
+    public static int PrivateCiphertextLimit(Compression.CompressorSpec spec) => checked(ClientFrameLimit(spec) + SealTagBytes);
+
+    /// <summary>Private mode: the longest Sealed envelope a client sends (the ciphertext, nonce, numbers and tags).</summary>
+    public static int PrivateSealedLimit(Compression.CompressorSpec spec) => checked(PrivateCiphertextLimit(spec) + Overhead);
+
+    /// <summary>
+    /// Private mode: the longest message the relay sends a client: the Bundle of all n sealed messages (or the
+    /// roster of n salt shares and platforms, when that is longer).
+    /// </summary>
+    public static int PrivateBundleLimit(Compression.CompressorSpec spec, int clients)
+    {
+        long bundle = (long)clients * (PrivateSealedLimit(spec) + 16) + Overhead;
+        long roster = (long)clients * (SaltBytes + 4L * MaxPlatformLength + 16) + Overhead;
+        return checked((int)Math.Max(bundle, roster));
+    }
+
     /// <summary>The largest request broadcast to every client (Round: k, α, x; the others are shorter), header included.</summary>
     public static int BroadcastFrameBytes(int dimension) => checked(HeaderBytes + 8 * dimension + Overhead);
 }

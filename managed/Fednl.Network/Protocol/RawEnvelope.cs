@@ -40,6 +40,23 @@ public sealed class RawEnvelope
         }
     }
 
+    /// <summary>Where the serialised body lies in <see cref="Bytes"/>: its start and length.</summary>
+    public (int Start, int Length) BodyRange()
+    {
+        var reader = new ProtoReader(Bytes.Span, "envelope");
+        (int Start, int Length) range = (0, 0);
+        while (reader.Next(out int number, out int wireType))
+        {
+            if (number == Kind && wireType == ProtoReader.LengthDelimited)
+            {
+                int length = reader.ReadBytes().Length;
+                range = (reader.Position - length, length);
+            }
+            else reader.Skip(wireType);
+        }
+        return range;
+    }
+
     /// <summary>Parses the whole envelope (copies its vectors): for the small messages and the handshake.</summary>
     public T Parse<T>(MessageParser<T> parser, string what) where T : IMessage<T>
     {

@@ -225,28 +225,28 @@ public static class WireCodec
     /// randk/randseqk indices are regenerated with <paramref name="regenerator"/> from the seed the client used.
     /// </summary>
     public static void ReadReply(ClientMessage message, ClientRequest request, ClientReply reply, CompressorSpec spec,
-        HessianCompressor? regenerator, ulong compressorSeed)
+        HessianCompressor? regenerator, ulong compressorSeed, int sender = -1)
     {
         var expected = ExpectedReply(request);
         if (message.BodyCase != expected)
             throw new ProtocolException(ProtocolError.UnexpectedFrame, $"{message.BodyCase} where {expected} was expected");
-        ReadParsedReply(message, request, reply, spec, regenerator, compressorSeed);
+        ReadParsedReply(message, request, reply, spec, regenerator, compressorSeed, sender);
     }
 
     /// <summary>
-    /// As <see cref="ReadReply(ClientMessage, ClientRequest, ClientReply, CompressorSpec, HessianCompressor?, ulong)"/>,
+    /// As <see cref="ReadReply(ClientMessage, ClientRequest, ClientReply, CompressorSpec, HessianCompressor?, ulong, int)"/>,
     /// from the received bytes: an Update is read in place (no copy of its vectors), the rest is parsed.
     /// </summary>
     public static void ReadReply(RawEnvelope message, ClientRequest request, ClientReply reply, CompressorSpec spec,
-        HessianCompressor? regenerator, ulong compressorSeed)
+        HessianCompressor? regenerator, ulong compressorSeed, int sender = -1)
     {
         var expected = ExpectedReply(request);
         if (message.Kind != (int)expected)
             throw new ProtocolException(ProtocolError.UnexpectedFrame, $"{(ClientMessage.BodyOneofCase)message.Kind} where {expected} was expected");
         if (expected == ClientMessage.BodyOneofCase.Update)
-            ReadUpdate(UpdateView.Parse(message.Body), request.Round, spec, reply, regenerator, compressorSeed);
+            ReadUpdate(UpdateView.Parse(message.Body), request.Round, spec, reply, regenerator, compressorSeed, sender);
         else
-            ReadParsedReply(message.Parse(ClientMessage.Parser, "ClientMessage"), request, reply, spec, regenerator, compressorSeed);
+            ReadParsedReply(message.Parse(ClientMessage.Parser, "ClientMessage"), request, reply, spec, regenerator, compressorSeed, sender);
     }
 
     private static ClientMessage.BodyOneofCase ExpectedReply(ClientRequest request) => request.Kind switch
@@ -260,7 +260,7 @@ public static class WireCodec
     };
 
     private static void ReadParsedReply(ClientMessage message, ClientRequest request, ClientReply reply, CompressorSpec spec,
-        HessianCompressor? regenerator, ulong compressorSeed)
+        HessianCompressor? regenerator, ulong compressorSeed, int sender)
     {
         int d = spec.Dimension;
         switch (request.Kind)
@@ -279,7 +279,7 @@ public static class WireCodec
                 break;
             }
             case RequestKind.Round:
-                ReadUpdate(UpdateView.Of(message.Update), request.Round, spec, reply, regenerator, compressorSeed);
+                ReadUpdate(UpdateView.Of(message.Update), request.Round, spec, reply, regenerator, compressorSeed, sender);
                 break;
             case RequestKind.Evaluate:
             {
@@ -313,11 +313,14 @@ public static class WireCodec
 
     /// <summary>Reads an Update, checking every field against the round and the compressor.</summary>
     public static void ReadUpdate(Update m, int expectedRound, CompressorSpec spec, ClientReply reply, HessianCompressor? regenerator,
-        ulong compressorSeed) => ReadUpdate(UpdateView.Of(m), expectedRound, spec, reply, regenerator, compressorSeed);
+        ulong compressorSeed, int sender = -1) => ReadUpdate(UpdateView.Of(m), expectedRound, spec, reply, regenerator, compressorSeed, sender);
 
-    /// <summary>Reads an Update in place (see <see cref="UpdateView"/>), checking every field as above.</summary>
+    /// <summary>
+    /// Reads an Update in place (see <see cref="UpdateView"/>), checking every field as above; permk's block is
+    /// regenerated for <paramref name="sender"/>.
+    /// </summary>
     public static void ReadUpdate(in UpdateView m, int expectedRound, CompressorSpec spec, ClientReply reply, HessianCompressor? regenerator,
-        ulong compressorSeed)
+        ulong compressorSeed, int sender = -1)
     {
         if (m.Round != expectedRound)
             throw new ProtocolException(ProtocolError.WrongRound, $"Update for round {m.Round}, expected round {expectedRound}");
@@ -332,7 +335,10 @@ public static class WireCodec
         long capacity = spec.IsDense ? spec.PackedLength : spec.K;
         // TopK sends fewer than K when the client's Hessian pattern has fewer entries; TopLEK often does
         bool upTo = spec.Kind is CompressorKind.TopK or CompressorKind.TopLEK;
-        bool countOk = upTo ? count >= 0 && count <= capacity : count == capacity;
+        // PermK's blocks have ⌊D/n⌋ entries or one more; the regenerated block says which
+        bool countOk = upTo ? count >= 0 && count <= capacity
+            : spec.Kind == CompressorKind.PermK ? count >= capacity - 1 && count <= capacity
+            : count == capacity;
         if (!countOk)
             throw Malformed($"Update carries {count} entries; {spec} sends {(upTo ? "at most " : "")}{capacity}");
         bool natural = !m.NaturalValues.IsEmpty;
@@ -354,8 +360,9 @@ public static class WireCodec
             if (!m.Indices.IsEmpty) throw Malformed($"Update carries indices, which {spec} does not send");
             if (!spec.IsDense)
             {
-                if (regenerator is null) throw new InvalidOperationException("randk/randseqk updates need a regenerator");
-                int regenerated = regenerator.RegenerateIndices(compressorSeed, s.Indices, out _);
+                if (regenerator is null) throw new InvalidOperationException("randk/randseqk/permk updates need a regenerator");
+                if (spec.Kind == CompressorKind.PermK && sender < 0) throw new InvalidOperationException("permk updates are read knowing their sender");
+                int regenerated = regenerator.RegenerateIndices(compressorSeed, s.Indices, out _, spec.Kind == CompressorKind.PermK ? sender : null);
                 if (regenerated != count)
                     throw Malformed($"Update carries {count} entries, the seed gives {regenerated}");
             }

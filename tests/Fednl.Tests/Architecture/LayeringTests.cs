@@ -24,7 +24,8 @@ public class LayeringTests
         ["Fednl"],
         ["Fednl.Network.Wire"],
         ["Fednl.Network"],
-        ["Fednl.Network.Grpc"],
+        // the private relay and client build on the network's admission and framing; the client loop reaches them through IPrivateClientMode
+        ["Fednl.Network.Private", "Fednl.Network.Grpc"],
     ];
 
     private static int Rank(string ns)

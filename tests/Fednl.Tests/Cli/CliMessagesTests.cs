@@ -37,7 +37,7 @@ public sealed class CliMessagesTests
 
     [TestCase("trian", "unknown command 'trian' (did you mean 'train'?)")]
     [TestCase("bnech", "unknown command 'bnech' (did you mean 'bench'?)")]
-    [TestCase("frobnicate", "unknown command 'frobnicate'; the commands are train, plot, master, client, certs, bench")]
+    [TestCase("frobnicate", "unknown command 'frobnicate'; the commands are train, plot, master, client, certs, keys, bench")]
     public void An_unknown_command_is_named_with_a_suggestion(string word, string message)
     {
         var (exit, _, error) = Run(word, "--rounds", "3");

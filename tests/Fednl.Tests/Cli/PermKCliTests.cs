@@ -1,6 +1,6 @@
 namespace Fednl.Tests.Cli;
 
-/// <summary>`--compressor permk`: trains with `fednl train`; the networked master refuses it (not supported there yet).</summary>
+/// <summary>`--compressor permk` with `fednl train` (networked runs: MultiNodeEquivalenceTests and PrivateModeTests).</summary>
 [NonParallelizable]
 public sealed class PermKCliTests
 {
@@ -25,14 +25,5 @@ public sealed class PermKCliTests
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(error.Trim(), Does.StartWith("fednl: permk splits the D = d(d+1)/2 = 1830 packed Hessian entries (d = 60)")
             .And.EndWith("needs D >= n, but there are n = 2000 clients"));
-    }
-
-    [Test]
-    public void The_master_refuses_permk_with_a_plain_message()
-    {
-        var (exit, _, error) = CliHarness.Run("master", "--listen", "127.0.0.1:0", "--insecure", "--compressor", "permk");
-        Assert.That(exit, Is.EqualTo(2));
-        Assert.That(error.Trim(), Is.EqualTo("fednl: --compressor permk runs with `fednl train` only for now: the networked master " +
-                                             "does not yet regenerate each client's PermK block"));
     }
 }

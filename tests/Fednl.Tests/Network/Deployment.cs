@@ -62,6 +62,42 @@ internal sealed class Deployment : IDisposable
         return Track(new FednlProcess($"client {id}", Folder.Path, args.ToArray()));
     }
 
+    // ---- private mode ----------------------------------------------------------------------------------------------
+
+    /// <summary>The clients' shared key (created on first use, readable by its owner only).</summary>
+    public string KeyPath
+    {
+        get
+        {
+            string path = Path.Combine(Folder.Path, "key.bin");
+            if (!File.Exists(path)) Fednl.Network.Private.KeyFile.Create(path);
+            return path;
+        }
+    }
+
+    /// <summary>A private relay: the training flags, no history (it cannot read one), its JSON summary on stdout.</summary>
+    public FednlProcess StartPrivateMaster(int port, string[] training, params string[] extra)
+    {
+        List<string> args = ["master", "--listen", $"127.0.0.1:{port}", "--clients", Clients.ToString(), .. Security, "--private", "--json"];
+        args.AddRange(training);
+        args.AddRange(extra);
+        Default(args, "--join-timeout", "240");
+        Default(args, "--handshake-timeout", "60");
+        Default(args, "--round-timeout", "120");
+        return Track(new FednlProcess("master", Folder.Path, args.ToArray()));
+    }
+
+    /// <summary>A private client with the shared key, writing its own copy of the history.</summary>
+    public FednlProcess StartPrivateClient(int port, int id, params string[] extra) =>
+        StartClient(port, id, ["--private", "--key", KeyPath, "--out", ClientHistoryPath(id), "--json", .. extra]);
+
+    public FednlProcess[] StartPrivateClients(int port, Func<int, string[]>? extra = null) =>
+        Enumerable.Range(0, Clients).Select(i => StartPrivateClient(port, i, extra?.Invoke(i) ?? [])).ToArray();
+
+    public string ClientHistoryPath(int id) => Path.Combine(Folder.Path, $"history-{id}.csv");
+
+    public IReadOnlyList<RoundReport> ClientHistory(int id) => HistoryCsv.Read(ClientHistoryPath(id)).History;
+
     private static void Default(List<string> args, string flag, string value)
     {
         if (!args.Contains(flag)) args.AddRange([flag, value]);

@@ -47,6 +47,15 @@ internal sealed class FaultProxy : IDisposable
         _acceptor.Start();
     }
 
+    /// <summary>
+    /// Framed engine: every frame the master sends a client passes through this first, with the client's id (−1
+    /// before its Hello). It returns the frame to forward (the same, or rewritten), or null to cut the connection.
+    /// </summary>
+    public Func<int, byte[], byte[]?>? Down { get; set; }
+
+    /// <summary>Framed engine: sees every frame in either direction (true: master to client), as forwarded.</summary>
+    public Action<bool, byte[]>? Tap { get; set; }
+
     /// <summary>Where clients connect.</summary>
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
@@ -157,6 +166,7 @@ internal sealed class FaultProxy : IDisposable
                     link.ClientId = ClientMessage.Parser.ParseFrom(frame.AsSpan(Protocol.HeaderBytes)).Hello.ClientId;
                 HoldWhileFrozen();
                 if (link.Stalled) continue;
+                Tap?.Invoke(false, frame);
                 link.SendToMaster(frame);
             }
         }
@@ -302,6 +312,12 @@ internal sealed class FaultProxy : IDisposable
                 }
                 HoldWhileFrozen();
                 if (link.Stalled) continue;
+                if (Down is { } down)
+                {
+                    if (down(link.ClientId, frame) is not { } forwarded) break;
+                    frame = forwarded;
+                }
+                Tap?.Invoke(true, frame);
                 link.Client.Send(frame);
             }
         }

@@ -35,6 +35,7 @@ public sealed class MultiNodeEquivalenceTests
     [TestCase(Algorithm.FedNL, CompressorKind.TopK)]
     [TestCase(Algorithm.FedNL, CompressorKind.RandSeqK)]
     [TestCase(Algorithm.FedNL, CompressorKind.Natural)]
+    [TestCase(Algorithm.FedNL, CompressorKind.PermK)]
     [TestCase(Algorithm.FedNLLineSearch, CompressorKind.RandK)]
     [TestCase(Algorithm.FedNLLineSearch, CompressorKind.TopLEK)]
     [TestCase(Algorithm.FedNLPartialParticipation, CompressorKind.RandK)]
