@@ -64,14 +64,14 @@ internal static class MasterCommand
         if (maxGiven && dimension > maxDimension) throw new UsageException($"--dimension {dimension} exceeds --max-dimension {maxDimension}");
         var engine = NetworkFlags.ParseEngine(parse.GetValue(Engine)!, maxGiven ? maxDimension : dimension > 0 ? dimension : 4096);
         if (maxGiven && engine is null) throw new UsageException("--max-dimension applies to --engine grpc (framed TCP sizes its frames from d when the clients join)");
-        bool insecure = parse.GetValue(Insecure);
-        if (insecure) NetworkFlags.WarnInsecure("master", engine);
-        using var tls = insecure ? null : TlsSettings.ForMaster(parse.GetValue(Certs)!.FullName);
-
         bool isPrivate = parse.GetValue(Private);
         if (isPrivate && engine is not null) throw new UsageException("--private runs over the framed engine only (drop --engine grpc)");
         if (isPrivate && parse.GetValue(Flags.Out) is not null)
             throw new UsageException("--out: the master of a private run cannot read the history; give --out to a client (fednl client --private --out FILE)");
+        bool insecure = parse.GetValue(Insecure);
+        if (insecure) NetworkFlags.WarnInsecure("master", engine);
+        using var tls = insecure ? null : TlsSettings.ForMaster(parse.GetValue(Certs)!.FullName);
+
 
         var log = new Action<string>(line => Console.Error.WriteLine($"fednl master: {line}"));
         var settings = new MasterSettings

@@ -101,12 +101,43 @@ public sealed class CliContractTests
     [TestCase(new[] { "master", "--listen", "127.0.0.1:0", "--insecure", "--engine", "grpc", "--max-dimension", "0" }, "--max-dimension must be >= 1, got 0")]
     [TestCase(new[] { "master", "--listen", "127.0.0.1:0", "--insecure", "--engine", "grpc", "--dimension", "600", "--max-dimension", "500" }, "--dimension 600 exceeds --max-dimension 500")]
     [TestCase(new[] { "client", "--master", "127.0.0.1:1", "--id", "0", "--insecure", "--engine", "http" }, "unknown --engine 'http'")]
+    [TestCase(new[] { "client", "--master", "127.0.0.1:1", "--id", "0", "--insecure", "--private" }, "--private needs --key FILE")]
+    [TestCase(new[] { "client", "--master", "127.0.0.1:1", "--id", "0", "--insecure", "--key", "k.bin" }, "are for private mode (--private)")]
+    [TestCase(new[] { "client", "--master", "127.0.0.1:1", "--id", "0", "--insecure", "--out", "h.csv" }, "are for private mode (--private)")]
+    [TestCase(new[] { "client", "--master", "127.0.0.1:1", "--id", "0", "--insecure", "--private", "--key", "k.bin", "--engine", "grpc" }, "--private runs over the framed engine only")]
+    [TestCase(new[] { "client", "--master", "127.0.0.1:1", "--id", "0", "--insecure", "--private", "--key", "k.bin", "--resume" }, "--resume need --checkpoint FILE")]
+    [TestCase(new[] { "master", "--listen", "127.0.0.1:0", "--insecure", "--private", "--engine", "grpc" }, "--private runs over the framed engine only")]
+    [TestCase(new[] { "master", "--listen", "127.0.0.1:0", "--insecure", "--private", "--out", "h.csv" }, "the master of a private run cannot read the history")]
+    [TestCase(new[] { "master", "--listen", "127.0.0.1:0", "--insecure", "--private", "--key", "k.bin" }, "--key")]
     public void Bad_flags_get_one_line_and_exit_code_2(string[] args, string message)
     {
         var (exit, _, error) = Run(args);
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(error, Does.Contain(message));
         Assert.That(error.Trim().Split('\n'), Has.Length.EqualTo(1), "one line, no stack trace");
+    }
+
+    [Test]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void Keys_init_writes_an_owner_only_key_once_and_clients_refuse_a_key_others_can_read()
+    {
+        using var temp = TestData.TempFolder();
+        string key = Path.Combine(temp.Path, "key.bin");
+        var (exit, output, error) = Run("keys", "init", "--out", key);
+        Assert.That(exit, Is.Zero, error);
+        Assert.That(output, Does.Contain("256-bit key").And.Contain("never to the master"));
+        Assert.That(File.GetUnixFileMode(key), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+        var bytes = File.ReadAllBytes(key);
+        (exit, _, error) = Run("keys", "init", "--out", key);
+        Assert.That(exit, Is.EqualTo(2));
+        Assert.That(error.Trim(), Does.Contain("already exists; a key file is never overwritten"));
+        Assert.That(File.ReadAllBytes(key), Is.EqualTo(bytes));
+
+        File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
+        (exit, _, error) = Run("client", "--master", "127.0.0.1:1", "--id", "0", "--insecure", "--private", "--key", key);
+        Assert.That(exit, Is.EqualTo(1));
+        Assert.That(error.Trim(), Does.Contain($"key file {key} is accessible by its group or others").And.Contain("chmod 600"));
+        Assert.That(error.Trim().Split('\n'), Has.Length.EqualTo(1));
     }
 
     [Test]
