@@ -320,6 +320,8 @@ internal sealed class TrainingRun
         double inv = 1.0 / ClientCount;
         for (int e = 0; e < mean.Length; e++) mean[e] *= inv;
         if (partialParticipation) MeanOver(Transport.Answered, i => Updates[i].Gradient, Server.Gradient);
+        // The shifts are in H⁰ (and in the kept client states): a networked run's decoded copies, D doubles per client, go.
+        foreach (var update in Updates) (update.ShiftValues, update.ShiftSupport) = (null, null);
     }
 
     /// <summary>Round k at the server's model on every client (<paramref name="selected"/> empty) or, FedNL-PP, on the selected ones.</summary>

@@ -34,9 +34,13 @@ public sealed class PrivateModeTests
     [TestCase(Algorithm.FedNLPartialParticipation, CompressorKind.PermK, 2)]
     [TestCase(Algorithm.FedNLPartialParticipation, CompressorKind.TopLEK, 2)]
     [TestCase(Algorithm.GradientDescent, CompressorKind.Identical, 2)]
-    public void Every_private_client_holds_the_single_node_history(Algorithm algorithm, CompressorKind compressor, int option)
+    [TestCase(Algorithm.FedNLLineSearch, CompressorKind.PermK, 1, "--scale")]
+    [TestCase(Algorithm.FedNL, CompressorKind.RandK, 1, "--step")]
+    public void Every_private_client_holds_the_single_node_history(Algorithm algorithm, CompressorKind compressor, int option, string setting = "")
     {
         var (args, options) = Training(algorithm, compressor, option);
+        if (setting == "--scale") (args, options) = ([.. args, "--scale"], options with { ScaleFeatures = true });
+        if (setting == "--step") (args, options) = ([.. args, "--step", "damped"], options with { StepSize = StepSize.Damped });
         using var deployment = new Deployment(Clients);
         var master = deployment.StartPrivateMaster(0, args);
         var clients = deployment.StartPrivateClients(master.ListeningPort());
