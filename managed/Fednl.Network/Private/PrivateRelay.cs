@@ -250,7 +250,7 @@ public static class PrivateRelay
         {
             if (_roundExchanges == 0) return;
             _settings.Log(FormattableString.Invariant(
-                $"round {_lastLoggedRound}: {_roundExchanges} exchange{(_roundExchanges > 1 ? "s" : "")}, {Live().Count()} clients, {_roundBytes:N0} bytes relayed, {(_clock.Elapsed - _roundStart).TotalMilliseconds:F1} ms"));
+                $"{(_lastLoggedRound < 0 ? "setup" : $"round {_lastLoggedRound}")}: {_roundExchanges} exchange{(_roundExchanges > 1 ? "s" : "")}, {Live().Count()} clients, {_roundBytes:N0} bytes relayed, {(_clock.Elapsed - _roundStart).TotalMilliseconds:F1} ms"));
         }
 
         /// <summary>Serialises <paramref name="message"/> once and writes the frame to every live client; returns its length.</summary>
