@@ -67,31 +67,12 @@ public static class NetworkMaster
                     AtRoundStart(settings, runId, current!, round, final);
                 },
             };
-            // --scale before anything that depends on the data (gradient descent's and the damped step use the scaled rows)
-            double[]? scales = null;
-            double maxRowNormSquared = links.Max(l => l.MaxRowNormSquared);
-            if (options.ScaleFeatures) (scales, maxRowNormSquared) = run.ScaleFeatures();
-            run.RowNormBound = Math.Sqrt(maxRowNormSquared);
-
-            double stepSize = options.Algorithm == Algorithm.GradientDescent
-                ? options.Alpha ?? 1.0 / (options.Lambda + maxRowNormSquared / 4)
-                : 0;
+            var (scales, stepSize) = RunStart.ScaleAndBound(run, links.Max(l => l.MaxRowNormSquared));
             string? failure = null;
             double setupSeconds;
             try
             {
-                if (checkpoint is not null)
-                {
-                    server.Restore(checkpoint.Model, checkpoint.Hessian, checkpoint.Gradient, checkpoint.DifferenceNorm);
-                    run.Resume(checkpoint.Round, checkpoint.History, checkpoint.Traffic, checkpoint.Regularisations, checkpoint.LineSearchTries, checkpoint.Members);
-                    for (int i = 0; i < checkpoint.States.Length; i++) checkpoint.States[i].CopyTo(run.ClientStates![i]);
-                    run.RestoreAll(checkpoint.Round);
-                    settings.Log($"resumed run {runId} at round {checkpoint.Round}");
-                }
-                else
-                {
-                    FedNLTrainer.Initialize(run);
-                }
+                RunStart.InitializeOrResume(run, checkpoint, settings.Log, "run");
                 setupSeconds = setup.Elapsed.TotalSeconds;
                 FedNLTrainer.Execute(run, stepSize);
                 transport.Shutdown(failed: false, "run finished");

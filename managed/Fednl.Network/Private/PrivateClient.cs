@@ -98,22 +98,8 @@ internal static class PrivateClient
             var facts = transport.ExchangeFacts(new Hello(welcome.RunId, self, spec.Dimension, settings.Data.Samples, settings.SplitClients,
                 settings.SplitSeed, settings.Data.MaxRowNormSquared(), settings.KeepAll, settings.DatasetSamples));
             dropped = DroppedSamples(facts);
-            double maxRowNormSquared = facts.Max(f => f.MaxRowNormSquared);
-            if (options.ScaleFeatures) (scales, maxRowNormSquared) = run.ScaleFeatures();
-            run.RowNormBound = Math.Sqrt(maxRowNormSquared);
-            stepSize = options.Algorithm == Algorithm.GradientDescent ? options.Alpha ?? 1.0 / (options.Lambda + maxRowNormSquared / 4) : 0;
-            if (checkpoint is not null)
-            {
-                server.Restore(checkpoint.Model, checkpoint.Hessian, checkpoint.Gradient, checkpoint.DifferenceNorm);
-                run.Resume(checkpoint.Round, checkpoint.History, checkpoint.Traffic, checkpoint.Regularisations, checkpoint.LineSearchTries, checkpoint.Members);
-                for (int i = 0; i < checkpoint.States.Length; i++) checkpoint.States[i].CopyTo(run.ClientStates![i]);
-                run.RestoreAll(checkpoint.Round);
-                settings.Log($"resumed private run {welcome.RunId} at round {checkpoint.Round}");
-            }
-            else
-            {
-                FedNLTrainer.Initialize(run);
-            }
+            (scales, stepSize) = RunStart.ScaleAndBound(run, facts.Max(f => f.MaxRowNormSquared));
+            RunStart.InitializeOrResume(run, checkpoint, settings.Log, "private run");
             setupSeconds = setup.Elapsed.TotalSeconds;
             FedNLTrainer.Execute(run, stepSize);
         }
