@@ -24,11 +24,13 @@ namespace Fednl.Benchmarks.Transport;
 ///
 /// <code>
 /// ./build.sh bench transport [--runs 5] [--rounds 200] [--warmup 20] [--clients 142] [--kinds randseqk,identical]
-///                            [--engines framed,grpc] [--conn-window BYTES] [--stream-window BYTES] [--client-window BYTES]
+///                            [--engines framed,grpc,grpc/block=0] [--conn-window BYTES] [--stream-window BYTES] [--client-window BYTES]
 /// </code>
 /// Engines: framed (the product's framed TCP over SslStream: ClientConnection/MasterConnection carrying the .proto
 /// envelopes, serialised once per round and parsed on receipt) and grpc (GrpcMasterHost / GrpcClientConnection with
-/// the same messages).
+/// the same messages). A gRPC engine may carry master settings after slashes, to compare them interleaved:
+/// <c>grpc/block=0</c> is Kestrel's own 4 KiB buffer pool, <c>grpc/block=65536</c> 64 KiB blocks
+/// (<see cref="GrpcHostOptions.BufferBlockSize"/>).
 /// </summary>
 internal static class TransportCost
 {
