@@ -11,7 +11,7 @@ namespace Fednl.Network.Grpc;
 /// receives, pipe hops and async continuations it needs, and the TLS stream keeps a part-read record (and its buffer,
 /// rented from the shared array pool) across each hop, so with 142 clients answering at once the shared pool runs dry
 /// and every round allocates those buffers afresh. With blocks that hold a whole record, a record is read, decrypted
-/// and handed on in one piece. Blocks return to the pool when their pipe segment is consumed; the pool keeps what it
+/// and handed on in one piece (docs/protocol.md, "Engines", has the profile and the figures). Blocks return to the pool when their pipe segment is consumed; the pool keeps what it
 /// was given back (the peak of bytes in flight at once) until the host stops.
 /// </summary>
 internal sealed class BlockMemoryPoolFactory(int blockSize) : IMemoryPoolFactory<byte>
