@@ -24,11 +24,13 @@ namespace Fednl.Benchmarks.Transport;
 ///
 /// <code>
 /// ./build.sh bench transport [--runs 5] [--rounds 200] [--warmup 20] [--clients 142] [--kinds randseqk,identical]
-///                            [--engines framed,grpc] [--conn-window BYTES] [--stream-window BYTES] [--client-window BYTES]
+///                            [--engines framed,grpc,grpc/block=0] [--conn-window BYTES] [--stream-window BYTES] [--client-window BYTES]
 /// </code>
 /// Engines: framed (the product's framed TCP over SslStream: ClientConnection/MasterConnection carrying the .proto
 /// envelopes, serialised once per round and parsed on receipt) and grpc (GrpcMasterHost / GrpcClientConnection with
-/// the same messages).
+/// the same messages). A gRPC engine may carry master settings after slashes, to compare them interleaved:
+/// <c>grpc/block=0</c> is Kestrel's own 4 KiB buffer pool, <c>grpc/block=65536</c> 64 KiB blocks
+/// (<see cref="GrpcHostOptions.BufferBlockSize"/>).
 /// </summary>
 internal static class TransportCost
 {
@@ -98,6 +100,17 @@ internal static class TransportCost
             "--clients", Clients.ToString(CultureInfo.InvariantCulture), "--conn-window", ConnectionWindow.ToString(CultureInfo.InvariantCulture),
             "--stream-window", StreamWindow.ToString(CultureInfo.InvariantCulture), "--client-window", ClientWindow.ToString(CultureInfo.InvariantCulture),
         ];
+
+        /// <summary>The engine without its settings: "grpc/block=0" is gRPC with Kestrel's own buffer pool.</summary>
+        public string EngineBase => Engine.Split('/')[0];
+
+        /// <summary>A master setting of the engine ("grpc/block=65536"), or <paramref name="fallback"/>.</summary>
+        public int Setting(string name, int fallback)
+        {
+            foreach (var part in Engine.Split('/').Skip(1))
+                if (part.Split('=') is [var key, var value] && key == name) return int.Parse(value, CultureInfo.InvariantCulture);
+            return fallback;
+        }
 
         public CompressorSpec Spec => CompressorKindNames.TryParse(Kind, out var kind)
             ? new CompressorSpec(kind, Dimension, 1)
@@ -214,7 +227,7 @@ internal static class TransportCost
         Func<ValueTask> close;
         int port;
         Process clients;
-        if (options.Engine == "grpc")
+        if (options.EngineBase == "grpc")
         {
             var peers = new List<GrpcPeer>();
             var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -227,6 +240,7 @@ internal static class TransportCost
                 InitialConnectionWindowSize = options.ConnectionWindow,
                 InitialStreamWindowSize = options.StreamWindow,
                 HandshakeTimeout = TimeSpan.FromSeconds(120),
+                BufferBlockSize = options.Setting("block", new GrpcHostOptions { Listen = new IPEndPoint(IPAddress.Loopback, 0) }.BufferBlockSize),
             }, peer =>
             {
                 peer.Limits.UseMasterRunLimits(spec);
@@ -361,7 +375,7 @@ internal static class TransportCost
         {
             int id = i;
             var values = Doubles((int)spec.K, 0.5 * id);
-            tasks[i] = options.Engine == "grpc" ? GrpcClientAsync(options, tls[id], spec, gradient, values) : FramedClientAsync(options, tls[id], spec, gradient, values);
+            tasks[i] = options.EngineBase == "grpc" ? GrpcClientAsync(options, tls[id], spec, gradient, values) : FramedClientAsync(options, tls[id], spec, gradient, values);
             if (i % 16 == 15) await Task.Delay(10); // a burst of 142 TLS handshakes would hit the backlog
         }
         await Task.WhenAll(tasks);

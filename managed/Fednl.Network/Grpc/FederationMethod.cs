@@ -19,6 +19,9 @@ internal sealed class InboundGate(GrpcMessageLimits limits, string peer)
 
     private byte[] _buffer = [];
     private readonly RawEnvelope _raw = new();
+    private string _what = "";
+    private int _whatLength = -1;
+    private string? _whatPeer;
 
     /// <summary>
     /// Copies a client message into this session's buffer (reused: it grows once to the run's limit) and reads its
@@ -31,13 +34,26 @@ internal sealed class InboundGate(GrpcMessageLimits limits, string peer)
         context.PayloadAsReadOnlySequence().CopyTo(_buffer.AsSpan());
         try
         {
-            _raw.Reset<ClientMessage>(_buffer.AsMemory(0, length), $"ClientMessage of {length} bytes from {Peer}");
+            _raw.Reset<ClientMessage>(_buffer.AsMemory(0, length), Describe(length));
         }
         catch (ProtocolException e)
         {
             throw Refusal = e;
         }
         return _raw;
+    }
+
+    /// <summary>"ClientMessage of N bytes from P", for error messages: made again only when N or P changed (a round's updates keep their length).</summary>
+    private string Describe(int length)
+    {
+        string peer = Peer;
+        if (length != _whatLength || !ReferenceEquals(peer, _whatPeer))
+        {
+            _what = $"ClientMessage of {length} bytes from {peer}";
+            _whatLength = length;
+            _whatPeer = peer;
+        }
+        return _what;
     }
 
     private int CheckLength(DeserializationContext context, string what)
@@ -100,11 +116,15 @@ internal static class FederationMethod
     }
 
     /// <summary>Checks a message about to be sent against the limit and returns its serialized size.</summary>
-    public static int CheckSend(IMessage message, GrpcMessageLimits limits, string what, string peer)
+    /// <param name="message">The message.</param>
+    /// <param name="body">Its body's case, named in the error.</param>
+    /// <param name="limits">This side's limits.</param>
+    /// <param name="peer">Who it was for, named in the error.</param>
+    public static int CheckSend<TBody>(IMessage message, TBody body, GrpcMessageLimits limits, string peer) where TBody : struct, Enum
     {
         int size = message.CalculateSize();
         if (size > limits.Send)
-            throw new InvalidOperationException($"{what} of {size} bytes to {peer} exceeds this side's send limit of {limits.Send} bytes ({limits.Stage})");
+            throw new InvalidOperationException($"{body} message of {size} bytes to {peer} exceeds this side's send limit of {limits.Send} bytes ({limits.Stage})");
         return size;
     }
 }

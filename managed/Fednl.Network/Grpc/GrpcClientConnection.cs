@@ -158,7 +158,7 @@ public sealed class GrpcClientConnection : IMasterChannel
     /// <param name="token">Cancels the send (the session is then unusable).</param>
     public async ValueTask SendAsync(ClientMessage message, CancellationToken token)
     {
-        int size = FederationMethod.CheckSend(message, Limits, $"{message.BodyCase} message", Address);
+        int size = FederationMethod.CheckSend(message, message.BodyCase, Limits, Address);
         try
         {
             await _call.RequestStream.WriteAsync(message, token).ConfigureAwait(false);

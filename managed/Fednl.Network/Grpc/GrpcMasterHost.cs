@@ -7,6 +7,7 @@ using Fednl.Network.Wire;
 using global::Grpc.AspNetCore.Server.Model;
 using global::Grpc.Core;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -52,6 +53,12 @@ public sealed record GrpcHostOptions
 
     /// <summary>Streams one connection may have open at once (a client needs one; a reconnect opens a new connection).</summary>
     public int MaxStreamsPerConnection { get; init; } = 4;
+
+    /// <summary>
+    /// Size of the blocks that the connections' receive and pipe buffers come in, bytes (see
+    /// <see cref="BlockMemoryPoolFactory"/>): at least a TLS record. 0 keeps Kestrel's own pool (4 KiB blocks).
+    /// </summary>
+    public int BufferBlockSize { get; init; } = 32 << 10;
 }
 
 /// <summary>
@@ -114,6 +121,8 @@ public sealed class GrpcMasterHost : IEngineListener
         builder.Services.AddSingleton<IServiceMethodProvider<FederationEndpoint>>(new FederationEndpoint.MethodProvider());
         builder.Services.Configure<SocketTransportOptions>(o => o.CreateBoundListenSocket = ReusableListenSocket);
         builder.WebHost.UseKestrelCore();
+        // After UseKestrelCore, so that this factory, not Kestrel's, is the one the transport takes.
+        if (options.BufferBlockSize != 0) builder.Services.AddSingleton<IMemoryPoolFactory<byte>>(new BlockMemoryPoolFactory(options.BufferBlockSize));
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;

@@ -141,7 +141,7 @@ public sealed class GrpcPeer : IClientChannel
     /// <param name="token">Cancels the send.</param>
     public async ValueTask SendAsync(MasterMessage message, CancellationToken token)
     {
-        int size = FederationMethod.CheckSend(message, Limits, $"{message.BodyCase} message", Peer);
+        int size = FederationMethod.CheckSend(message, message.BodyCase, Limits, Peer);
         await _sendLock.WaitAsync(token).ConfigureAwait(false);
         try
         {
