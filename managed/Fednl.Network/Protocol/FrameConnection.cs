@@ -43,11 +43,14 @@ public class FrameConnection<TSend, TReceive> : IAsyncDisposable, IDisposable
     public long BytesSent { get; private set; }
     public long BytesReceived { get; private set; }
 
-    /// <summary>Raises the limits once the dimension is known; buffers grow once, here.</summary>
+    /// <summary>
+    /// Raises the limits once the dimension is known. The send buffer grows here; the receive buffer grows to the
+    /// longest message actually received (never past the limit), so a limit sized for a rare large message (a
+    /// private run's initial bundle) costs memory only when such a message comes.
+    /// </summary>
     public void UseLimits(int receiveLimit, int sendLimit)
     {
         ReceiveLimit = receiveLimit;
-        if (_receive.Length < receiveLimit) _receive = new byte[receiveLimit];
         if (_send.Length < Protocol.HeaderBytes + sendLimit) _send = new byte[Protocol.HeaderBytes + sendLimit];
     }
 
@@ -128,6 +131,7 @@ public class FrameConnection<TSend, TReceive> : IAsyncDisposable, IDisposable
         if (length > (uint)ReceiveLimit)
             throw new ProtocolException(ProtocolError.Oversized,
                 $"message of kind {kind} and {length} bytes exceeds the limit of {ReceiveLimit} bytes");
+        if (length > (uint)_receive.Length) _receive = new byte[length];
         var payload = _receive.AsMemory(0, (int)length);
         await ReadExactlyAsync(payload, kind, token).ConfigureAwait(false);
         BytesReceived += Protocol.HeaderBytes + length;

@@ -162,8 +162,18 @@ public static class WireCodec
         switch (request.Kind)
         {
             case RequestKind.Initialize:
-                reply.CopyShiftTo(packed);
-                var state = new InitialState { Shift = Bytes(packed.AsMemory(0, (int)spec.PackedLength)) };
+                var state = new InitialState();
+                if (reply.ShiftSupport is { } support && 12L * support.Length < 8 * spec.PackedLength)
+                {
+                    // the pattern and its values are shorter than all D entries (sparse data)
+                    state.ShiftSupport = Bytes(support);
+                    state.Shift = Bytes(reply.ShiftValues.AsMemory(0, support.Length));
+                }
+                else
+                {
+                    reply.CopyShiftTo(packed);
+                    state.Shift = Bytes(packed.AsMemory(0, (int)spec.PackedLength));
+                }
                 if (request.PartialParticipation) state.GradientTerm = Bytes(reply.Gradient);
                 return new ClientMessage { InitialState = state };
             case RequestKind.Round:
@@ -245,6 +255,8 @@ public static class WireCodec
             throw new ProtocolException(ProtocolError.UnexpectedFrame, $"{(ClientMessage.BodyOneofCase)message.Kind} where {expected} was expected");
         if (expected == ClientMessage.BodyOneofCase.Update)
             ReadUpdate(UpdateView.Parse(message.Body), request.Round, spec, reply, regenerator, compressorSeed, sender);
+        else if (expected == ClientMessage.BodyOneofCase.InitialState)
+            ReadInitialState(message.Body, request, reply, spec);
         else
             ReadParsedReply(message.Parse(ClientMessage.Parser, "ClientMessage"), request, reply, spec, regenerator, compressorSeed, sender);
     }
@@ -266,18 +278,9 @@ public static class WireCodec
         switch (request.Kind)
         {
             case RequestKind.Initialize:
-            {
-                var m = message.InitialState;
-                // H_i⁰ arrives packed; the buffer is kept for the next initialisation of this reply
-                var shift = reply.ShiftValues is { } held && held.Length == spec.PackedLength && reply.ShiftSupport is null
-                    ? held
-                    : new double[spec.PackedLength];
-                Doubles(m.Shift, shift.Length, "InitialState shift").CopyTo(shift);
-                (reply.ShiftValues, reply.ShiftSupport) = (shift, null);
-                if (request.PartialParticipation) Doubles(m.GradientTerm, d, "InitialState g_i").CopyTo(reply.Gradient);
-                else if (!m.GradientTerm.IsEmpty) throw Malformed("InitialState carries g_i for a run without partial participation");
+                ReadInitialState(message.InitialState.Shift.Span, message.InitialState.ShiftSupport.Span, message.InitialState.GradientTerm.Span,
+                    request, reply, spec);
                 break;
-            }
             case RequestKind.Round:
                 ReadUpdate(UpdateView.Of(message.Update), request.Round, spec, reply, regenerator, compressorSeed, sender);
                 break;
@@ -309,6 +312,52 @@ public static class WireCodec
                 break;
             }
         }
+    }
+
+    /// <summary>Reads a serialised InitialState (the body of a ClientMessage) in place: no copy of its D values.</summary>
+    private static void ReadInitialState(ReadOnlySpan<byte> body, ClientRequest request, ClientReply reply, CompressorSpec spec)
+    {
+        var reader = new ProtoReader(body, "InitialState");
+        ReadOnlySpan<byte> shift = default, support = default, gradient = default;
+        while (reader.Next(out int field, out int wireType))
+        {
+            switch ((field, wireType))
+            {
+                case (InitialState.ShiftFieldNumber, ProtoReader.LengthDelimited): shift = reader.ReadBytes(); break;
+                case (InitialState.ShiftSupportFieldNumber, ProtoReader.LengthDelimited): support = reader.ReadBytes(); break;
+                case (InitialState.GradientTermFieldNumber, ProtoReader.LengthDelimited): gradient = reader.ReadBytes(); break;
+                default: reader.Skip(wireType); break;
+            }
+        }
+        ReadInitialState(shift, support, gradient, request, reply, spec);
+    }
+
+    /// <summary>H_i⁰ (all D values, or a pattern and its values) and FedNL-PP's g_i⁰, checked, into the reply.</summary>
+    private static void ReadInitialState(ReadOnlySpan<byte> shift, ReadOnlySpan<byte> support, ReadOnlySpan<byte> gradient,
+        ClientRequest request, ClientReply reply, CompressorSpec spec)
+    {
+        if (support.IsEmpty)
+        {
+            // the buffer is kept for the next initialisation of this reply
+            var values = reply.ShiftValues is { } held && held.Length == spec.PackedLength && reply.ShiftSupport is null
+                ? held
+                : new double[spec.PackedLength];
+            Doubles(shift, values.Length, "InitialState shift").CopyTo(values);
+            (reply.ShiftValues, reply.ShiftSupport) = (values, null);
+        }
+        else
+        {
+            if (support.Length % 4 != 0 || support.Length / 4 > spec.PackedLength)
+                throw Malformed($"InitialState has {support.Length} support bytes for D = {spec.PackedLength}");
+            var offsets = MemoryMarshal.Cast<byte, int>(support).ToArray();
+            for (int t = 0; t < offsets.Length; t++)
+                if (offsets[t] < 0 || offsets[t] >= spec.PackedLength || (t > 0 && offsets[t] <= offsets[t - 1]))
+                    throw Malformed($"InitialState support offset {offsets[t]} at position {t} is out of range or out of order");
+            var values = Doubles(shift, offsets.Length, "InitialState shift").ToArray();
+            (reply.ShiftValues, reply.ShiftSupport) = (values, offsets);
+        }
+        if (request.PartialParticipation) Doubles(gradient, spec.Dimension, "InitialState g_i").CopyTo(reply.Gradient);
+        else if (!gradient.IsEmpty) throw Malformed("InitialState carries g_i for a run without partial participation");
     }
 
     /// <summary>Reads an Update, checking every field against the round and the compressor.</summary>
