@@ -37,6 +37,7 @@ public static class FednlNative
         {
             if (_verified) return;
             BlasCoreType.Choose();
+            BlasThreads.OneBeforeLoad();
             InstallResolver();
             int version;
             try

@@ -60,31 +60,16 @@ internal static class TrainCommand
         KernelSettings.Use(TrainingFlags.ParseKernel(parse.GetValue(Kernel)!));
 
         var setup = Stopwatch.StartNew();
-        var dataFile = parse.GetValue(Data);
-        bool intercept = parse.GetValue(AddIntercept);
-        string? synthetic = parse.GetValue(Synthetic);
-        if (synthetic is not null && dataFile is not null) throw new UsageException("--synthetic and --data exclude each other");
-        Dataset data;
-        if (synthetic is not null)
-        {
-            var named = SyntheticDataset.Named(synthetic)
-                ?? throw new UsageException($"--synthetic '{synthetic}' is not a built-in dataset (expected {SyntheticDataset.Dense500Name})");
-            data = intercept ? named.WithIntercept() : named;
-        }
-        else
-        {
-            data = dataFile is null ? SyntheticDataset.Default(intercept) : LibSvmReader.Read(dataFile.FullName, intercept);
-        }
-        if (options.Clients > data.Samples)
-            throw new UsageException($"--clients {options.Clients} exceeds the {data.Samples} samples in {data.Name}");
-        var split = ClientSplit.Split(data, options.Clients, options.Seed, options.KeepAllSamples ? SplitMode.KeepAll : SplitMode.DropRemainder);
-        if (parse.GetValue(CheckSplit)) ClientSplit.Verify(data, split);
+        var (split, source) = LoadAndSplit(parse, options);
+        // The parsed file and the whole dataset are garbage now; collecting them here lets the clients' Hessian
+        // plans, the largest allocation of the run, reuse their memory instead of growing the heap past it.
+        GC.Collect();
         var testFile = parse.GetValue(Test);
         Dataset? test = testFile is null ? null : LibSvmReader.Read(testFile.FullName, addIntercept: false);
         double loadSeconds = setup.Elapsed.TotalSeconds;
 
         if (!json)
-            Console.WriteLine($"{data.Name}: {data.Samples} samples, d = {data.Features}, {options.Clients} clients of " +
+            Console.WriteLine($"{source.Name}: {source.Samples} samples, d = {source.Features}, {options.Clients} clients of " +
                               $"{split.Clients[0].Samples}, {split.DroppedSamples} dropped; {RunSummary.AlgorithmFlag(options.Algorithm)} " +
                               $"{options.Compressor.ToFlag()}, {options.Rounds} rounds, {KernelSettings.Active} kernels, " +
                               $"up to {MemoryEstimate.Format(MemoryEstimate.TrainingBytes(split.Clients, options))} of memory");
@@ -105,11 +90,11 @@ internal static class TrainCommand
 
         if (test is not null)
         {
-            int rawFeatures = intercept ? data.Features - 1 : data.Features;
-            result = result with { TestAccuracy = FedNLTrainer.Accuracy(test, result.Model, rawFeatures, intercept) };
+            int rawFeatures = source.Intercept ? source.Features - 1 : source.Features;
+            result = result with { TestAccuracy = FedNLTrainer.Accuracy(test, result.Model, rawFeatures, source.Intercept) };
         }
         double setupSeconds = loadSeconds + result.SetupSeconds;
-        string label = RunSummary.Label(result, data.Name);
+        string label = RunSummary.Label(result, source.Name);
         if (parse.GetValue(Flags.Out) is { } outFile) HistoryCsv.Write(outFile.FullName, result, label);
 
         if (json)
@@ -125,6 +110,37 @@ internal static class TrainCommand
                               (result.Cancelled ? " (cancelled)" : ""));
         }
         return StopOutcome(result);
+    }
+
+    /// <summary>What the run reports of the data it was split from.</summary>
+    private readonly record struct Source(string Name, int Samples, int Features, bool Intercept);
+
+    /// <summary>
+    /// Loads (or generates) the data and splits it into the clients. The whole dataset is needed only for the split,
+    /// so it is not kept: its memory is free again before the clients' Hessian plans are built.
+    /// </summary>
+    private static (ClientSplitResult Split, Source Source) LoadAndSplit(ParseResult parse, TrainingOptions options)
+    {
+        var dataFile = parse.GetValue(Data);
+        bool intercept = parse.GetValue(AddIntercept);
+        string? synthetic = parse.GetValue(Synthetic);
+        if (synthetic is not null && dataFile is not null) throw new UsageException("--synthetic and --data exclude each other");
+        Dataset data;
+        if (synthetic is not null)
+        {
+            var named = SyntheticDataset.Named(synthetic)
+                ?? throw new UsageException($"--synthetic '{synthetic}' is not a built-in dataset (expected {SyntheticDataset.Dense500Name})");
+            data = intercept ? named.WithIntercept() : named;
+        }
+        else
+        {
+            data = dataFile is null ? SyntheticDataset.Default(intercept) : LibSvmReader.Read(dataFile.FullName, intercept);
+        }
+        if (options.Clients > data.Samples)
+            throw new UsageException($"--clients {options.Clients} exceeds the {data.Samples} samples in {data.Name}");
+        var split = ClientSplit.Split(data, options.Clients, options.Seed, options.KeepAllSamples ? SplitMode.KeepAll : SplitMode.DropRemainder);
+        if (parse.GetValue(CheckSplit)) ClientSplit.Verify(data, split);
+        return (split, new Source(data.Name, data.Samples, data.Features, intercept));
     }
 
     /// <summary>Says why a run stopped early on stderr (one line); a diverged run exits with 1, its history kept.</summary>

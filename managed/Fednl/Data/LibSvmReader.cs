@@ -17,19 +17,27 @@ public static class LibSvmReader
         string name = Path.GetFileName(path);
         if (Directory.Exists(path)) throw new LibSvmFormatException(path, 0, "", "is a directory, not a LIBSVM file");
         if (!System.IO.File.Exists(path)) throw new LibSvmFormatException(path, 0, "", "no such file");
-        var data = Parse(System.IO.File.ReadAllBytes(path), path, name, minFeatures);
-        return addIntercept ? data.WithIntercept() : data;
+        return Parse(System.IO.File.ReadAllBytes(path), path, name, minFeatures, addIntercept);
     }
 
-    /// <summary>Parses LIBSVM text already in memory; <paramref name="file"/> names it in messages.</summary>
-    public static Dataset Parse(ReadOnlySpan<byte> text, string file, string name, int minFeatures = 0)
+    /// <summary>
+    /// Parses LIBSVM text already in memory; <paramref name="file"/> names it in messages. With
+    /// <paramref name="addIntercept"/> a constant 1.0 is appended to every row as feature d (as
+    /// <see cref="Dataset.WithIntercept"/> does), without a second copy of the data.
+    /// </summary>
+    public static Dataset Parse(ReadOnlySpan<byte> text, string file, string name, int minFeatures = 0, bool addIntercept = false)
     {
-        var rowPointers = new List<long> { 0 };
-        var indices = new List<int>(text.Length / 8);
-        var values = new List<double>(text.Length / 8);
-        var rawLabels = new List<double>();
-        int maxIndex = 0, lineNumber = 0;
         if (text.StartsWith("\uFEFF"u8)) text = text[3..]; // a UTF-8 byte order mark
+        // The arrays are sized before parsing, so the data is held once: at most one row per line, and exactly one
+        // entry per ':' in a well-formed file (anything else fails below). Only unusual files (blank lines) are trimmed.
+        int lines = text.Count((byte)'\n') + 1;
+        long colons = text.Count((byte)':') + (addIntercept ? (long)lines : 0);
+        if (colons > Array.MaxLength) throw new LibSvmFormatException(file, 0, "", $"has {colons} entries, more than an array holds");
+        var rowPointers = new long[lines + 1];
+        var indices = new int[colons];
+        var values = new double[colons];
+        var rawLabels = new double[lines];
+        int rows = 0, entries = 0, maxIndex = 0, lineNumber = 0;
 
         while (!text.IsEmpty)
         {
@@ -42,7 +50,7 @@ public static class LibSvmReader
             var rest = TrimStart(line);
             if (rest.IsEmpty) continue; // blank line
             var labelToken = NextToken(ref rest);
-            rawLabels.Add(ParseNumber(labelToken, file, lineNumber, "label is not a number"));
+            rawLabels[rows] = ParseNumber(labelToken, file, lineNumber, "label is not a number");
 
             int previous = 0;
             while (true)
@@ -59,32 +67,43 @@ public static class LibSvmReader
                 if (index <= previous) throw Error(file, lineNumber, token, $"indices must ascend, {index} follows {previous}");
                 previous = index;
                 double value = ParseNumber(token[(colon + 1)..], file, lineNumber, "value is not a number", token);
-                indices.Add(index - 1);
-                values.Add(value);
+                indices[entries] = index - 1;
+                values[entries++] = value;
                 if (index > maxIndex) maxIndex = index;
             }
-            rowPointers.Add(indices.Count);
+            if (addIntercept) values[entries++] = 1.0; // its column, d, is known at the end
+            rowPointers[++rows] = entries;
         }
 
-        if (rawLabels.Count == 0) throw new LibSvmFormatException(file, 0, "", "no samples (the file is empty)");
-        var labels = MapLabels(rawLabels, file);
+        if (rows == 0) throw new LibSvmFormatException(file, 0, "", "no samples (the file is empty)");
+        var labels = MapLabels(rawLabels.AsSpan(0, rows), file);
         int features = Math.Max(Math.Max(maxIndex, minFeatures), 1);
-        return new Dataset(name, features, rowPointers.ToArray(), indices.ToArray(), values.ToArray(), labels);
+        if (addIntercept)
+            for (int j = 1; j <= rows; j++) indices[rowPointers[j] - 1] = features;
+        if (rows < lines) Array.Resize(ref rowPointers, rows + 1);
+        if (entries < indices.Length)
+        {
+            Array.Resize(ref indices, entries);
+            Array.Resize(ref values, entries);
+        }
+        return new Dataset(name, addIntercept ? features + 1 : features, rowPointers, indices, values, labels);
     }
 
     /// <summary>Exactly two label values: the smaller becomes −1, the larger +1.</summary>
-    private static double[] MapLabels(List<double> raw, string file)
+    private static double[] MapLabels(ReadOnlySpan<double> raw, string file)
     {
-        var distinct = raw.Distinct().Order().Take(3).ToArray();
-        if (distinct.Length != 2)
+        var distinct = new SortedSet<double>();
+        foreach (double v in raw) distinct.Add(v);
+        if (distinct.Count != 2)
         {
-            string found = string.Join(", ", raw.Distinct().Order().Take(5).Select(v => v.ToString(CultureInfo.InvariantCulture)));
-            throw new LibSvmFormatException(file, 0, "", distinct.Length == 1
+            string found = string.Join(", ", distinct.Take(5).Select(v => v.ToString(CultureInfo.InvariantCulture)));
+            throw new LibSvmFormatException(file, 0, "", distinct.Count == 1
                 ? $"needs two label values, found one ({found})"
-                : $"needs two label values, found more ({found}{(raw.Distinct().Count() > 5 ? ", …" : "")})");
+                : $"needs two label values, found more ({found}{(distinct.Count > 5 ? ", …" : "")})");
         }
-        var labels = new double[raw.Count];
-        for (int j = 0; j < raw.Count; j++) labels[j] = raw[j] == distinct[0] ? -1.0 : 1.0;
+        double smaller = distinct.Min;
+        var labels = new double[raw.Length];
+        for (int j = 0; j < raw.Length; j++) labels[j] = raw[j] == smaller ? -1.0 : 1.0;
         return labels;
     }
 

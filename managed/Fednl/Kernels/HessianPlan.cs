@@ -76,18 +76,28 @@ public sealed class HessianPlan
         long workLength = dense ? 0 : NativeMethods.fednl_hessian_plan_workspace(data.Rows, data.Columns);
         if (workLength < 0)
             throw new ArgumentException($"a Hessian plan needs 1 to 65535 columns, got {data.Columns}", nameof(data));
-        var work = new ulong[workLength];
-        var info = new FednlHessianPlanInfo();
-        NativeError.Check(NativeMethods.fednl_hessian_plan_measure(data.Rows, data.Columns, in NativeSpan.Ref(data.RowPointers),
-            in NativeSpan.Ref(data.ColumnIndices), in NativeSpan.Ref(data.Values), kind, ref info,
-            ref NativeSpan.Ref(work.AsSpan()), work.Length));
-        var words = new ulong[info.Words];
-        NativeError.Check(NativeMethods.fednl_hessian_plan_build(data.Rows, data.Columns, in NativeSpan.Ref(data.RowPointers),
-            in NativeSpan.Ref(data.ColumnIndices), in NativeSpan.Ref(data.Values), kind, ref words[0], words.Length,
-            ref NativeSpan.Ref(work.AsSpan()), work.Length));
-        var pattern = new int[info.PatternLength];
-        NativeError.Check(NativeMethods.fednl_hessian_plan_pattern(in words[0], words.Length, ref pattern[0], pattern.Length));
-        return new HessianPlan(data.Columns, data.Rows, words, pattern, info, dense);
+        // Pooled like Measure's: building every client's plan leaves no workspaces behind as garbage, so the plans
+        // themselves reuse the memory (it was the largest part of what setup allocated).
+        var pooled = System.Buffers.ArrayPool<ulong>.Shared.Rent(checked((int)Math.Max(1, workLength)));
+        try
+        {
+            var work = pooled.AsSpan(0, (int)workLength);
+            var info = new FednlHessianPlanInfo();
+            NativeError.Check(NativeMethods.fednl_hessian_plan_measure(data.Rows, data.Columns, in NativeSpan.Ref(data.RowPointers),
+                in NativeSpan.Ref(data.ColumnIndices), in NativeSpan.Ref(data.Values), kind, ref info,
+                ref NativeSpan.Ref(work), work.Length));
+            var words = new ulong[info.Words];
+            NativeError.Check(NativeMethods.fednl_hessian_plan_build(data.Rows, data.Columns, in NativeSpan.Ref(data.RowPointers),
+                in NativeSpan.Ref(data.ColumnIndices), in NativeSpan.Ref(data.Values), kind, ref words[0], words.Length,
+                ref NativeSpan.Ref(work), work.Length));
+            var pattern = new int[info.PatternLength];
+            NativeError.Check(NativeMethods.fednl_hessian_plan_pattern(in words[0], words.Length, ref pattern[0], pattern.Length));
+            return new HessianPlan(data.Columns, data.Rows, words, pattern, info, dense);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<ulong>.Shared.Return(pooled);
+        }
     }
 
     /// <summary>
