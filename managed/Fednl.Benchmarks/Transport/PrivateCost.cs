@@ -33,8 +33,8 @@ namespace Fednl.Benchmarks.Transport;
 /// and the clients' process (its own VmHWM at the end, less what it held before the first client connected, over n).
 /// A guard stops a run (both processes) if the machine's used memory passes --max-used-gb, and private mode is
 /// skipped up front when its clients' estimated peak would not fit (<see cref="PrivateClientsPeakEstimate"/>: a
-/// private client holds n full shifts twice at the initialisation, so n clients on one machine need ~0.8-1.1 MB · n²;
-/// on w8a with 142 clients 19-24 GB).
+/// private client holds n shifts twice at the initialisation, so n clients on one machine need ~0.3 MB · n² on w8a,
+/// about 7 GB with 142 clients).
 ///
 /// Without --tls the runs are plain TCP (--insecure): AES-GCM is then the only cryptography of private mode, and TLS
 /// would add the same per-byte cost to both modes' wire bytes (the relay's n² bytes included).
@@ -141,7 +141,7 @@ internal static class PrivateCost
         if (modes.Contains("private"))
         {
             long need = PrivateClientsPeakEstimate(n, d), free = (long)(options.MaxUsedGb * 1e9) - UsedBytes();
-            Console.WriteLine($"private clients' estimated peak: {need / 1e9:0.0} GB (n x (3 x the bundle limit + 10 MB)); {free / 1e9:0.0} GB free under the guard");
+            Console.WriteLine($"private clients' estimated peak: {need / 1e9:0.0} GB (n x (2n(3D + 8d) + 10 MB)); {free / 1e9:0.0} GB free under the guard");
             if (need > free)
             {
                 Console.WriteLine("  private mode skipped: its clients would not fit (give --clients fewer, or --max-used-gb more on a machine of your own)");
@@ -199,21 +199,21 @@ internal static class PrivateCost
             Console.WriteLine(FormattableString.Invariant(
                 $"{kind}: sealed message s = {p.Sealed:N0} B (plaintext {p.Plaintext:N0} B + {RunKey.Overhead} B nonce/tag + Sealed framing); bundle {p.Bundle:N0} B; ") +
                 FormattableString.Invariant($"relay per round n·s + n·bundle = {p.Master:N0} B ~ n(n+1)·s = {(double)n * (n + 1) * p.Sealed:N0} B; ") +
-                FormattableString.Invariant($"a private client's receive buffer (the bundle limit, set by the initialisation's full shifts) {Protocol.PrivateBundleLimit(spec, n):N0} B"));
+                FormattableString.Invariant($"the bundle limit (n dense initial shifts: what a client's receive buffer may grow to) {Protocol.PrivateBundleLimit(spec, n):N0} B"));
         }
         return 0;
     }
 
     /// <summary>
-    /// A private client holds, at the initialisation, the bundle of every client's full shift H_i⁰ (its receive
-    /// buffer: the bundle limit, ≈ n · 8(D + d)) and the n decoded shifts (as much again), and their parsed copies
-    /// until the GC takes them; measured on w8a (one process hosting all n): 50 MB a client at n = 40, 76 MB at n = 71,
-    /// 115 MB at n = 100 (the garbage grows faster than n), so at most 3 bundle limits + 10 MB a client, n times that.
+    /// A private client holds, at the initialisation, the bundle of every client's shift H_i⁰ (its receive buffer) and
+    /// the n decoded shifts. Shifts travel as the client's Hessian pattern and its values when that is shorter (12
+    /// bytes per pattern entry); w8a's patterns hold about a quarter of the D entries, so a client holds about
+    /// 2 · n · (3D + 8d) bytes plus 10 MB: measured 19 MB a client at n = 40 (the dense shifts took 50 MB).
     /// </summary>
     private static long PrivateClientsPeakEstimate(int n, int d)
     {
-        var spec = new CompressorSpec(CompressorKind.Identical, d, KMultiplier, n);
-        return (long)n * (3L * Protocol.PrivateBundleLimit(spec, n) + 10_000_000);
+        long packed = (long)d * (d + 1) / 2;
+        return (long)n * (2L * n * (3 * packed + 8L * d) + 10_000_000);
     }
 
     private static void Print(string label, RunRecord r) => Console.WriteLine(FormattableString.Invariant(
