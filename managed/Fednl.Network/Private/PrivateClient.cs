@@ -27,7 +27,6 @@ public sealed class PrivateClientMode(byte[] key, string? checkpointPath = null,
 
     public Hello Prepare(Hello hello)
     {
-        if (key.Length != KeyFile.KeyBytes) throw new ArgumentException($"the shared key must be {KeyFile.KeyBytes} bytes");
         _salt = PrivateSession.NewSalt();
         _checkpoint ??= resume ? MasterCheckpoint.Read(checkpointPath ?? throw new ArgumentException("--resume needs --checkpoint FILE")) : null;
         // a private client withholds its sample count and row norms from the master (the clients exchange them sealed)

@@ -14,9 +14,6 @@ namespace Fednl.Network.Private;
 /// </summary>
 public static class PrivateSession
 {
-    public const int SaltBytes = Protocol.SaltBytes;
-    public const int MaxPlatformLength = Protocol.MaxPlatformLength;
-
     /// <summary>
     /// What decides the bits of the server step on this machine: the library build, the kernel variant in use and
     /// the BLAS core type OpenBLAS runs (OPENBLAS_CORETYPE, which the library sets before OpenBLAS loads).
@@ -28,13 +25,13 @@ public static class PrivateSession
                          ?? assembly.GetName().Version?.ToString() ?? "unknown";
         string core = Environment.GetEnvironmentVariable(BlasCoreTypeVariable) is { Length: > 0 } c ? c : "auto";
         string platform = $"fednl {version}; kernel {KernelSettings.Active}; BLAS core {core}";
-        return platform.Length <= MaxPlatformLength ? platform : platform[..MaxPlatformLength];
+        return platform.Length <= Protocol.MaxPlatformLength ? platform : platform[..Protocol.MaxPlatformLength];
     }
 
     private const string BlasCoreTypeVariable = "OPENBLAS_CORETYPE";
 
     /// <summary>A fresh salt share for the run key.</summary>
-    public static byte[] NewSalt() => RandomNumberGenerator.GetBytes(SaltBytes);
+    public static byte[] NewSalt() => RandomNumberGenerator.GetBytes(Protocol.SaltBytes);
 
     /// <summary>The training settings a private client runs the algorithm with (the Welcome's, checked).</summary>
     public static TrainingOptions OptionsOf(Welcome welcome)
@@ -108,7 +105,7 @@ public static class PrivateSession
         var salts = new byte[clients][];
         for (int i = 0; i < clients; i++)
         {
-            if (roster.Salts[i].Length != SaltBytes) throw WireCodec.Malformed($"the roster's salt of client {i} has {roster.Salts[i].Length} bytes");
+            if (roster.Salts[i].Length != Protocol.SaltBytes) throw WireCodec.Malformed($"the roster's salt of client {i} has {roster.Salts[i].Length} bytes");
             salts[i] = roster.Salts[i].ToByteArray();
             if (roster.Platforms[i] != ownPlatform)
                 throw new ProtocolException(ProtocolError.InconsistentSettings,

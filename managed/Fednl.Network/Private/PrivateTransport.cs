@@ -51,6 +51,8 @@ internal sealed class PrivateTransport : IClientTransport
     private readonly byte[] _digest = new byte[32];
     private readonly bool[] _answered;
     private readonly bool[] _lost;
+    private readonly bool[] _seen;
+    private readonly List<int> _lostNow = [];
     private readonly int[] _position;
     private readonly RawEnvelope _raw = new();
     private long _exchange;
@@ -81,15 +83,13 @@ internal sealed class PrivateTransport : IClientTransport
         _codes = new byte[WireCodec.NaturalBytes(spec.PackedLength)];
         _answered = new bool[clients];
         _lost = new bool[clients];
+        _seen = new bool[clients];
         _position = new int[clients];
     }
 
     public int ClientCount { get; }
     public int Dimension { get; }
     public ReadOnlySpan<bool> Answered => _answered;
-
-    /// <summary>The clients the relay reported lost (they never come back in private mode).</summary>
-    public ReadOnlySpan<bool> Lost => _lost;
 
     /// <summary>Sealed bytes this client sent and received.</summary>
     public long BytesSent => _connection.BytesSent;
@@ -256,8 +256,9 @@ internal sealed class PrivateTransport : IClientTransport
         var bundle = BundleView.Parse(bytes.Span);
         if (bundle.Exchange != _exchange)
             throw new SealedMessageException($"the relay sent the bundle of exchange {bundle.Exchange} in round {_round}, where exchange {_exchange} was due (a replayed or reordered bundle)");
-        var seen = new bool[ClientCount];
-        var lostNow = new List<int>();
+        var (seen, lostNow) = (_seen, _lostNow);
+        Array.Clear(seen);
+        lostNow.Clear();
         int last = -1;
         bundle.Entries(sealedBytes =>
         {
