@@ -70,8 +70,11 @@ internal static class BenchCommand
             throw new UsageException("--suite ls needs a dataset file: FedNL-LS is compared with scikit-learn on LIBSVM files only");
         bool threadCompare = !parse.GetValue(NoThreadCompare);
         var files = datasets.Where(d => !BenchPlan.IsGenerated(d)).ToList();
-        string python = parse.GetValue(Python) ?? LineSearchTable.DefaultPython();
-        if (lineSearch && files.Count > 0) LineSearchTable.CheckPython(python);
+        string? chosenPython = parse.GetValue(Python);
+        string python = chosenPython ?? LineSearchTable.DefaultPython();
+        // a python named with --python must have scikit-learn; without the flag, a missing scikit-learn leaves out
+        // its rows (FedNL-LS still runs) and the report says so
+        bool sklearn = lineSearch && files.Count > 0 && LineSearchTable.CheckPython(python, required: chosenPython is not null);
 
         var plan = new BenchPlan(dataDir ?? "", clients, rounds, repeat);
         var report = new StringBuilder();
@@ -101,7 +104,7 @@ internal static class BenchCommand
             report.Append(RooflineTables.PerCell(plan, cells, bounds!));
         }
         if (lineSearch && files.Count > 0)
-            report.Append(LineSearchTable.Format(plan, files, parse.GetValue(LineSearchCompressor)!, python));
+            report.Append(LineSearchTable.Format(plan, files, parse.GetValue(LineSearchCompressor)!, sklearn ? python : null));
         else if (lineSearch)
             report.AppendLine("FedNL-LS against scikit-learn: not run, --datasets names no LIBSVM file (it compares on files only).").AppendLine();
         if (MachineBounds.LoadAverage() is { } end) report.AppendLine($"Load average at the end: {F(end, 1)} on {Environment.ProcessorCount} cores.");

@@ -19,9 +19,9 @@ internal static class LineSearchTable
     /// </summary>
     private const string SklearnTolerance = "1e-7";
 
-    public static string Format(BenchPlan plan, IReadOnlyList<string> datasets, string compressor, string python)
+    /// <summary>The table; <paramref name="python"/> null runs FedNL-LS alone and says the scikit-learn rows did not run.</summary>
+    public static string Format(BenchPlan plan, IReadOnlyList<string> datasets, string compressor, string? python)
     {
-        CheckPython(python);
         int clients = plan.Clients;
         var table = new StringBuilder();
         table.AppendLine($"FedNL-LS ({compressor}, {clients} clients, c = 0.49, γ = 0.5) from x⁰ = 0 to ‖∇f‖ ≤ 1e-9 against scikit-learn " +
@@ -48,10 +48,10 @@ internal static class LineSearchTable
                 table.AppendLine($"| {dataset} | FedNL-LS {compressor} | {F(ls.Seconds, 2)} | {ls.Json["rounds"]} rounds | {f:R} | " +
                                  $"{(double)ls.Json["grad_norm"]!:E1} | – | – |");
                 Console.Error.WriteLine($"bench: {dataset} FedNL-LS: {F(ls.Seconds, 3)} s");
-                foreach (var solver in SklearnSolvers)
+                foreach (var solver in python is null ? [] : SklearnSolvers)
                 {
                     var run = TimedRun.Median(Enumerable.Range(0, plan.Repeat).Select(_ =>
-                        TimedRun.Of(python, [Script, file, solver, "0.001", SklearnTolerance])).ToList());
+                        TimedRun.Of(python!, [Script, file, solver, "0.001", SklearnTolerance])).ToList());
                     var j = run.Json;
                     double fs = (double)j["f"]!;
                     table.AppendLine($"| {dataset} | sklearn {solver} | {F(run.Seconds, 2)} | {j["iterations"]} | {fs:R} | {(double)j["grad_norm"]!:E1} | " +
@@ -65,17 +65,26 @@ internal static class LineSearchTable
             Directory.Delete(folder, recursive: true);
         }
         table.AppendLine();
+        if (python is null)
+            table.AppendLine($"scikit-learn rows: not run, {DefaultPython()} cannot import scikit-learn (Debian: apt-get install " +
+                             "python3-sklearn, or pass --python PATH).").AppendLine();
         return table.ToString();
     }
 
     private static string Script => Path.Combine(AppContext.BaseDirectory, "Bench", "sklearn_baseline.py");
 
-    /// <summary>Fails before any run when the comparison could not run at the end: the script or scikit-learn is missing.</summary>
-    public static void CheckPython(string python)
+    /// <summary>
+    /// Whether the scikit-learn rows can run, checked before any run: the script must be there; a python the user
+    /// named (<paramref name="required"/>) must import scikit-learn, else the bench stops here.
+    /// </summary>
+    public static bool CheckPython(string python, bool required)
     {
         if (!File.Exists(Script)) throw new FileNotFoundException($"bench: {Script} is missing from the build output");
-        if (!PythonHasSklearn(python))
+        if (PythonHasSklearn(python)) return true;
+        if (required)
             throw new UsageException($"bench: '{python}' cannot import scikit-learn; install it (Debian: apt-get install python3-sklearn) or pass --python");
+        Console.Error.WriteLine($"bench: {python} cannot import scikit-learn; the FedNL-LS table runs without its scikit-learn rows");
+        return false;
     }
 
     public static string DefaultPython() => File.Exists("/usr/bin/python3") && PythonHasSklearn("/usr/bin/python3") ? "/usr/bin/python3" : "python3";

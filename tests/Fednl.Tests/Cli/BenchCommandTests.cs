@@ -156,6 +156,8 @@ public sealed class BenchCommandTests
     [TestCase(new[] { "bench", "--datasets", "dense500", "--compressors", "" }, "--compressors names no compressor")]
     [TestCase(new[] { "bench", "--datasets", "dense500", "--suite", "ls" }, "--suite ls needs a dataset file")]
     [TestCase(new[] { "bench", "--datasets", "dense500", "--no-thread-compare", "maybe" }, "maybe")]
+    [TestCase(new[] { "bench", "--data-dir", "/etc", "--datasets", "hostname", "--suite", "ls", "--python", "/bin/false" },
+        "'/bin/false' cannot import scikit-learn")]
     public void Bad_bench_flags_name_the_problem(string[] args, string message)
     {
         var (exit, output, error) = Run(args);
