@@ -59,9 +59,8 @@ typedef struct fednl_vector_kernels {
      * keys[t] > threshold and the first (lowest) k - above with keys[t] == threshold, ascending; returns k. */
     int64_t (*collect_positions)(int64_t n, const double *keys, double threshold, int64_t above, int64_t k,
                                  int32_t *positions);
-    /* fednl_natural (compressors/natural.c) from the stream rng: the same draws, the same values (the stream's
-     * state afterwards is not returned: a variant may draw ahead) */
-    void (*natural)(int64_t total, const double *m, fednl_random rng, double *values);
+    /* fednl_natural (compressors/natural.c): entry t takes the draw of its packed offset, offsets[t] (t when null) */
+    void (*natural)(int64_t count, const double *m, uint64_t key, const int32_t *offsets, double *values);
 } fednl_vector_kernels;
 
 extern const fednl_vector_kernels fednl_vector_kernels_reference;
@@ -115,6 +114,17 @@ static inline int fednl_lowest_bit(uint64_t bits) {
     return (int)index;
 #else
     return __builtin_ctzll(bits);
+#endif
+}
+
+/* Index of the highest set bit of a non-zero word. */
+static inline int fednl_highest_bit(uint64_t bits) {
+#if defined(_MSC_VER)
+    unsigned long index;
+    _BitScanReverse64(&index, bits);
+    return (int)index;
+#else
+    return 63 - __builtin_clzll(bits);
 #endif
 }
 

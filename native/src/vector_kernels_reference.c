@@ -125,10 +125,6 @@ static int64_t collect_positions(int64_t n, const double *keys, double threshold
     return count;
 }
 
-static void natural(int64_t total, const double *m, fednl_random rng, double *values) {
-    fednl_natural(total, m, &rng, values);
-}
-
 const fednl_vector_kernels fednl_vector_kernels_reference = {
     sparse_dot,
     sparse_axpy,
@@ -140,5 +136,5 @@ const fednl_vector_kernels fednl_vector_kernels_reference = {
     difference_keys,
     collect_field,
     collect_positions,
-    natural,
+    fednl_natural,
 };

@@ -137,7 +137,7 @@ FEDNL_API int32_t fednl_pattern_shift_step(const fednl_compressor *c, const uint
     case FEDNL_COMPRESSOR_NATURAL:
         /* values in pattern order; the pattern is the index list */
         if (c->kind == FEDNL_COMPRESSOR_IDENTICAL) memcpy(values, m, (size_t)n * sizeof *values);
-        else kernels->natural(n, m, rng, values);
+        else kernels->natural(n, m, fednl_counter_key(c->seed), offsets, values);
         for (int64_t t = 0; t < n; t++) shift[t] += alpha * values[t];
         if (indices != NULL)
             for (int64_t t = 0; t < n; t++) indices[t] = (int32_t)offset_at(offsets, t);
