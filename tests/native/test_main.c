@@ -51,6 +51,11 @@
     X(pattern_multiply_refuses_short_buffers)                                                                \
     X(pattern_step_refuses_short_buffers)                                                                \
     X(pattern_step_selection_variants_agree_bitwise)                                                         \
+    X(dense_hessian_matches_plain_sums)                                                                      \
+    X(dense_hessian_matches_finite_differences)                                                              \
+    X(dense_step_matches_pattern_step)                                                                       \
+    X(dense_step_variants_agree_bitwise)                                                                     \
+    X(dense_step_rejects_bad_arguments)                                                                      \
     X(probes_report_work)                                                                                    \
     X(probes_reject_bad_arguments)
 

@@ -326,4 +326,5 @@ const fednl_vector_kernels fednl_vector_kernels_avx2 = {
     collect_field,
     collect_positions,
     natural,
+    fednl_dense_step_avx2,
 };
