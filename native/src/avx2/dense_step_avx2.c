@@ -1,5 +1,6 @@
 /* dense_step_avx2.c - the fused dense client step (fednl_dense_job in internal.h) with AVX2 + FMA. Each packed row
- * goes in strips of up to 32 entries: their Hessian accumulates in up to 8 registers over the client's rows, then M,
+ * goes in strips of up to 48 entries: their Hessian accumulates in up to 12 registers over the client's rows (12
+ * independent fma chains keep both FMA pipes busy through the fma latency), then M,
  * its squares, S, the shift update and the stores run while the strip is still in registers, so the Hessian never
  * goes to memory and the shift is read and written once. The operations and their order are the reference's, so
  * the bits are too. */
@@ -10,14 +11,14 @@
 
 /* The strips' loops over their vectors must unroll, or their accumulators live on the stack. */
 #if defined(__clang__)
-#define UNROLL_VECTORS _Pragma("unroll 8")
+#define UNROLL_VECTORS _Pragma("unroll 12")
 #elif defined(__GNUC__)
-#define UNROLL_VECTORS _Pragma("GCC unroll 8")
+#define UNROLL_VECTORS _Pragma("GCC unroll 12")
 #else
 #define UNROLL_VECTORS
 #endif
 
-/* The running sums: even holds row positions t mod 8 in 0..3, odd 4..7 (strips start at multiples of 32, so vector
+/* The running sums: even holds row positions t mod 8 in 0..3, odd 4..7 (strips start at multiples of 48, so vector
  * q of a strip goes to even when q is even). */
 typedef struct dense_sums_avx2 {
     __m256d squares_even, squares_odd, remaining_even, remaining_odd;
@@ -75,11 +76,11 @@ static inline __attribute__((always_inline)) void finish4(const fednl_dense_job 
     }
 }
 
-/* vectors (a constant once inlined) vectors of row i from position t, a multiple of 32; the last has count lanes. */
+/* vectors (a constant once inlined) vectors of row i from position t, a multiple of 48; the last has count lanes. */
 static inline __attribute__((always_inline)) void strip(const fednl_dense_job *job, int64_t i, int64_t t, int64_t e,
                                                         int vectors, int count, dense_sums_avx2 *sums) {
     __m256i mask = _mm256_loadu_si256((const __m256i *)(const void *)first_lanes_mask[count & 3]);
-    __m256d acc[8];
+    __m256d acc[12];
     UNROLL_VECTORS
     for (int q = 0; q < vectors; q++) acc[q] = _mm256_setzero_pd();
     const double *row = job->a, *weight = job->weights;
@@ -104,7 +105,7 @@ void fednl_dense_step_avx2(const fednl_dense_job *given, fednl_dense_sums *out) 
     for (int64_t i = 0; i < dim; i++) {
         int64_t length = dim - i, row = fednl_packed_row_offset(dim, i), t = 0;
         sums.counters = fednl_counters_avx2(job.key, row);
-        for (; t + 32 <= length; t += 32) strip(&job, i, t, row + t, 8, 4, &sums);
+        for (; t + 48 <= length; t += 48) strip(&job, i, t, row + t, 12, 4, &sums);
         /* the rest of the row in one strip, so that its accumulators' chains overlap */
         int rest = (int)(length - t), count = rest & 3 ? rest & 3 : 4;
         switch ((rest + 3) / 4) {
@@ -116,6 +117,10 @@ void fednl_dense_step_avx2(const fednl_dense_job *given, fednl_dense_sums *out) 
         case 6: strip(&job, i, t, row + t, 6, count, &sums); break;
         case 7: strip(&job, i, t, row + t, 7, count, &sums); break;
         case 8: strip(&job, i, t, row + t, 8, count, &sums); break;
+        case 9: strip(&job, i, t, row + t, 9, count, &sums); break;
+        case 10: strip(&job, i, t, row + t, 10, count, &sums); break;
+        case 11: strip(&job, i, t, row + t, 11, count, &sums); break;
+        case 12: strip(&job, i, t, row + t, 12, count, &sums); break;
         default: break;
         }
     }
