@@ -42,14 +42,16 @@ static inline __m256i fednl_counter_step_avx2(void) { return _mm256_set1_epi64x(
 
 /* Natural compression of four entries with their draws. Normal lanes are rounded here: low = v with its mantissa
  * cleared, and 2 low = low plus one in the exponent field (infinity from the largest binade, as 2 * low gives), up
- * when (draw >> 12) < mantissa (both below 2^52, so a signed compare is exact). *special gets the mask of the lanes
- * whose exponent field is 0 or 2047 (zeros, subnormals, infinities, NaN), which the caller finishes with
- * fednl_natural_entry: (field + 1) & 2046 is zero exactly for those. */
+ * when (draw >> 12) < mantissa (both below 2^52, so a signed compare is exact); zeros come out as they went in (their
+ * mantissa is 0, so never up). *special gets the mask of the other lanes whose exponent field is 0 or 2047
+ * (subnormals, infinities, NaN; (field + 1) & 2046 is zero exactly for those and zeros), which the caller finishes
+ * with fednl_natural_entry. Zeros stay on this path: a converged client's M is often exactly zero. */
 static inline __m256d fednl_natural4_avx2(__m256d v, __m256i draws, int *special) {
     const __m256i mantissa = _mm256_set1_epi64x(0x000FFFFFFFFFFFFFll);
     __m256i bits = _mm256_castpd_si256(v), field = _mm256_srli_epi64(_mm256_slli_epi64(bits, 1), 53);
     __m256i edge = _mm256_and_si256(_mm256_add_epi64(field, _mm256_set1_epi64x(1)), _mm256_set1_epi64x(2046));
-    *special = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(edge, _mm256_setzero_si256())));
+    __m256i zero = _mm256_cmpeq_epi64(_mm256_slli_epi64(bits, 1), _mm256_setzero_si256());
+    *special = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_andnot_si256(zero, _mm256_cmpeq_epi64(edge, _mm256_setzero_si256()))));
     __m256i up = _mm256_cmpgt_epi64(_mm256_and_si256(bits, mantissa), _mm256_srli_epi64(draws, 12));
     __m256i low = _mm256_andnot_si256(mantissa, bits);
     return _mm256_castsi256_pd(_mm256_sub_epi64(low, _mm256_slli_epi64(up, 52)));
