@@ -15,7 +15,7 @@ public static class NativeConstants
     /// <summary>
     /// Version of this interface. Bumped whenever a function, struct or enum here changes.
     /// </summary>
-    public const int AbiVersion = 7;
+    public const int AbiVersion = 8;
     /// <summary>
     /// Longest message fednl_last_error() can report, terminating zero included.
     /// </summary>
@@ -303,7 +303,7 @@ public static unsafe partial class NativeMethods
     public static partial long fednl_logreg_dense_workspace(long rows, long cols);
 
     /// <summary>
-    /// The same oracle on dense row-major data a (rows x cols). The Hessian goes through OpenBLAS dsyrk on the rows scaled by sqrt(s_j (1 - s_j)); work holds work_len &gt;= fednl_logreg_dense_workspace(rows, cols) doubles and is only needed when grad or hess_packed is not null. a has rows * cols entries; the outputs have the lengths fednl_logreg_sparse gives.
+    /// The same oracle on dense row-major data a (rows x cols). The Hessian goes through OpenBLAS dsyrk on the rows scaled by sqrt(s_j (1 - s_j)); work holds work_len &gt;= fednl_logreg_dense_workspace(rows, cols) doubles and is only needed when grad or hess_packed is not null. a has rows * cols entries; the outputs have the lengths fednl_logreg_sparse gives, weights (when not null) the Hessian's row weights s_j (1 - s_j) / m that fednl_dense_hessian and fednl_dense_shift_step take.
     /// </summary>
     /// <param name="rows">C: <c>int64_t</c></param>
     /// <param name="cols">C: <c>int64_t</c></param>
@@ -315,11 +315,12 @@ public static unsafe partial class NativeMethods
     /// <param name="f">C: <c>double *</c></param>
     /// <param name="grad">C: <c>double *</c></param>
     /// <param name="hess_packed">C: <c>double *</c></param>
+    /// <param name="weights">C: <c>double *</c></param>
     /// <param name="work">C: <c>double *</c></param>
     /// <param name="work_len">C: <c>int64_t</c></param>
     [LibraryImport(Library)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    public static partial int fednl_logreg_dense(long rows, long cols, in double a, in double labels, in double x, double lambda, ref double margins, ref double f, ref double grad, ref double hess_packed, ref double work, long work_len);
+    public static partial int fednl_logreg_dense(long rows, long cols, in double a, in double labels, in double x, double lambda, ref double margins, ref double f, ref double grad, ref double hess_packed, ref double weights, ref double work, long work_len);
 
     /// <summary>
     /// Workspace, in doubles, that fednl_packed_solve needs for a dim x dim system (dim * dim + dim).
@@ -534,6 +535,46 @@ public static unsafe partial class NativeMethods
     [LibraryImport(Library)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static partial int fednl_pattern_shift_step(in FednlCompressor compressor, in ulong plan, long plan_words, ref double difference, long difference_length, ref double shift, long shift_length, double alpha, ref double difference_norm, ref double remaining_norm, ref int indices, long indices_capacity, ref double values, long values_capacity, ref long count, ref ulong work, long work_len);
+
+    /// <summary>
+    /// A dense client's Hessian into hess_packed (D = cols (cols + 1) / 2 entries): entry (i, k), i &lt;= k, is h = fma(weights[j] a_ji, a_jk, h) over j = 0, 1, ..., rows - 1 from h = 0 (weights[j] a_ji rounded first), plus lambda on the diagonal. a is rows x cols row-major (rows may be 0), weights has rows entries (as fednl_logreg_dense writes them).
+    /// </summary>
+    /// <param name="rows">C: <c>int64_t</c></param>
+    /// <param name="cols">C: <c>int64_t</c></param>
+    /// <param name="a">C: <c>const double *</c></param>
+    /// <param name="weights">C: <c>const double *</c></param>
+    /// <param name="lambda">C: <c>double</c></param>
+    /// <param name="hess_packed">C: <c>double *</c></param>
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial int fednl_dense_hessian(long rows, long cols, in double a, in double weights, double lambda, ref double hess_packed);
+
+    /// <summary>
+    /// fednl_pattern_shift_step for a dense client (its pattern every packed entry, positions = packed offsets) with the Hessian formed as fednl_dense_hessian forms it, from the rows and their weights instead of a formed Hessian. For identical and natural the whole step is one pass: values get S (D entries), shift moves by fma(alpha, S, shift), and *difference_norm (and *remaining_norm when not null) are summed in a fixed order; difference is not used (may be null) and indices, when not null, get 0 ... D - 1. The other kinds form M (randk, randseqk, permk) or the Hessian (topk, toplek, whose keys come from the pass that forms M) in difference (difference_length &gt;= D) and finish as fednl_pattern_shift_step does, leaving M (or M - alpha S with remaining_norm) there. Lengths as for fednl_pattern_shift_step with P = D: shift_length &gt;= D, values_capacity (and indices_capacity when indices is not null) &gt;= D for the dense kinds and &gt;= fednl_compress_capacity otherwise; work_len &gt;= fednl_pattern_step_workspace(compressor, cols, D) words.
+    /// </summary>
+    /// <param name="compressor">C: <c>const fednl_compressor *</c></param>
+    /// <param name="rows">C: <c>int64_t</c></param>
+    /// <param name="cols">C: <c>int64_t</c></param>
+    /// <param name="a">C: <c>const double *</c></param>
+    /// <param name="weights">C: <c>const double *</c></param>
+    /// <param name="lambda">C: <c>double</c></param>
+    /// <param name="shift">C: <c>double *</c></param>
+    /// <param name="shift_length">C: <c>int64_t</c></param>
+    /// <param name="alpha">C: <c>double</c></param>
+    /// <param name="difference_norm">C: <c>double *</c></param>
+    /// <param name="remaining_norm">C: <c>double *</c></param>
+    /// <param name="difference">C: <c>double *</c></param>
+    /// <param name="difference_length">C: <c>int64_t</c></param>
+    /// <param name="indices">C: <c>int32_t *</c></param>
+    /// <param name="indices_capacity">C: <c>int64_t</c></param>
+    /// <param name="values">C: <c>double *</c></param>
+    /// <param name="values_capacity">C: <c>int64_t</c></param>
+    /// <param name="count">C: <c>int64_t *</c></param>
+    /// <param name="work">C: <c>uint64_t *</c></param>
+    /// <param name="work_len">C: <c>int64_t</c></param>
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial int fednl_dense_shift_step(in FednlCompressor compressor, long rows, long cols, in double a, in double weights, double lambda, ref double shift, long shift_length, double alpha, ref double difference_norm, ref double remaining_norm, ref double difference, long difference_length, ref int indices, long indices_capacity, ref double values, long values_capacity, ref long count, ref ulong work, long work_len);
 
     /// <summary>
     /// passes sweeps of a fednl_probe_stream_kind loop over length doubles (length &gt;= 1, passes &gt;= 1): source has length entries, and target too for FEDNL_PROBE_STREAM_TRIAD. *bytes = bytes read plus written (8 or 24 per element and pass). Buffer size picks the level measured: well inside L2, inside L3, or several times L3 for DRAM.

@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 /** Version of this interface. Bumped whenever a function, struct or enum here changes. */
-#define FEDNL_ABI_VERSION 7
+#define FEDNL_ABI_VERSION 8
 
 /** Longest message fednl_last_error() can report, terminating zero included. */
 #define FEDNL_ERROR_CAPACITY 512
@@ -133,11 +133,12 @@ FEDNL_API int64_t fednl_logreg_dense_workspace(int64_t rows, int64_t cols);
  * The same oracle on dense row-major data a (rows x cols). The Hessian goes through OpenBLAS dsyrk on
  * the rows scaled by sqrt(s_j (1 - s_j)); work holds work_len >= fednl_logreg_dense_workspace(rows, cols)
  * doubles and is only needed when grad or hess_packed is not null. a has rows * cols entries; the outputs have
- * the lengths fednl_logreg_sparse gives.
+ * the lengths fednl_logreg_sparse gives, weights (when not null) the Hessian's row weights s_j (1 - s_j) / m that
+ * fednl_dense_hessian and fednl_dense_shift_step take.
  */
 FEDNL_API int32_t fednl_logreg_dense(int64_t rows, int64_t cols, const double *a, const double *labels,
                                      const double *x, double lambda, double *margins, double *f, double *grad,
-                                     double *hess_packed, double *work, int64_t work_len);
+                                     double *hess_packed, double *weights, double *work, int64_t work_len);
 
 /** Workspace, in doubles, that fednl_packed_solve needs for a dim x dim system (dim * dim + dim). */
 FEDNL_API int64_t fednl_packed_solve_workspace(int64_t dim);
@@ -323,6 +324,41 @@ FEDNL_API int32_t fednl_pattern_shift_step(const fednl_compressor *compressor, c
                                            double *remaining_norm, int32_t *indices, int64_t indices_capacity,
                                            double *values, int64_t values_capacity, int64_t *count, uint64_t *work,
                                            int64_t work_len);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * The dense client's step, fused: for a client with few dense rows the Hessian is formed strip by strip and each
+ * strip goes straight into M = Hessian - shift, |M|, C(M) and the shift update, so the Hessian never reaches memory
+ * and the shift is read and written once a round. The Hessian is summed in a fixed order without BLAS, so its bits
+ * are the same in every kernel variant and on every machine.
+ * ------------------------------------------------------------------------------------------------------- */
+
+/**
+ * A dense client's Hessian into hess_packed (D = cols (cols + 1) / 2 entries): entry (i, k), i <= k, is
+ * h = fma(weights[j] a_ji, a_jk, h) over j = 0, 1, ..., rows - 1 from h = 0 (weights[j] a_ji rounded first), plus
+ * lambda on the diagonal. a is rows x cols row-major (rows may be 0), weights has rows entries (as fednl_logreg_dense
+ * writes them).
+ */
+FEDNL_API int32_t fednl_dense_hessian(int64_t rows, int64_t cols, const double *a, const double *weights, double lambda,
+                                      double *hess_packed);
+
+/**
+ * fednl_pattern_shift_step for a dense client (its pattern every packed entry, positions = packed offsets) with the
+ * Hessian formed as fednl_dense_hessian forms it, from the rows and their weights instead of a formed Hessian. For
+ * identical and natural the whole step is one pass: values get S (D entries), shift moves by fma(alpha, S, shift), and
+ * *difference_norm (and *remaining_norm when not null) are summed in a fixed order; difference is not used (may be
+ * null) and indices, when not null, get 0 ... D - 1. The other kinds form M (randk, randseqk, permk) or the Hessian
+ * (topk, toplek, whose keys come from the pass that forms M) in difference (difference_length >= D) and finish as
+ * fednl_pattern_shift_step does, leaving M (or M - alpha S with remaining_norm) there. Lengths as for
+ * fednl_pattern_shift_step with P = D: shift_length >= D, values_capacity (and indices_capacity when indices is not
+ * null) >= D for the dense kinds and >= fednl_compress_capacity otherwise; work_len >=
+ * fednl_pattern_step_workspace(compressor, cols, D) words.
+ */
+FEDNL_API int32_t fednl_dense_shift_step(const fednl_compressor *compressor, int64_t rows, int64_t cols, const double *a,
+                                         const double *weights, double lambda, double *shift, int64_t shift_length,
+                                         double alpha, double *difference_norm, double *remaining_norm, double *difference,
+                                         int64_t difference_length, int32_t *indices, int64_t indices_capacity,
+                                         double *values, int64_t values_capacity, int64_t *count, uint64_t *work,
+                                         int64_t work_len);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Machine probes: the loops `fednl bench` times to measure this machine's bounds (its roofline). Each runs one

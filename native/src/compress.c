@@ -57,7 +57,7 @@ static int64_t compress_checked(const fednl_compressor *c, int64_t dim, const do
         memcpy(values, m, (size_t)total * sizeof *values);
         return total;
     case FEDNL_COMPRESSOR_NATURAL:
-        fednl_active_kernels()->natural(total, m, rng, values);
+        fednl_active_kernels()->natural(total, m, fednl_counter_key(c->seed), NULL, values);
         return total;
     case FEDNL_COMPRESSOR_TOPK:
     case FEDNL_COMPRESSOR_TOPLEK: {

@@ -21,6 +21,35 @@ int32_t fednl_fail(int32_t status, const char *format, ...)
  * (fednl.h, "Buffer lengths"), so a short one is refused here instead of being overrun. */
 int32_t fednl_check_length(const char *function, const char *argument, int64_t length, int64_t needed);
 
+/* What the fused dense client step (hessian/dense_step.c) writes to out for each packed entry. */
+typedef enum fednl_dense_mode {
+    FEDNL_DENSE_HESSIAN = 0,    /* H */
+    FEDNL_DENSE_DIFFERENCE = 1, /* M = H - shift */
+    FEDNL_DENSE_IDENTICAL = 2,  /* S = M, and shift += alpha S */
+    FEDNL_DENSE_NATURAL = 3     /* S = natural(M), and shift += alpha S */
+} fednl_dense_mode;
+
+/* One dense client's step over its rows a (rows x dim, row-major) with row weights w. Entry (i, k), i <= k, at packed
+ * offset e, position t = k - i in its packed row:
+ *   H = the chain h = fma(w_j a_ji, a_jk, h) over j = 0, 1, ... from h = +0 (w_j a_ji rounded first), + lambda if t = 0
+ *   M = H - shift[e];  squares[t mod 8] = fma(M, M, squares[t mod 8]), and diagonal = fma(M, M, diagonal) if t = 0
+ *   S = M or fednl_natural_entry(M, draw e of key);  shift[e] = fma(alpha, S, shift[e])
+ *   with remaining: R = fma(-alpha, S, M), summed into remaining[] and remaining_diagonal as M is
+ * rows i ascending, entries k ascending, so every variant gives the same bits. */
+typedef struct fednl_dense_job {
+    int32_t mode; /* fednl_dense_mode */
+    int32_t remaining;
+    int64_t rows, dim;
+    const double *a, *weights;
+    double lambda, alpha;
+    uint64_t key;
+    double *shift, *out; /* D entries each; shift unused in FEDNL_DENSE_HESSIAN */
+} fednl_dense_job;
+
+typedef struct fednl_dense_sums {
+    double squares[8], diagonal, remaining[8], remaining_diagonal;
+} fednl_dense_sums;
+
 /* Vector primitives that exist in a reference and an AVX2 form. All sums over index lists are
  * over distinct indices (CSR rows are strictly ascending), so the AVX2 scatters never collide. */
 typedef struct fednl_vector_kernels {
@@ -59,14 +88,17 @@ typedef struct fednl_vector_kernels {
      * keys[t] > threshold and the first (lowest) k - above with keys[t] == threshold, ascending; returns k. */
     int64_t (*collect_positions)(int64_t n, const double *keys, double threshold, int64_t above, int64_t k,
                                  int32_t *positions);
-    /* fednl_natural (compressors/natural.c) from the stream rng: the same draws, the same values (the stream's
-     * state afterwards is not returned: a variant may draw ahead) */
-    void (*natural)(int64_t total, const double *m, fednl_random rng, double *values);
+    /* fednl_natural (compressors/natural.c): entry t takes the draw of its packed offset, offsets[t] (t when null) */
+    void (*natural)(int64_t count, const double *m, uint64_t key, const int32_t *offsets, double *values);
+    /* The fused dense client step of fednl_dense_job over every packed row, its sums zeroed first. */
+    void (*dense_step)(const fednl_dense_job *job, fednl_dense_sums *sums);
 } fednl_vector_kernels;
 
 extern const fednl_vector_kernels fednl_vector_kernels_reference;
 #if defined(FEDNL_HAVE_AVX2_BUILD)
 extern const fednl_vector_kernels fednl_vector_kernels_avx2;
+/* The AVX2 dense_step (avx2/dense_step_avx2.c). */
+void fednl_dense_step_avx2(const fednl_dense_job *job, fednl_dense_sums *sums);
 #endif
 
 #if defined(FEDNL_HAVE_AVX2_BUILD)
@@ -115,6 +147,17 @@ static inline int fednl_lowest_bit(uint64_t bits) {
     return (int)index;
 #else
     return __builtin_ctzll(bits);
+#endif
+}
+
+/* Index of the highest set bit of a non-zero word. */
+static inline int fednl_highest_bit(uint64_t bits) {
+#if defined(_MSC_VER)
+    unsigned long index;
+    _BitScanReverse64(&index, bits);
+    return (int)index;
+#else
+    return 63 - __builtin_clzll(bits);
 #endif
 }
 

@@ -1,5 +1,6 @@
 /* logreg_dense.c - logistic-regression oracle of one client on dense row-major data, through OpenBLAS.
- * Worth it when the data is dense enough that dsyrk's blocked d^2 m / 2 beats the sparse rank-1 sum. */
+ * Worth it when the data is dense enough that dsyrk's blocked d^2 m / 2 beats the sparse rank-1 sum. Clients with
+ * few rows skip its Hessian: they take the row weights to the fused step (hessian/dense_step.c). */
 #include "internal.h"
 
 #include <cblas.h>
@@ -13,7 +14,7 @@ FEDNL_API int64_t fednl_logreg_dense_workspace(int64_t rows, int64_t cols) {
 
 FEDNL_API int32_t fednl_logreg_dense(int64_t rows, int64_t cols, const double *a, const double *labels,
                                      const double *x, double lambda, double *margins, double *f, double *grad,
-                                     double *hess_packed, double *work, int64_t work_len) {
+                                     double *hess_packed, double *weights, double *work, int64_t work_len) {
     if (rows < 0 || cols < 1 || rows > INT32_MAX || cols > INT32_MAX)
         return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "logreg_dense: need rows >= 0 and 1 <= cols, both < 2^31, got %lld x %lld",
                           (long long)rows, (long long)cols);
@@ -42,6 +43,12 @@ FEDNL_API int32_t fednl_logreg_dense(int64_t rows, int64_t cols, const double *a
     double norm_squared = 0.0;
     for (int i = 0; i < d; i++) norm_squared += x[i] * x[i];
     *f = fednl_loss_sum_total(&loss) * inv_m + 0.5 * lambda * norm_squared;
+
+    if (weights != NULL)
+        for (int j = 0; j < m; j++) {
+            double s = fednl_sigmoid_neg(margins[j]);
+            weights[j] = inv_m * s * (1.0 - s);
+        }
 
     if (grad != NULL) {
         double *coef = work;

@@ -1,5 +1,6 @@
-/* random.h - the kernel's random stream: xoshiro256** seeded through splitmix64. The state lives in the
- * caller's stack frame for one call; a call's whole output is a function of its seed. */
+/* random.h - the kernel's random streams: xoshiro256** seeded through splitmix64, and counter-based draws (natural
+ * compression's) addressed by position. The state lives in the caller's stack frame for one call; a call's whole
+ * output is a function of its seed. */
 #ifndef FEDNL_RANDOM_H
 #define FEDNL_RANDOM_H
 
@@ -7,11 +8,25 @@
 
 typedef struct fednl_random { uint64_t s[4]; } fednl_random;
 
-static inline uint64_t fednl_splitmix64(uint64_t *state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+/* splitmix64's output function: a bijective mix of all 64 bits. */
+static inline uint64_t fednl_mix64(uint64_t z) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
+}
+
+static inline uint64_t fednl_splitmix64(uint64_t *state) { return fednl_mix64(*state += 0x9E3779B97F4A7C15ull); }
+
+/* Counter-based draws: draw e of a call is output e of the splitmix64 stream started at key, i.e.
+ * mix(key + (e + 1) * gamma). Any entry's draw follows from its position alone, so vector lanes need no shared
+ * state and an entry's draw does not depend on which entries before it were drawn for. */
+#define FEDNL_COUNTER_GAMMA 0x9E3779B97F4A7C15ull
+
+/* The key of a call seeded with seed: the first output of splitmix64 seeded with it. */
+static inline uint64_t fednl_counter_key(uint64_t seed) { return fednl_splitmix64(&seed); }
+
+static inline uint64_t fednl_counter_draw(uint64_t key, uint64_t e) {
+    return fednl_mix64(key + (e + 1) * FEDNL_COUNTER_GAMMA);
 }
 
 static inline fednl_random fednl_random_seed(uint64_t seed) {

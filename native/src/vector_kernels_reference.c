@@ -72,11 +72,21 @@ static void randk_gather(const int32_t *indices, int64_t count, const uint64_t *
     FEDNL_RANDK_GATHER_BODY(popcount_portable)
 }
 
+/* The sum in eight lanes (t mod 8, by fma) over whole blocks of eight, the lanes added pairwise as a horizontal sum
+ * of two 4-lane vectors adds them, then the tail by fma in order: the AVX2 loop's order, so both give the same bits. */
 static double difference_squares(int64_t n, const double *h, const double *shift, double *m) {
-    double sum = 0.0;
-    for (int64_t t = 0; t < n; t++) {
+    double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t t = 0;
+    for (; t + 8 <= n; t += 8)
+        for (int l = 0; l < 8; l++) {
+            m[t + l] = h[t + l] - shift[t + l];
+            lanes[l] = fma(m[t + l], m[t + l], lanes[l]);
+        }
+    double s0 = lanes[0] + lanes[4], s1 = lanes[1] + lanes[5], s2 = lanes[2] + lanes[6], s3 = lanes[3] + lanes[7];
+    double sum = (s0 + s2) + (s1 + s3);
+    for (; t < n; t++) {
         m[t] = h[t] - shift[t];
-        sum += m[t] * m[t];
+        sum = fma(m[t], m[t], sum);
     }
     return sum;
 }
@@ -125,8 +135,38 @@ static int64_t collect_positions(int64_t n, const double *keys, double threshold
     return count;
 }
 
-static void natural(int64_t total, const double *m, fednl_random rng, double *values) {
-    fednl_natural(total, m, &rng, values);
+static void dense_step(const fednl_dense_job *job, fednl_dense_sums *sums) {
+    int64_t rows = job->rows, dim = job->dim;
+    const double *a = job->a;
+    memset(sums, 0, sizeof *sums);
+    for (int64_t i = 0; i < dim; i++) {
+        int64_t row = fednl_packed_row_offset(dim, i);
+        for (int64_t t = 0; t < dim - i; t++) {
+            int64_t e = row + t, k = i + t;
+            double h = 0.0;
+            for (int64_t j = 0; j < rows; j++) h = fma(job->weights[j] * a[j * dim + i], a[j * dim + k], h);
+            if (t == 0) h += job->lambda;
+            if (job->mode == FEDNL_DENSE_HESSIAN) {
+                job->out[e] = h;
+                continue;
+            }
+            double m = h - job->shift[e];
+            sums->squares[t % 8] = fma(m, m, sums->squares[t % 8]);
+            if (t == 0) sums->diagonal = fma(m, m, sums->diagonal);
+            if (job->mode == FEDNL_DENSE_DIFFERENCE) {
+                job->out[e] = m;
+                continue;
+            }
+            double s = job->mode == FEDNL_DENSE_NATURAL ? fednl_natural_entry(m, fednl_counter_draw(job->key, (uint64_t)e)) : m;
+            job->out[e] = s;
+            job->shift[e] = fma(job->alpha, s, job->shift[e]);
+            if (job->remaining) {
+                double r = fma(-job->alpha, s, m);
+                sums->remaining[t % 8] = fma(r, r, sums->remaining[t % 8]);
+                if (t == 0) sums->remaining_diagonal = fma(r, r, sums->remaining_diagonal);
+            }
+        }
+    }
 }
 
 const fednl_vector_kernels fednl_vector_kernels_reference = {
@@ -140,5 +180,6 @@ const fednl_vector_kernels fednl_vector_kernels_reference = {
     difference_keys,
     collect_field,
     collect_positions,
-    natural,
+    fednl_natural,
+    dense_step,
 };

@@ -23,6 +23,8 @@ void test_compress_permk_is_unbiased_with_omega_n_minus_1(void);
 void test_compress_permk_rejects_more_clients_than_entries(void);
 void test_compress_natural_variants_agree_bitwise(void);
 void test_compress_toplek_matches_plain_selection(void);
+void test_compress_natural_draws_follow_positions(void);
+void test_compress_natural_lanes_are_independent(void);
 
 typedef struct compressed {
     int64_t dim, total, capacity, count, work_len;
@@ -341,8 +343,8 @@ void test_compress_indices_refuses_short_indices(void) {
     }
 }
 
-/* AVX2 natural compression (four entries per step, one scalar draw stream) gives the reference's values bit for
- * bit, and so the same draws: on random magnitudes across many binades with zeros, subnormals, infinities, NaN
+/* AVX2 natural compression (four entries per step, one counter-based draw per lane) gives the reference's values
+ * bit for bit, and so the same draws: on random magnitudes across many binades with zeros, subnormals, infinities, NaN
  * and powers of two mixed in, at every length mod 4, and with the seeds of several rounds. */
 void test_compress_natural_variants_agree_bitwise(void) {
     fednl_build_info info;
@@ -589,4 +591,93 @@ void test_compress_permk_rejects_more_clients_than_entries(void) {
     c = permk(3, 2, 1);
     CHECK_STATUS(fednl_compress(&c, 2, m, indices, 1, values, 1, &count, work, 8), FEDNL_OK);
     CHECK(count == 1 && values[0] == 3.0 * m[indices[0]]);
+}
+
+/* The definition written out plainly: entry e of a call with seed s takes u = (draw >> 12) / 2^52 with draw the
+ * (e + 1)-th output of splitmix64 started at the first output of splitmix64(s), and rounds |v| in [low, 2 low) up
+ * when u < |v| / low - 1 (frexp and ldexp, every case alike, subnormals included). */
+static uint64_t plain_splitmix64(uint64_t *state) {
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static double plain_natural(double v, uint64_t seed, int64_t e) {
+    if (v == 0.0 || !isfinite(v)) return v;
+    uint64_t key = plain_splitmix64(&seed), draw = 0;
+    for (int64_t q = 0; q <= e; q++) draw = plain_splitmix64(&key);
+    int exponent;
+    frexp(fabs(v), &exponent); /* |v| in [2^(exponent - 1), 2^exponent) */
+    double low = ldexp(1.0, exponent - 1);
+    double u = (double)(draw >> 12) * 0x1.0p-52, chance = fabs(v) / low - 1.0; /* both exact */
+    double rounded = u < chance ? 2.0 * low : low;
+    return v < 0 ? -rounded : rounded;
+}
+
+/* Natural compression is the plain definition above in every variant, so an entry's draw depends on its position and
+ * the seed only: zeroing other entries (which draw nothing useful) leaves every other value as it was. */
+void test_compress_natural_draws_follow_positions(void) {
+    int64_t dim = 23, total = dim * (dim + 1) / 2;
+    double *m = malloc((size_t)total * sizeof(double)), *v = malloc((size_t)total * sizeof(double)),
+           *w = malloc((size_t)total * sizeof(double));
+    test_rng rng = {77};
+    for (int64_t e = 0; e < total; e++) {
+        double x = test_normal(&rng) * pow(2.0, (double)(int)(40 * test_uniform(&rng)) - 20);
+        if (e % 17 == 3) x = -0x1.3p-1060; /* subnormal */
+        else if (e % 19 == 4) x = 0x1p-1074; /* the smallest subnormal: a power of two */
+        else if (e % 23 == 5) x = -8.0;
+        m[e] = x;
+    }
+    int64_t count;
+    fednl_compressor c = {FEDNL_COMPRESSOR_NATURAL, 0, 0, 912, 0};
+    CHECK_STATUS(fednl_compress(&c, dim, m, NULL, 0, v, total, &count, NULL, 0), FEDNL_OK);
+    for (int64_t e = 0; e < total; e++) CHECK(v[e] == plain_natural(m[e], 912, e));
+    for (int64_t e = 0; e < total; e += 3) m[e] = 0.0;
+    CHECK_STATUS(fednl_compress(&c, dim, m, NULL, 0, w, total, &count, NULL, 0), FEDNL_OK);
+    for (int64_t e = 0; e < total; e++) CHECK(e % 3 == 0 ? w[e] == 0.0 : w[e] == v[e]);
+    free(m);
+    free(v);
+    free(w);
+}
+
+/* The lanes' rounding decisions are independent Bernoulli draws with the entry's chance: with every entry 1.25 (up
+ * with chance 1/4) over 400 seeds of a 40 x 40 matrix, the up-frequency at each position mod 8 (a lane of either
+ * vector width), the frequency of both neighbours up (1/16) and of up at e and e + 8 (1/16) are within 5 standard
+ * errors; subnormal entries are unbiased too. */
+void test_compress_natural_lanes_are_independent(void) {
+    int64_t dim = 40, total = dim * (dim + 1) / 2;
+    double *m = malloc((size_t)total * sizeof(double)), *v = malloc((size_t)total * sizeof(double));
+    for (int64_t e = 0; e < total; e++) m[e] = e % 5 == 4 ? 0x1.4p-1066 : 1.25; /* 1.25 * 2^-1066 is subnormal */
+    double up[8] = {0}, trials[8] = {0}, pairs = 0, both = 0, strided = 0, strided_both = 0, subnormal_mean = 0;
+    int64_t subnormals = 0, count;
+    for (uint64_t s = 0; s < 400; s++) {
+        fednl_compressor c = {FEDNL_COMPRESSOR_NATURAL, 0, 0, 1000 + s, 0};
+        CHECK_STATUS(fednl_compress(&c, dim, m, NULL, 0, v, total, &count, NULL, 0), FEDNL_OK);
+        for (int64_t e = 0; e < total; e++) {
+            if (e % 5 == 4) {
+                CHECK(v[e] == 0x1p-1066 || v[e] == 0x1p-1065);
+                subnormal_mean += ldexp(v[e], 1066);
+                subnormals++;
+                continue;
+            }
+            CHECK(v[e] == 1.0 || v[e] == 2.0);
+            up[e % 8] += v[e] == 2.0;
+            trials[e % 8] += 1;
+            if (e + 1 < total && (e + 1) % 5 != 4) {
+                pairs += 1;
+                both += v[e] == 2.0 && v[e + 1] == 2.0;
+            }
+            if (e + 8 < total && (e + 8) % 5 != 4) {
+                strided += 1;
+                strided_both += v[e] == 2.0 && v[e + 8] == 2.0;
+            }
+        }
+    }
+    for (int l = 0; l < 8; l++) CHECK_CLOSE(up[l] / trials[l], 0.25, 5.0 * sqrt(0.25 * 0.75 / trials[l]));
+    CHECK_CLOSE(both / pairs, 0.0625, 5.0 * sqrt(0.0625 * 0.9375 / pairs));
+    CHECK_CLOSE(strided_both / strided, 0.0625, 5.0 * sqrt(0.0625 * 0.9375 / strided));
+    CHECK_CLOSE(subnormal_mean / (double)subnormals, 1.25, 5.0 * sqrt(0.25 * 0.75 / (double)subnormals));
+    free(m);
+    free(v);
 }

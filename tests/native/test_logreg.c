@@ -124,7 +124,7 @@ void test_logreg_dense_matches_sparse(void) {
         CHECK_STATUS(fednl_logreg_sparse(rows, cols, p.row_ptr, p.col_idx, p.values, p.labels, p.x, lambda, margins_s,
                                          &fs, gs, hs, NULL),
                      FEDNL_OK);
-        CHECK_STATUS(fednl_logreg_dense(rows, cols, p.dense, p.labels, p.x, lambda, margins_d, &fd, gd, hd, work, work_len),
+        CHECK_STATUS(fednl_logreg_dense(rows, cols, p.dense, p.labels, p.x, lambda, margins_d, &fd, gd, hd, NULL, work, work_len),
                      FEDNL_OK);
         CHECK_CLOSE(fd, fs, 1e-13);
         for (int64_t j = 0; j < rows; j++) CHECK_CLOSE(margins_d[j], margins_s[j], 1e-12);
@@ -165,5 +165,5 @@ void test_logreg_rejects_bad_arguments(void) {
     CHECK_STATUS(fednl_logreg_sparse(1, 2, row_ptr, NULL, NULL, labels, x, 0.0, NULL, &f, NULL, NULL, NULL),
                  FEDNL_ERR_INVALID_ARGUMENT);
     double a[2] = {1, 2}, grad[2], work[1];
-    CHECK_STATUS(fednl_logreg_dense(1, 2, a, labels, x, 0.0, margins, &f, grad, NULL, work, 1), FEDNL_ERR_WORKSPACE_TOO_SMALL);
+    CHECK_STATUS(fednl_logreg_dense(1, 2, a, labels, x, 0.0, margins, &f, grad, NULL, NULL, work, 1), FEDNL_ERR_WORKSPACE_TOO_SMALL);
 }

@@ -33,6 +33,8 @@
     X(compress_refuses_short_outputs)                                                                        \
     X(compress_indices_refuses_short_indices)                                                                \
     X(compress_natural_variants_agree_bitwise)                                                               \
+    X(compress_natural_draws_follow_positions)                                                               \
+    X(compress_natural_lanes_are_independent)                                                                \
     X(compress_toplek_matches_plain_selection)                                                               \
     X(compress_permk_blocks_partition_the_entries)                                                           \
     X(compress_permk_entries_reach_every_block_uniformly)                                                    \
@@ -49,6 +51,11 @@
     X(pattern_multiply_refuses_short_buffers)                                                                \
     X(pattern_step_refuses_short_buffers)                                                                \
     X(pattern_step_selection_variants_agree_bitwise)                                                         \
+    X(dense_hessian_matches_plain_sums)                                                                      \
+    X(dense_hessian_matches_finite_differences)                                                              \
+    X(dense_step_matches_pattern_step)                                                                       \
+    X(dense_step_variants_agree_bitwise)                                                                     \
+    X(dense_step_rejects_bad_arguments)                                                                      \
     X(probes_report_work)                                                                                    \
     X(probes_reject_bad_arguments)
 

@@ -88,6 +88,52 @@ public sealed class HessianCompressor : IDisposable
     }
 
     /// <summary>
+    /// <see cref="PatternStep"/> for a dense client with few rows, fused with forming its Hessian
+    /// (fednl_dense_shift_step): the Hessian Σ_j w_j a_j a_jᵀ + λI is summed in a fixed order strip by strip and each
+    /// strip goes straight into M = Hessian − shift, ‖M‖_F, S = C(M) and shift += α S, so for identical and natural the
+    /// Hessian and M never reach memory. The pattern is every packed entry; <paramref name="difference"/> (D entries)
+    /// is scratch for the other kinds, left holding M as <see cref="PatternStep"/> leaves it.
+    /// </summary>
+    /// <param name="rowMajor">The client's rows (rows × d, row-major).</param>
+    /// <param name="rows">Rows of <paramref name="rowMajor"/>.</param>
+    /// <param name="weights">The Hessian's row weights s_j(1 − s_j)/m at the model (from the dense oracle).</param>
+    /// <param name="lambda">λ, added on the diagonal.</param>
+    /// <param name="difference">Scratch of D entries (not used by identical and natural).</param>
+    /// <param name="shift">H_i (D entries), moved by αS.</param>
+    /// <param name="alpha">The Hessian learning rate α.</param>
+    /// <param name="seed">The compressor's seed (permk: the round's seed every client shares).</param>
+    /// <param name="output">Receives S.</param>
+    /// <param name="remaining">Also compute ‖M − αS‖_F.</param>
+    /// <param name="remainingNorm">‖M − αS‖_F when <paramref name="remaining"/>, else 0.</param>
+    /// <param name="client">PermK only, and required there: the client whose block is kept.</param>
+    public double DenseStep(ReadOnlySpan<double> rowMajor, int rows, ReadOnlySpan<double> weights, double lambda,
+        Span<double> difference, Span<double> shift, double alpha, ulong seed, CompressedMatrix output, bool remaining,
+        out double remainingNorm, int? client = null)
+    {
+        long packed = Spec.PackedLength;
+        if (rowMajor.Length < (long)rows * Spec.Dimension || weights.Length < rows)
+            throw new ArgumentException($"{rows} rows of {Spec.Dimension} need {(long)rows * Spec.Dimension} values and {rows} weights, got {rowMajor.Length} and {weights.Length}");
+        if (shift.Length < packed || (!Spec.IsDense && difference.Length < packed))
+            throw new ArgumentException($"the shift (and for {Spec.Kind} the difference) need {packed} entries, got {shift.Length} and {difference.Length}");
+        var settings = Settings(seed, client);
+        long count = 0;
+        double norm = 0;
+        remainingNorm = 0;
+        var work = _workspace.Span;
+        // The dense kinds' support is every entry: no index list is written.
+        Span<int> indices = Spec.IsDense ? default : output.Indices;
+        Span<double> values = output.Values;
+        NativeError.Check(NativeMethods.fednl_dense_shift_step(in settings, rows, Spec.Dimension, in NativeSpan.Ref(rowMajor),
+            in NativeSpan.Ref(weights), lambda, ref NativeSpan.Ref(shift), shift.Length, alpha, ref norm,
+            ref remaining ? ref remainingNorm : ref Unsafe.NullRef<double>(), ref NativeSpan.Ref(difference), difference.Length,
+            ref NativeSpan.Ref(indices), indices.Length, ref NativeSpan.Ref(values), values.Length, ref count,
+            ref NativeSpan.Ref(work), work.Length));
+        output.Count = checked((int)count);
+        output.Support = null;
+        return norm;
+    }
+
+    /// <summary>
     /// The indices randk, randseqk or permk picks for <paramref name="seed"/>: what a receiver regenerates instead of
     /// receiving. Returns the count; <paramref name="start"/> is randseqk's window start (−1 for randk and permk).
     /// </summary>

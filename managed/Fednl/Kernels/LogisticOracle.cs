@@ -35,20 +35,47 @@ public static class LogisticOracle
         return NativeMethods.fednl_logreg_dense_workspace(rows, columns);
     }
 
-    /// <summary>Dense path on row-major data (rows x columns): the Hessian through OpenBLAS dsyrk. Returns f.</summary>
+    /// <summary>
+    /// Dense path on row-major data (rows x columns): the Hessian through OpenBLAS dsyrk, and the Hessian's row weights
+    /// s_j(1 − s_j)/m (what <see cref="DenseHessian"/> and the fused dense step take) when <paramref name="weights"/> is
+    /// not empty. Returns f.
+    /// </summary>
     public static double EvaluateDense(ReadOnlySpan<double> rowMajor, int rows, int columns, ReadOnlySpan<double> labels,
         ReadOnlySpan<double> x, double lambda, Span<double> margins, Span<double> gradient, Span<double> hessianPacked,
-        Span<double> workspace)
+        Span<double> workspace, Span<double> weights = default)
     {
-        if (rowMajor.Length < (long)rows * columns)
-            throw new ArgumentException($"dense data needs {(long)rows * columns} entries, got {rowMajor.Length}", nameof(rowMajor));
+        CheckRows(rowMajor, rows, columns);
         CheckShapes(rows, columns, labels, x, margins, gradient, hessianPacked);
+        if (!weights.IsEmpty && weights.Length < rows)
+            throw new ArgumentException($"weights need {rows} entries, got {weights.Length}", nameof(weights));
         FednlNative.EnsureLoaded();
         double f = 0;
         NativeError.Check(NativeMethods.fednl_logreg_dense(rows, columns, in NativeSpan.Ref(rowMajor),
             in NativeSpan.Ref(labels), in NativeSpan.Ref(x), lambda, ref NativeSpan.Ref(margins), ref f,
-            ref NativeSpan.Ref(gradient), ref NativeSpan.Ref(hessianPacked), ref NativeSpan.Ref(workspace), workspace.Length));
+            ref NativeSpan.Ref(gradient), ref NativeSpan.Ref(hessianPacked), ref NativeSpan.Ref(weights),
+            ref NativeSpan.Ref(workspace), workspace.Length));
         return f;
+    }
+
+    /// <summary>
+    /// The packed Hessian Σ_j w_j a_j a_jᵀ + λI of dense rows without BLAS, summed in a fixed order (fednl_dense_hessian):
+    /// the same bits with every kernel variant and on every machine, and the Hessian the fused dense step forms.
+    /// </summary>
+    public static void DenseHessian(ReadOnlySpan<double> rowMajor, int rows, int columns, ReadOnlySpan<double> weights,
+        double lambda, Span<double> hessianPacked)
+    {
+        CheckRows(rowMajor, rows, columns);
+        if (weights.Length < rows) throw new ArgumentException($"weights need {rows} entries, got {weights.Length}", nameof(weights));
+        PackedSymmetric.CheckLength(columns, hessianPacked.Length, nameof(hessianPacked));
+        FednlNative.EnsureLoaded();
+        NativeError.Check(NativeMethods.fednl_dense_hessian(rows, columns, in NativeSpan.Ref(rowMajor), in NativeSpan.Ref(weights),
+            lambda, ref NativeSpan.Ref(hessianPacked)));
+    }
+
+    private static void CheckRows(ReadOnlySpan<double> rowMajor, int rows, int columns)
+    {
+        if (rowMajor.Length < (long)rows * columns)
+            throw new ArgumentException($"dense data needs {(long)rows * columns} entries, got {rowMajor.Length}", nameof(rowMajor));
     }
 
     private static void CheckShapes(int rows, int columns, ReadOnlySpan<double> labels, ReadOnlySpan<double> x,

@@ -3,6 +3,7 @@
  * stay scalar (AVX2 has none), which is safe because indices within one CSR row are distinct. */
 #include "../internal.h"
 #include "../compressors/compressor.h"
+#include "natural_avx2.h"
 
 #include <immintrin.h>
 #include <string.h>
@@ -294,98 +295,23 @@ static int64_t collect_positions(int64_t n, const double *keys, double threshold
     return count;
 }
 
-/* Natural compression four entries at a time. The draws are the reference's: one xoshiro stream, one draw per
- * nonzero finite entry in entry order. They are made ahead in batches (the stream's latency chain runs alone, with
- * no per-entry branch or select), and a block of four takes the next popcount(normal lanes) of them, spread to its
- * normal lanes in order. u < p with u = (x >> 11) 2^-53 and p = mantissa 2^-52 compares two exact doubles, so it
- * is the integer test (x >> 11) < 2 mantissa. Zeros keep their value; a block with a subnormal or non-finite entry
- * goes entry by entry through the reference, from the same stream position. */
-static const int32_t spread_lanes[16][8] = {
-    {0, 1, 0, 1, 0, 1, 0, 1},
-    {0, 1, 0, 1, 0, 1, 0, 1},
-    {0, 1, 0, 1, 0, 1, 0, 1},
-    {0, 1, 2, 3, 0, 1, 0, 1},
-    {0, 1, 0, 1, 0, 1, 0, 1},
-    {0, 1, 0, 1, 2, 3, 0, 1},
-    {0, 1, 0, 1, 2, 3, 0, 1},
-    {0, 1, 2, 3, 4, 5, 0, 1},
-    {0, 1, 0, 1, 0, 1, 0, 1},
-    {0, 1, 0, 1, 0, 1, 2, 3},
-    {0, 1, 0, 1, 0, 1, 2, 3},
-    {0, 1, 2, 3, 0, 1, 4, 5},
-    {0, 1, 0, 1, 0, 1, 2, 3},
-    {0, 1, 0, 1, 2, 3, 4, 5},
-    {0, 1, 0, 1, 2, 3, 4, 5},
-    {0, 1, 2, 3, 4, 5, 6, 7}};
-
-enum { natural_batch = 256 };
-
-static void natural(int64_t total, const double *m, fednl_random rng, double *values) {
-    const __m256d magnitude = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFll));
-    const __m256d smallest = _mm256_set1_pd(0x1.0p-1022), infinity = _mm256_set1_pd(INFINITY);
-    const __m256i sign_exponent = _mm256_set1_epi64x((long long)0xFFF0000000000000ull);
-    const __m256i mantissa = _mm256_set1_epi64x(0x000FFFFFFFFFFFFFll);
-    uint64_t pool[natural_batch + 4];
-    int used = 0, made = 0; /* pool[used, made) are the stream's next draws, already shifted right by 11 */
-    int64_t e = 0;
-    for (; e + 4 <= total; e += 4) {
-        if (made - used < 4) {
-            for (int q = used; q < made; q++) pool[q - used] = pool[q];
-            made -= used;
-            used = 0;
-            for (; made < natural_batch; made++) pool[made] = fednl_random_next(&rng) >> 11;
+/* Natural compression four entries at a time, each lane with its own counter-based draw (natural_avx2.h). */
+static void natural(int64_t count, const double *m, uint64_t key, const int32_t *offsets, double *values) {
+    int64_t t = 0;
+    if (offsets == NULL) {
+        __m256i counters = fednl_counters_avx2(key, 0), step = fednl_counter_step_avx2();
+        for (; t + 4 <= count; t += 4) {
+            _mm256_storeu_pd(values + t, fednl_natural4_full_avx2(_mm256_loadu_pd(m + t), fednl_mix64_avx2(counters)));
+            counters = _mm256_add_epi64(counters, step);
         }
-        __m256d v = _mm256_loadu_pd(m + e), a = _mm256_and_pd(v, magnitude);
-        __m256d normal = _mm256_and_pd(_mm256_cmp_pd(a, smallest, _CMP_GE_OQ), _mm256_cmp_pd(a, infinity, _CMP_LT_OQ));
-        int lanes = _mm256_movemask_pd(normal), zeros = _mm256_movemask_pd(_mm256_cmp_pd(v, _mm256_setzero_pd(), _CMP_EQ_OQ));
-        if ((lanes | zeros) != 15) {
-            /* the reference's loop, taking its draws from the pool (at most 4, and the pool holds 4) */
-            for (int l = 0; l < 4; l++) {
-                double x = m[e + l];
-                if (x == 0.0 || !isfinite(x)) {
-                    values[e + l] = x;
-                    continue;
-                }
-                double u = (double)pool[used++] * 0x1.0p-53;
-                int exponent;
-                double mant = frexp(fabs(x), &exponent), low = ldexp(1.0, exponent - 1);
-                double rounded = u < 2.0 * mant - 1.0 ? 2.0 * low : low;
-                values[e + l] = x < 0 ? -rounded : rounded;
-            }
-            continue;
-        }
-        __m256i next = _mm256_loadu_si256((const __m256i *)(const void *)(pool + used));
-        __m256i draws = _mm256_permutevar8x32_epi32(next, _mm256_loadu_si256((const __m256i *)(const void *)spread_lanes[lanes]));
-        used += _mm_popcnt_u32((unsigned)lanes);
-        __m256i bits = _mm256_castpd_si256(v);
-        __m256i twice = _mm256_slli_epi64(_mm256_and_si256(bits, mantissa), 1);
-        __m256i up = _mm256_cmpgt_epi64(twice, draws);
-        __m256d low = _mm256_castsi256_pd(_mm256_and_si256(bits, sign_exponent));
-        __m256d rounded = _mm256_blendv_pd(low, _mm256_mul_pd(low, _mm256_set1_pd(2.0)), _mm256_castsi256_pd(up));
-        _mm256_storeu_pd(values + e, _mm256_blendv_pd(v, rounded, normal));
-    }
-    /* the tail from the stream position after the pool's consumed draws */
-    for (int64_t t = e; t < total; t++) {
-        double x = m[t];
-        if (x == 0.0 || !isfinite(x)) {
-            values[t] = x;
-            continue;
-        }
-        double u = used < made ? (double)pool[used++] * 0x1.0p-53 : fednl_random_uniform(&rng);
-        if (fabs(x) >= 0x1.0p-1022) {
-            uint64_t bits;
-            memcpy(&bits, &x, sizeof bits);
-            uint64_t low_bits = bits & 0xFFF0000000000000ull;
-            double low, up_probability = (double)(bits & 0x000FFFFFFFFFFFFFull) * 0x1.0p-52;
-            memcpy(&low, &low_bits, sizeof low);
-            values[t] = u < up_probability ? 2.0 * low : low;
-        } else {
-            int exponent;
-            double mant = frexp(fabs(x), &exponent), low = ldexp(1.0, exponent - 1);
-            double rounded = u < 2.0 * mant - 1.0 ? 2.0 * low : low;
-            values[t] = x < 0 ? -rounded : rounded;
+    } else {
+        for (; t + 4 <= count; t += 4) {
+            __m256i e = _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)(const void *)(offsets + t)));
+            _mm256_storeu_pd(values + t, fednl_natural4_full_avx2(_mm256_loadu_pd(m + t), fednl_mix64_avx2(fednl_offset_counters_avx2(key, e))));
         }
     }
+    for (; t < count; t++)
+        values[t] = fednl_natural_entry(m[t], fednl_counter_draw(key, offsets != NULL ? (uint64_t)offsets[t] : (uint64_t)t));
 }
 
 const fednl_vector_kernels fednl_vector_kernels_avx2 = {
@@ -400,4 +326,5 @@ const fednl_vector_kernels fednl_vector_kernels_avx2 = {
     collect_field,
     collect_positions,
     natural,
+    fednl_dense_step_avx2,
 };

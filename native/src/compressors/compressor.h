@@ -7,6 +7,8 @@
 #include "../internal.h"
 #include "../random.h"
 
+#include <string.h>
+
 /* keys[t] = squared Frobenius weight of entry t: m[t]^2 on the diagonal, 2 m[t]^2 off it. diagonal lists the dim
  * positions of the diagonal entries, or is null when the entries are the whole packed matrix (n = D). */
 void fednl_entry_keys(int64_t dim, int64_t n, const int32_t *diagonal, const double *m, double *keys);
@@ -66,6 +68,31 @@ static inline int64_t fednl_permk_workspace(int64_t total, int64_t clients) {
 int64_t fednl_permk_indices(int64_t total, int64_t clients, int64_t client, fednl_random *rng, int32_t *indices,
                             uint64_t *work);
 
-void fednl_natural(int64_t total, const double *m, fednl_random *rng, double *values);
+/* One entry of natural compression with the 64 random bits draw. A finite non-zero v lies in [low, 2 low) with low a
+ * power of two of v's sign: low = v with its mantissa cleared when v is normal, the top set bit of the mantissa when
+ * it is subnormal. The chance to round up, |v| / low - 1, is then a fraction f / 2^52 with f an integer below 2^52
+ * (the mantissa bits below low's), so the exact test is (draw >> 12) < f: no division, no frexp. Zeros and non-finite
+ * values are returned as they are. */
+static inline double fednl_natural_entry(double v, uint64_t draw) {
+    uint64_t bits, low_bits, fraction;
+    memcpy(&bits, &v, sizeof bits);
+    uint64_t exponent = (bits >> 52) & 0x7FF, mantissa = bits & 0x000FFFFFFFFFFFFFull;
+    if (exponent == 0x7FF || (bits << 1) == 0) return v;
+    if (exponent != 0) {
+        low_bits = bits & 0xFFF0000000000000ull; /* sign and exponent */
+        fraction = mantissa;
+    } else {
+        int top = fednl_highest_bit(mantissa);
+        low_bits = (bits & 0x8000000000000000ull) | (1ull << top);
+        fraction = (mantissa - (1ull << top)) << (52 - top);
+    }
+    double low;
+    memcpy(&low, &low_bits, sizeof low);
+    return (draw >> 12) < fraction ? 2.0 * low : low;
+}
+
+/* values[t] = fednl_natural_entry(m[t], draw e of key) for t < count, e = offsets[t] (the packed offset of entry t),
+ * or t when offsets is null (the whole packed matrix). */
+void fednl_natural(int64_t count, const double *m, uint64_t key, const int32_t *offsets, double *values);
 
 #endif

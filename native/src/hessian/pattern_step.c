@@ -4,6 +4,7 @@
  * pattern's P entries instead of all D, and the selecting compressors choose among P keys. */
 #include "../compressors/compressor.h"
 #include "plan.h"
+#include "shift_step.h"
 
 #include <string.h>
 
@@ -69,12 +70,96 @@ static void gather_window(const int32_t *offsets, int64_t n, int64_t total, cons
     }
 }
 
-/* Sum of squares of the symmetric matrix behind pattern values v: off-diagonal entries count twice. */
-static double pattern_sum_squares(const uint64_t *plan, const fednl_plan_header *h, const double *v, double all) {
-    const int32_t *diagonal = fednl_plan_diagonal(plan, h);
+/* Sum of squares of the symmetric matrix behind pattern values v, given all = the sum of their squares: off-diagonal
+ * entries count twice. */
+static double pattern_sum_squares(const fednl_step_pattern *p, const double *v, double all) {
     double diag = 0.0;
-    for (int64_t i = 0; i < h->cols; i++) diag += v[diagonal[i]] * v[diagonal[i]];
+    for (int64_t i = 0; i < p->dim; i++) {
+        int64_t at = p->diagonal != NULL ? p->diagonal[i] : fednl_packed_row_offset(p->dim, i);
+        diag += v[at] * v[at];
+    }
     return 2.0 * all - diag; /* at least half of 2 * all, so no precision is lost */
+}
+
+void fednl_shift_step_run(const fednl_compressor *c, const fednl_step_pattern *p, double *difference,
+                          int difference_formed, double *shift, double alpha, double *difference_norm,
+                          double *remaining_norm, int32_t *indices, double *values, int64_t *count, uint64_t *work) {
+    const fednl_vector_kernels *kernels = fednl_active_kernels();
+    int64_t dim = p->dim, n = p->n, total = packed_length(dim);
+    const int32_t *offsets = p->offsets;
+    double *m = difference;
+    int selecting = c->kind == FEDNL_COMPRESSOR_TOPK || c->kind == FEDNL_COMPRESSOR_TOPLEK;
+    /* TopK and TopLEK form their keys, exponent counts (and TopLEK its key sum) in the same pass as M */
+    double *keys = (double *)work, *scratch = selecting ? keys + n : NULL, key_sum = 0.0;
+    int32_t *histogram = selecting ? (int32_t *)(scratch + n) : NULL, *positions = selecting ? histogram + 4 * 2048 : NULL;
+    if (!difference_formed) {
+        double all = selecting ? kernels->difference_keys(n, difference, shift, dim, p->diagonal, m, keys, histogram,
+                                                          c->kind == FEDNL_COMPRESSOR_TOPLEK ? &key_sum : NULL)
+                               : kernels->difference_squares(n, difference, shift, m);
+        *difference_norm = sqrt(pattern_sum_squares(p, m, all));
+    }
+
+    fednl_random rng = fednl_random_seed(c->seed);
+    int64_t k = c->k < total ? c->k : total, written = 0, start = 0;
+    double scale = (double)total / (double)k;
+    switch (c->kind) {
+    case FEDNL_COMPRESSOR_IDENTICAL:
+    case FEDNL_COMPRESSOR_NATURAL:
+        /* values in pattern order; the pattern is the index list */
+        if (c->kind == FEDNL_COMPRESSOR_IDENTICAL) memcpy(values, m, (size_t)n * sizeof *values);
+        else kernels->natural(n, m, fednl_counter_key(c->seed), offsets, values);
+        for (int64_t t = 0; t < n; t++) shift[t] += alpha * values[t];
+        if (indices != NULL)
+            for (int64_t t = 0; t < n; t++) indices[t] = (int32_t)offset_at(offsets, t);
+        written = n;
+        break;
+    case FEDNL_COMPRESSOR_TOPK:
+    case FEDNL_COMPRESSOR_TOPLEK: {
+        written = fednl_topk_positions_counted(n, k, keys, scratch, histogram, positions);
+        if (c->kind == FEDNL_COMPRESSOR_TOPLEK)
+            written = fednl_toplek_from_topk(k, total, keys, key_sum, &rng, written, positions, positions + (k < n ? k : n));
+        for (int64_t t = 0; t < written; t++) {
+            int32_t at = positions[t];
+            indices[t] = (int32_t)offset_at(offsets, at);
+            values[t] = m[at];
+            shift[at] += alpha * values[t];
+        }
+        break;
+    }
+    case FEDNL_COMPRESSOR_RANDK:
+    case FEDNL_COMPRESSOR_PERMK: {
+        /* the chosen indices, then their pattern positions by popcount */
+        if (c->kind == FEDNL_COMPRESSOR_RANDK) {
+            written = fednl_randk_indices(total, k, &rng, indices, work);
+        } else {
+            written = fednl_permk_indices(total, c->clients, c->client, &rng, indices, work);
+            scale = (double)c->clients;
+        }
+        kernels->randk_gather(indices, written, p->bits, p->rank, m, shift, alpha, scale, values);
+        break;
+    }
+    case FEDNL_COMPRESSOR_RANDSEQK:
+        written = fednl_randseqk_indices(total, k, &rng, indices, &start);
+        gather_window(offsets, n, total, m, shift, alpha, scale, start, written, values);
+        break;
+    }
+    *count = written;
+
+    if (remaining_norm != NULL) {
+        /* |M - alpha S|_F: apply the step to M in place, then measure it again */
+        if (is_dense_kind(c->kind)) {
+            for (int64_t t = 0; t < n; t++) m[t] -= alpha * values[t];
+        } else {
+            int64_t t = 0;
+            for (int64_t q = 0; q < written; q++) {
+                t = advance(offsets, n, t, indices[q]);
+                if (t < n && offset_at(offsets, t) == indices[q]) m[t] -= alpha * values[q];
+            }
+        }
+        double rest = 0.0;
+        for (int64_t t = 0; t < n; t++) rest += m[t] * m[t];
+        *remaining_norm = sqrt(pattern_sum_squares(p, m, rest));
+    }
 }
 
 /* The lengths of the step's arrays: difference and shift hold the pattern's P entries; the outputs hold what the
@@ -117,79 +202,9 @@ FEDNL_API int32_t fednl_pattern_shift_step(const fednl_compressor *c, const uint
         return fednl_fail(FEDNL_ERR_WORKSPACE_TOO_SMALL, "pattern_shift_step: workspace of %lld words, need %lld",
                           (long long)work_len, (long long)needed);
 
-    const fednl_vector_kernels *kernels = fednl_active_kernels();
-    const int32_t *offsets = fednl_plan_pattern(plan, h);
-    double *m = difference;
-    int selecting = c->kind == FEDNL_COMPRESSOR_TOPK || c->kind == FEDNL_COMPRESSOR_TOPLEK;
-    /* TopK and TopLEK form their keys, exponent counts (and TopLEK its key sum) in the same pass as M */
-    double *keys = (double *)work, *scratch = selecting ? keys + n : NULL, key_sum = 0.0;
-    int32_t *histogram = selecting ? (int32_t *)(scratch + n) : NULL, *positions = selecting ? histogram + 4 * 2048 : NULL;
-    double all = selecting ? kernels->difference_keys(n, difference, shift, dim, fednl_plan_diagonal(plan, h), m, keys,
-                                                      histogram, c->kind == FEDNL_COMPRESSOR_TOPLEK ? &key_sum : NULL)
-                           : kernels->difference_squares(n, difference, shift, m);
-    *difference_norm = sqrt(pattern_sum_squares(plan, h, m, all));
-
-    fednl_random rng = fednl_random_seed(c->seed);
-    int64_t k = c->k < total ? c->k : total, written = 0, start = 0;
-    double scale = (double)total / (double)k;
-    switch (c->kind) {
-    case FEDNL_COMPRESSOR_IDENTICAL:
-    case FEDNL_COMPRESSOR_NATURAL:
-        /* values in pattern order; the pattern is the index list */
-        if (c->kind == FEDNL_COMPRESSOR_IDENTICAL) memcpy(values, m, (size_t)n * sizeof *values);
-        else kernels->natural(n, m, rng, values);
-        for (int64_t t = 0; t < n; t++) shift[t] += alpha * values[t];
-        if (indices != NULL)
-            for (int64_t t = 0; t < n; t++) indices[t] = (int32_t)offset_at(offsets, t);
-        written = n;
-        break;
-    case FEDNL_COMPRESSOR_TOPK:
-    case FEDNL_COMPRESSOR_TOPLEK: {
-        written = fednl_topk_positions_counted(n, k, keys, scratch, histogram, positions);
-        if (c->kind == FEDNL_COMPRESSOR_TOPLEK)
-            written = fednl_toplek_from_topk(k, total, keys, key_sum, &rng, written, positions, positions + (k < n ? k : n));
-        for (int64_t t = 0; t < written; t++) {
-            int32_t p = positions[t];
-            indices[t] = (int32_t)offset_at(offsets, p);
-            values[t] = m[p];
-            shift[p] += alpha * values[t];
-        }
-        break;
-    }
-    case FEDNL_COMPRESSOR_RANDK:
-    case FEDNL_COMPRESSOR_PERMK: {
-        /* the chosen indices, then their pattern positions by popcount */
-        if (c->kind == FEDNL_COMPRESSOR_RANDK) {
-            written = fednl_randk_indices(total, k, &rng, indices, work);
-        } else {
-            written = fednl_permk_indices(total, c->clients, c->client, &rng, indices, work);
-            scale = (double)c->clients;
-        }
-        const uint64_t *bits = h->bits_at != 0 ? plan + h->bits_at : NULL;
-        kernels->randk_gather(indices, written, bits, (const int32_t *)(plan + h->rank_at), m, shift, alpha, scale, values);
-        break;
-    }
-    case FEDNL_COMPRESSOR_RANDSEQK:
-        written = fednl_randseqk_indices(total, k, &rng, indices, &start);
-        gather_window(offsets, n, total, m, shift, alpha, scale, start, written, values);
-        break;
-    }
-    *count = written;
-
-    if (remaining_norm != NULL) {
-        /* |M - alpha S|_F: apply the step to M in place, then measure it again */
-        if (is_dense_kind(c->kind)) {
-            for (int64_t t = 0; t < n; t++) m[t] -= alpha * values[t];
-        } else {
-            int64_t t = 0;
-            for (int64_t q = 0; q < written; q++) {
-                t = advance(offsets, n, t, indices[q]);
-                if (t < n && offset_at(offsets, t) == indices[q]) m[t] -= alpha * values[q];
-            }
-        }
-        double rest = 0.0;
-        for (int64_t t = 0; t < n; t++) rest += m[t] * m[t];
-        *remaining_norm = sqrt(pattern_sum_squares(plan, h, m, rest));
-    }
+    fednl_step_pattern pattern = {dim, n, fednl_plan_pattern(plan, h), fednl_plan_diagonal(plan, h),
+                                   h->bits_at != 0 ? plan + h->bits_at : NULL, (const int32_t *)(plan + h->rank_at)};
+    fednl_shift_step_run(c, &pattern, difference, 0, shift, alpha, difference_norm, remaining_norm, indices, values, count,
+                         work);
     return FEDNL_OK;
 }

@@ -62,4 +62,29 @@ public sealed class MultiNodeEquivalenceTests
         Deployment.AssertSameHistory(expected.History, deployment.History(), deployment.Logs());
         Assert.That(expected.Final.GradientNorm, Is.LessThan(0.1 * expected.History[0].GradientNorm), "the run made progress");
     }
+
+    /// <summary>Dense clients of 20 rows take the fused dense step; networked, they give the single-node history.</summary>
+    [TestCase(Algorithm.FedNL, CompressorKind.Natural)]
+    [TestCase(Algorithm.FedNL, CompressorKind.TopK)]
+    [TestCase(Algorithm.FedNLPartialParticipation, CompressorKind.Natural)]
+    public void Fused_dense_clients_give_the_single_node_history(Algorithm algorithm, CompressorKind compressor)
+    {
+        const int clients = 3;
+        var data = Fednl.Data.SyntheticDataset.GenerateDense(60, 30, 0.1, 2.0, 17);
+        var (args, options) = Training(algorithm, compressor, clients, rounds: 12);
+        options = options with { HessianPath = HessianPath.Dense, Threads = 2 };
+        var split = Fednl.Data.ClientSplit.Split(data, clients, options.Seed);
+        Assert.That(split.Clients.Select(c => new Fednl.Clients.FedNLClient(0, c, options.Lambda, HessianPath.Dense).UsesFusedStep),
+            Is.All.True, "every client on the fused step");
+        using var deployment = new Deployment(clients);
+        string path = Path.Combine(deployment.Folder.Path, "dense.svm");
+        Fednl.Data.LibSvmWriter.Write(path, [data]);
+        var master = deployment.StartMaster(args);
+        var processes = deployment.StartClients(master.ListeningPort(), _ => ["--data", path, "--hessian-path", "dense"]);
+        Assert.That(master.WaitForExit(), Is.Zero, deployment.Logs());
+        foreach (var client in processes) Assert.That(client.WaitForExit(), Is.Zero, deployment.Logs());
+        var expected = FedNLTrainer.Train(data, options);
+        Deployment.AssertSameHistory(expected.History, deployment.History(), deployment.Logs());
+        Assert.That(expected.Final.GradientNorm, Is.LessThan(0.1 * expected.History[0].GradientNorm), "the run made progress");
+    }
 }
