@@ -117,7 +117,8 @@ FEDNL_API int32_t fednl_csr_check(int64_t rows, int64_t cols, const int64_t *row
  *   f(x) = (1/m) sum_j log(1 + exp(-b_j a_j^T x)) + (lambda/2) |x|^2,  m = rows.
  * Writes margins[j] = b_j a_j^T x (rows entries) and *f. grad (cols entries), hess_packed (the packed upper
  * triangle of the Hessian, cols*(cols+1)/2 entries) and weights (rows entries: the Hessian's row weights
- * s_j (1 - s_j) / m with s_j = 1 / (1 + exp(margins[j])), what fednl_plan_hessian gathers) are written when not
+ * s_j (1 - s_j) / m with s_j = 1 / (1 + exp(margins[j])), formed as e / (1 + e)^2 / m with e = exp(-|margins[j]|),
+ * what fednl_plan_hessian gathers) are written when not
  * null; the packed Hessian is built by sparse rank-1 accumulation, so it costs sum_j nnz_j^2 / 2, not
  * rows * cols^2 / 2. rows may be 0 (then only the regulariser remains). The CSR layout is trusted: see
  * fednl_csr_check.

@@ -1,6 +1,7 @@
 /* logreg_sparse.c - logistic-regression oracle of one client on CSR data.
- * One pass over the rows gives the margins, f and the gradient; a second pass accumulates the Hessian as a
- * sum of sparse rank-1 terms, which costs sum_j nnz_j^2 / 2 instead of the dense rows * d^2 / 2. */
+ * Rows go in blocks of FEDNL_LOSS_BLOCK: the block's margins (sparse dots), then one vector pass of the loss step
+ * (exp, loss, sigmoid, row weights), then the gradient's sparse axpys and, when asked, the Hessian as a sum of
+ * sparse rank-1 terms, which costs sum_j nnz_j^2 / 2 instead of the dense rows * d^2 / 2. */
 #include "internal.h"
 
 #include <string.h>
@@ -34,23 +35,28 @@ FEDNL_API int32_t fednl_logreg_sparse(int64_t rows, int64_t cols, const int64_t 
     double inv_m = rows > 0 ? 1.0 / (double)rows : 0.0;
 
     if (grad != NULL) memset(grad, 0, (size_t)cols * sizeof *grad);
+    if (hess_packed != NULL) memset(hess_packed, 0, (size_t)(cols * (cols + 1) / 2) * sizeof *hess_packed);
     fednl_loss_sum loss = fednl_loss_sum_start();
-    for (int64_t j = 0; j < rows; j++) {
-        int64_t begin = row_ptr[j], nnz = row_ptr[j + 1] - begin;
-        double z = labels[j] * k->sparse_dot(nnz, col_idx + begin, values + begin, x);
-        margins[j] = z;
-        double s = fednl_loss_sum_add(&loss, z);
-        if (grad != NULL) k->sparse_axpy(nnz, -inv_m * labels[j] * s, col_idx + begin, values + begin, grad);
-        if (weights != NULL) weights[j] = inv_m * s * (1.0 - s);
-    }
-
-    if (hess_packed != NULL) {
-        memset(hess_packed, 0, (size_t)(cols * (cols + 1) / 2) * sizeof *hess_packed);
-        for (int64_t j = 0; j < rows; j++) {
-            int64_t begin = row_ptr[j], nnz = row_ptr[j + 1] - begin;
-            double s = fednl_sigmoid_neg(margins[j]);
-            k->sparse_rank1_packed(cols, nnz, inv_m * s * (1.0 - s), col_idx + begin, values + begin, hess_packed);
+    double coef[FEDNL_LOSS_BLOCK], block_weights[FEDNL_LOSS_BLOCK];
+    for (int64_t first = 0; first < rows; first += FEDNL_LOSS_BLOCK) {
+        int64_t count = rows - first < FEDNL_LOSS_BLOCK ? rows - first : FEDNL_LOSS_BLOCK, end = first + count;
+        for (int64_t j = first; j < end; j++) {
+            int64_t begin = row_ptr[j];
+            margins[j] = labels[j] * k->sparse_dot(row_ptr[j + 1] - begin, col_idx + begin, values + begin, x);
         }
+        double *w = weights != NULL ? weights + first : block_weights;
+        fednl_loss_sum_block(&loss, k, count, margins + first, labels + first, inv_m, coef, w);
+        if (grad != NULL)
+            for (int64_t j = first; j < end; j++) {
+                int64_t begin = row_ptr[j];
+                k->sparse_axpy(row_ptr[j + 1] - begin, coef[j - first], col_idx + begin, values + begin, grad);
+            }
+        if (hess_packed != NULL)
+            for (int64_t j = first; j < end; j++) {
+                int64_t begin = row_ptr[j];
+                k->sparse_rank1_packed(cols, row_ptr[j + 1] - begin, w[j - first], col_idx + begin, values + begin,
+                                       hess_packed);
+            }
     }
 
     *f = fednl_loss_sum_total(&loss) * inv_m;

@@ -144,16 +144,20 @@ FEDNL_API int32_t fednl_probe_exp(const double *z, int64_t count, int64_t passes
     for (int64_t j = 0; j < count; j++)
         if (!isfinite(z[j]))
             return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "probe_exp: z[%lld] is not finite", (long long)j);
-    /* the oracle's per-row step (fednl_logreg_sparse): loss term and sigmoid from one exp */
+    /* the oracle's loss step (fednl_logreg_sparse) with the active variant's loss_block, labels 1 */
+    const fednl_vector_kernels *k = fednl_active_kernels();
+    double labels[FEDNL_LOSS_BLOCK], coef[FEDNL_LOSS_BLOCK], weights[FEDNL_LOSS_BLOCK];
+    for (int j = 0; j < FEDNL_LOSS_BLOCK; j++) labels[j] = 1.0;
     double total = 0.0;
     for (int64_t p = 0; p < passes; p++) {
         fednl_loss_sum loss = fednl_loss_sum_start();
-        double weights = 0.0;
-        for (int64_t j = 0; j < count; j++) {
-            double s = fednl_loss_sum_add(&loss, z[j]);
-            weights += s * (1.0 - s);
+        double last = 0.0;
+        for (int64_t j = 0; j < count; j += FEDNL_LOSS_BLOCK) {
+            int64_t block = count - j < FEDNL_LOSS_BLOCK ? count - j : FEDNL_LOSS_BLOCK;
+            fednl_loss_sum_block(&loss, k, block, z + j, labels, 1.0, coef, weights);
+            last += coef[block - 1] + weights[block - 1];
         }
-        total += fednl_loss_sum_total(&loss) + weights;
+        total += fednl_loss_sum_total(&loss) + last;
     }
     *sink = total;
     *exps = count * passes;

@@ -15,6 +15,9 @@
     X(logreg_dense_matches_sparse)                                                                           \
     X(logreg_loss_is_stable_for_large_margins)                                                               \
     X(logreg_rejects_bad_arguments)                                                                          \
+    X(loss_exp_is_within_an_ulp)                                                                             \
+    X(loss_step_variants_agree_bitwise)                                                                      \
+    X(loss_sum_keeps_its_precision)                                                                          \
     X(packed_solve_small_residual)                                                                           \
     X(packed_solve_reports_not_positive_definite)                                                            \
     X(packed_solve_checks_workspace)                                                                         \

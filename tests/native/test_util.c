@@ -91,3 +91,12 @@ double test_max_abs(int64_t n, const double *v) {
     for (int64_t k = 0; k < n; k++) m = fabs(v[k]) > m ? fabs(v[k]) : m;
     return m;
 }
+
+int test_variants(int32_t variants[4]) {
+    fednl_build_info info;
+    int count = 0;
+    variants[count++] = FEDNL_KERNEL_REFERENCE;
+    if (fednl_get_build_info(&info) != FEDNL_OK) return count;
+    if (info.avx2_available) variants[count++] = FEDNL_KERNEL_AVX2;
+    return count;
+}
