@@ -26,7 +26,7 @@ int32_t fednl_check_length(const char *function, const char *argument, int64_t l
 #define FEDNL_LOSS_BLOCK 512
 #define FEDNL_LOSS_LANES 8
 
-/* Vector primitives that exist in a reference and an AVX2 form . All sums over index lists are
+/* Vector primitives that exist in a reference and an AVX2 form (and AVX-512 for some). All sums over index lists are
  * over distinct indices (CSR rows are strictly ascending), so the AVX2 scatters never collide. */
 typedef struct fednl_vector_kernels {
     /* sum_k val[k] * x[idx[k]] */
@@ -78,6 +78,10 @@ extern const fednl_vector_kernels fednl_vector_kernels_reference;
 #if defined(FEDNL_HAVE_AVX2_BUILD)
 extern const fednl_vector_kernels fednl_vector_kernels_avx2;
 #endif
+#if defined(FEDNL_HAVE_AVX512_BUILD)
+/* The AVX-512 table: the AVX2 one with the kernels that have an AVX-512 form (avx512/vector_kernels_avx512.c). */
+const fednl_vector_kernels *fednl_vector_kernels_avx512(void);
+#endif
 
 #if defined(FEDNL_HAVE_AVX2_BUILD)
 /* The AVX2 loops of the machine probes (avx2/probe_avx2.c); probe.c checks their arguments. */
@@ -87,8 +91,17 @@ double fednl_probe_fma_avx2(int64_t iterations);
 double fednl_probe_gather_avx2(const int32_t *indices, int64_t count, const double *table, int64_t passes);
 #endif
 
+#if defined(FEDNL_HAVE_AVX512_BUILD)
+/* The AVX-512 loops of the FMA and gather probes (avx512/probe_avx512.c). */
+double fednl_probe_fma_avx512(int64_t iterations);
+double fednl_probe_gather_avx512(const int32_t *indices, int64_t count, const double *table, int64_t passes);
+#endif
+
 /* The variant selected by fednl_set_kernel_variant / FEDNL_KERNEL / the CPU. */
 const fednl_vector_kernels *fednl_active_kernels(void);
+
+/* Its fednl_kernel_variant (never FEDNL_KERNEL_AUTO). */
+int32_t fednl_active_variant(void);
 
 /* Makes OpenBLAS run single-threaded inside our kernels (idempotent, thread-safe). */
 void fednl_blas_init(void);

@@ -17,6 +17,7 @@ void test_plan_hessian_refuses_short_buffers(void);
 void test_pattern_multiply_refuses_short_buffers(void);
 void test_pattern_step_refuses_short_buffers(void);
 void test_pattern_step_selection_variants_agree_bitwise(void);
+void test_pattern_step_norm_avx512_matches_avx2(void);
 
 static const double lambda = 1e-3;
 
@@ -605,6 +606,7 @@ void test_pattern_step_selection_variants_agree_bitwise(void) {
             for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++) {
                 fednl_compressor c = {kind, 0, ks[q], 77 + q, 0};
                 step_result a = run_step(FEDNL_KERNEL_REFERENCE, &c, &b, dim, hessian, shift);
+                double avx2_norm = 0.0;
                 for (int k = 1; k < count; k++) {
                     step_result v = run_step(variants[k], &c, &b, dim, hessian, shift);
                     /* TopLEK may drop its one entry; NaN keys select nothing */
@@ -614,6 +616,9 @@ void test_pattern_step_selection_variants_agree_bitwise(void) {
                     CHECK(memcmp(a.shift, v.shift, (size_t)n * sizeof(double)) == 0);
                     CHECK(memcmp(a.diff, v.diff, (size_t)n * sizeof(double)) == 0);
                     if (shape < 3) CHECK_CLOSE(v.norm, a.norm, 1e-14 * a.norm); /* the reference sums in another order */
+                    /* AVX-512 keeps the AVX2 order: the same norm bits */
+                    if (variants[k] == FEDNL_KERNEL_AVX2) avx2_norm = v.norm;
+                    if (variants[k] == FEDNL_KERNEL_AVX512) CHECK(memcmp(&v.norm, &avx2_norm, sizeof avx2_norm) == 0);
                     free_step_result(&v);
                 }
 
@@ -649,3 +654,38 @@ void test_pattern_step_selection_variants_agree_bitwise(void) {
     test_problem_free(&p);
 }
 
+/* The AVX-512 sums of M's squares (M alone, and M with TopK's keys) keep the AVX2 association: the same norm bits
+ * on many random differences of every length mod 8 (a last rounding difference shows in about half of the norms). */
+void test_pattern_step_norm_avx512_matches_avx2(void) {
+    fednl_build_info info;
+    CHECK_STATUS(fednl_get_build_info(&info), FEDNL_OK);
+    if (!info.avx512_available) {
+        test_skip("no AVX-512 F+DQ+BW+VL on this CPU or build");
+        return;
+    }
+    for (int shape = 0; shape < 8; shape++) {
+        test_problem p = test_problem_make(60 + shape, 40 + shape, 0.3, 850 + (uint64_t)shape);
+        built_plan b = build(&p, FEDNL_HESSIAN_PLAN_SPARSE);
+        int64_t dim = 40 + shape, n = b.info.pattern_length;
+        double *hessian = plan_hessian_at(&p, &b), *shift = malloc((size_t)n * sizeof(double));
+        test_rng rng = {860 + (uint64_t)shape};
+        int kinds[] = {FEDNL_COMPRESSOR_RANDK, FEDNL_COMPRESSOR_TOPK, FEDNL_COMPRESSOR_TOPLEK};
+        for (int trial = 0; trial < 30; trial++) {
+            for (int64_t t = 0; t < n; t++) shift[t] = hessian[t] + test_normal(&rng) * pow(2.0, (double)(trial % 7) - 3);
+            for (int q = 0; q < 3; q++) {
+                fednl_compressor c = {kinds[q], 0, 1 + n / 5, 91 + (uint64_t)trial, 0};
+                step_result a = run_step(FEDNL_KERNEL_AVX2, &c, &b, dim, hessian, shift);
+                step_result v = run_step(FEDNL_KERNEL_AVX512, &c, &b, dim, hessian, shift);
+                CHECK(memcmp(&a.norm, &v.norm, sizeof a.norm) == 0);
+                CHECK(memcmp(a.diff, v.diff, (size_t)n * sizeof(double)) == 0);
+                free_step_result(&a);
+                free_step_result(&v);
+            }
+        }
+        free(hessian);
+        free(shift);
+        free_plan(&b);
+        test_problem_free(&p);
+    }
+    CHECK_STATUS(fednl_set_kernel_variant(info.active_variant), FEDNL_OK);
+}

@@ -10,6 +10,11 @@
 
 extern int test_failures;
 
+/* Marks the running case as not run (the harness prints "SKIPPED: why" and exits 77, which CTest reports as
+ * skipped): for a case that needs what this CPU or build lacks. */
+void test_skip(const char *why);
+extern const char *test_skipped;
+
 #define CHECK(cond)                                                                                          \
     do {                                                                                                     \
         if (!(cond)) {                                                                                       \

@@ -11,6 +11,8 @@ public enum KernelVariant
     Reference = 1,
     /// <summary>AVX2 + FMA.</summary>
     Avx2 = 2,
+    /// <summary>AVX-512 (F, DQ, BW, VL) where it pays, AVX2 elsewhere; the same bits as AVX2.</summary>
+    Avx512 = 3,
 }
 
 /// <summary>Process-wide kernel configuration and what the loaded native library reports about itself.</summary>
@@ -21,6 +23,17 @@ public static class KernelSettings
 
     /// <summary>True when this CPU and build can run the AVX2 kernels.</summary>
     public static bool Avx2Available => BuildInfo.Avx2Available != 0;
+
+    /// <summary>True when this CPU and build can run the AVX-512 kernels.</summary>
+    public static bool Avx512Available => BuildInfo.Avx512Available != 0;
+
+    /// <summary>True when this CPU and build can run <paramref name="variant"/>.</summary>
+    public static bool IsAvailable(KernelVariant variant) => variant switch
+    {
+        KernelVariant.Avx2 => Avx2Available,
+        KernelVariant.Avx512 => Avx512Available,
+        _ => true,
+    };
 
     /// <summary>Selects the variant for every later kernel call in this process.</summary>
     public static void Use(KernelVariant variant)
