@@ -1,5 +1,6 @@
-/* vector_kernels_avx512.c - AVX-512 forms of the kernels where they pay: the Hessian plan's gathers, M = H - shift
- * with its squares (and TopK's keys), and the oracle's loss step. Every other entry is the AVX2 one. Compiled with
+/* vector_kernels_avx512.c - AVX-512 forms of the kernels where they pay: M = H - shift with its squares (and TopK's
+ * keys) and the oracle's loss step. Every other entry is the AVX2 one; the plan gather too, because 8-lane gathers
+ * load no faster per element than 4-lane ones on the machines measured (docs/benchmarks.md). Compiled with
  * -mavx512f -mavx512dq -mavx512vl -mavx512bw (and AVX2 + FMA), and only called after the dispatcher has checked the
  * CPU. Each kernel associates its sums as the AVX2 kernel does: one zmm register holds the two ymm accumulators
  * the AVX2 loop keeps (lanes 0-3 and 4-7), and their halves are added in the AVX2 order at the end. */
@@ -20,49 +21,6 @@ static double horizontal_sum(__m256d v) {
 /* The AVX2 pair (lanes 0-3) + (lanes 4-7). */
 static inline __m256d halves_sum(__m512d v) {
     return _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1));
-}
-
-/* Row indices of two consecutive slots (8 lanes) as 8 int32. */
-static inline __m256i load_rows2(const uint8_t *sample, int32_t width, int64_t slot) {
-    if (width == 2) return _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(sample + 8 * slot)));
-    return _mm256_loadu_si256((const __m256i *)(const void *)(sample + 16 * slot));
-}
-
-static inline __m128i load_rows1(const uint8_t *sample, int32_t width, int64_t slot) {
-    if (width == 2) return _mm_cvtepu16_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(sample + 8 * slot)));
-    return _mm_loadu_si128((const __m128i *)(const void *)(sample + 16 * slot));
-}
-
-/* The AVX2 plan_gather with slots q (even) and q + 1 (odd) in one 8-lane gather: lanes 0-3 are the AVX2 even
- * accumulator, lanes 4-7 the odd one; a last even slot adds to lanes 0-3 only. */
-static void plan_gather(int64_t groups, const int32_t *length, const int32_t *entry, const double *scale,
-                        const uint8_t *sample, int32_t width, const double *pair_value, const double *w, double *out) {
-    for (int64_t g = 0; g < groups; g++) {
-        __m512d sums = _mm512_setzero_pd();
-        int64_t n = length[g], q = 0;
-        if (pair_value == NULL) {
-            for (; q + 2 <= n; q += 2) sums = _mm512_add_pd(sums, _mm512_i32gather_pd(load_rows2(sample, width, q), w, 8));
-            if (q < n)
-                sums = _mm512_mask_add_pd(sums, 0x0F, sums,
-                                          _mm512_castpd256_pd512(_mm256_i32gather_pd(w, load_rows1(sample, width, q), 8)));
-        } else {
-            for (; q + 2 <= n; q += 2)
-                sums = _mm512_add_pd(sums, _mm512_mul_pd(_mm512_i32gather_pd(load_rows2(sample, width, q), w, 8),
-                                                         _mm512_loadu_pd(pair_value + 4 * q)));
-            if (q < n)
-                sums = _mm512_mask_add_pd(sums, 0x0F, sums,
-                                          _mm512_castpd256_pd512(_mm256_mul_pd(
-                                              _mm256_i32gather_pd(w, load_rows1(sample, width, q), 8), _mm256_loadu_pd(pair_value + 4 * q))));
-            pair_value += 4 * n;
-        }
-        double lanes[4];
-        _mm256_storeu_pd(lanes, _mm256_mul_pd(_mm256_loadu_pd(scale), halves_sum(sums)));
-        for (int l = 0; l < 4; l++)
-            if (entry[l] >= 0) out[entry[l]] = lanes[l];
-        sample += 4 * n * width;
-        entry += 4;
-        scale += 4;
-    }
 }
 
 static double difference_squares(int64_t n, const double *h, const double *shift, double *m) {
@@ -195,7 +153,6 @@ const fednl_vector_kernels *fednl_vector_kernels_avx512(void) {
         if (atomic_compare_exchange_strong(&table_state, &expected, 1)) {
             fednl_vector_kernels built = fednl_vector_kernels_avx2;
             built.loss_block = loss_block;
-            built.plan_gather = plan_gather;
             built.difference_squares = difference_squares;
             built.difference_keys = difference_keys;
             table = built;
