@@ -21,8 +21,8 @@ int32_t fednl_fail(int32_t status, const char *format, ...)
  * (fednl.h, "Buffer lengths"), so a short one is refused here instead of being overrun. */
 int32_t fednl_check_length(const char *function, const char *argument, int64_t length, int64_t needed);
 
-/* The oracle's loss sum takes rows in blocks of FEDNL_LOSS_BLOCK and spreads each block over FEDNL_LOSS_LANES lanes
- * (see fednl_loss_sum below). */
+/* The oracle's loss sum spreads rows over FEDNL_LOSS_LANES lanes and takes one log per FEDNL_LOSS_BLOCK rows (see
+ * fednl_loss_sum below). */
 #define FEDNL_LOSS_BLOCK 512
 #define FEDNL_LOSS_LANES 8
 
@@ -33,11 +33,10 @@ typedef struct fednl_vector_kernels {
     double (*sparse_dot)(int64_t nnz, const int32_t *idx, const double *val, const double *x);
     /* y[idx[k]] += alpha * val[k] */
     void (*sparse_axpy)(int64_t nnz, double alpha, const int32_t *idx, const double *val, double *y);
-    /* The oracle's step (loss_step.h) on count <= FEDNL_LOSS_BLOCK rows from a multiple of FEDNL_LOSS_BLOCK: for row j,
-     * coef[j] and weights[j], the linear part added to linear[j mod 8]; returns the product of the factors 1 + e_j
-     * taken per lane j mod 8 and combined by fednl_lanes_product. */
-    double (*loss_block)(int64_t count, const double *z, const double *labels, double inv_m,
-                         double linear[FEDNL_LOSS_LANES], double *coef, double *weights);
+    /* The oracle's step (loss_step.h) on count rows: for row j, coef[j] and weights[j], its linear part added to
+     * linear[j mod 8] and its factor 1 + e_j multiplied into product[j mod 8]. */
+    void (*loss_block)(int64_t count, const double *z, const double *labels, double inv_m, double linear[FEDNL_LOSS_LANES],
+                       double product[FEDNL_LOSS_LANES], double *coef, double *weights);
     /* packed += alpha * v v^T for the sparse vector v = (idx, val), upper triangle only */
     void (*sparse_rank1_packed)(int64_t dim, int64_t nnz, double alpha, const int32_t *idx, const double *val,
                                 double *packed);
@@ -152,16 +151,17 @@ static inline double fednl_sigmoid_neg(double z) {
 
 /* The loss sum_j log(1 + exp(-z_j)) over a client's rows, from the variants' loss_block (loss_step.h). With
  * e_j = exp(-|z_j|) each term is log(1 + e_j), plus -z_j when z_j <= 0. Row j's linear part goes to lane j mod 8 of
- * linear; the factors 1 + e_j, in [1, 2], are multiplied per lane and the lanes' products combined in a fixed tree,
- * so a block of FEDNL_LOSS_BLOCK rows costs one log (its product stays below 2^512). Rounding each factor and
- * product costs at most half an ulp: the error is that of summing the terms one by one. Every variant forms the
- * same lanes in the same order, so the sum has the same bits in all of them. */
+ * linear; its factor 1 + e_j, in [1, 2], to lane j mod 8 of product; after every FEDNL_LOSS_BLOCK rows the lanes'
+ * products are combined in a fixed tree (below 2^512) and logged once. Rounding each factor and product costs at
+ * most half an ulp: the error is that of summing the terms one by one. Every variant forms the same lanes in the
+ * same order, so the sum has the same bits in all of them. */
 typedef struct fednl_loss_sum {
-    double linear[FEDNL_LOSS_LANES], logs;
+    double linear[FEDNL_LOSS_LANES], product[FEDNL_LOSS_LANES], logs;
+    int64_t rows;
 } fednl_loss_sum;
 
 static inline fednl_loss_sum fednl_loss_sum_start(void) {
-    fednl_loss_sum s = {{0, 0, 0, 0, 0, 0, 0, 0}, 0.0};
+    fednl_loss_sum s = {{0, 0, 0, 0, 0, 0, 0, 0}, {1, 1, 1, 1, 1, 1, 1, 1}, 0.0, 0};
     return s;
 }
 
@@ -175,16 +175,33 @@ static inline double fednl_lanes_sum(const double p[FEDNL_LOSS_LANES]) {
     return ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
 }
 
-/* Adds one block of count <= FEDNL_LOSS_BLOCK rows that starts at a multiple of FEDNL_LOSS_BLOCK. */
-static inline void fednl_loss_sum_block(fednl_loss_sum *s, const fednl_vector_kernels *k, int64_t count, const double *z,
-                                        const double *labels, double inv_m, double *coef, double *weights) {
-    s->logs += log(k->loss_block(count, z, labels, inv_m, s->linear, coef, weights));
+/* Adds the next count rows (their outputs to coef and weights). Every call but a client's last adds a multiple of
+ * FEDNL_LOSS_LANES rows, so that row j stays in lane j mod 8. */
+static inline void fednl_loss_sum_add(fednl_loss_sum *s, const fednl_vector_kernels *k, int64_t count, const double *z,
+                                      const double *labels, double inv_m, double *coef, double *weights) {
+    while (count > 0) {
+        int64_t room = FEDNL_LOSS_BLOCK - s->rows % FEDNL_LOSS_BLOCK, piece = count < room ? count : room;
+        k->loss_block(piece, z, labels, inv_m, s->linear, s->product, coef, weights);
+        s->rows += piece;
+        if (s->rows % FEDNL_LOSS_BLOCK == 0) {
+            s->logs += log(fednl_lanes_product(s->product));
+            for (int l = 0; l < FEDNL_LOSS_LANES; l++) s->product[l] = 1.0;
+        }
+        z += piece;
+        labels += piece;
+        coef += piece;
+        weights += piece;
+        count -= piece;
+    }
 }
 
-/* Adds rows rows, block by block; coef and weights (rows entries each) receive loss_block's outputs when not null. */
+/* Adds rows rows in pieces of FEDNL_LOSS_BLOCK; coef and weights (rows entries each) receive loss_block's outputs
+ * when not null. */
 void fednl_loss_sum_rows(fednl_loss_sum *s, const fednl_vector_kernels *k, int64_t rows, const double *z,
                          const double *labels, double inv_m, double *coef, double *weights);
 
-static inline double fednl_loss_sum_total(const fednl_loss_sum *s) { return fednl_lanes_sum(s->linear) + s->logs; }
+static inline double fednl_loss_sum_total(const fednl_loss_sum *s) {
+    return fednl_lanes_sum(s->linear) + (s->logs + log(fednl_lanes_product(s->product)));
+}
 
 #endif /* FEDNL_INTERNAL_H */

@@ -170,7 +170,7 @@ FEDNL_API int32_t fednl_probe_exp(const double *z, int64_t count, int64_t passes
         double last = 0.0;
         for (int64_t j = 0; j < count; j += FEDNL_LOSS_BLOCK) {
             int64_t block = count - j < FEDNL_LOSS_BLOCK ? count - j : FEDNL_LOSS_BLOCK;
-            fednl_loss_sum_block(&loss, k, block, z + j, labels, 1.0, coef, weights);
+            fednl_loss_sum_add(&loss, k, block, z + j, labels, 1.0, coef, weights);
             last += coef[block - 1] + weights[block - 1];
         }
         total += fednl_loss_sum_total(&loss) + last;

@@ -37,16 +37,14 @@ static inline double exponent_bits(double a) {
 #define LS_EXPONENT(a) exponent_bits(a)
 #include "loss_step.h"
 
-static double loss_block(int64_t count, const double *z, const double *labels, double inv_m,
-                         double linear[FEDNL_LOSS_LANES], double *coef, double *weights) {
-    double product[FEDNL_LOSS_LANES] = {1, 1, 1, 1, 1, 1, 1, 1};
+static void loss_block(int64_t count, const double *z, const double *labels, double inv_m, double linear[FEDNL_LOSS_LANES],
+                       double product[FEDNL_LOSS_LANES], double *coef, double *weights) {
     for (int64_t j = 0; j < count; j++) {
         double factor, term;
         ls_row(z[j], labels[j], inv_m, &factor, &term, &coef[j], &weights[j]);
         product[j & 7] *= factor;
         linear[j & 7] += term;
     }
-    return fednl_lanes_product(product);
 }
 
 static void sparse_rank1_packed(int64_t dim, int64_t nnz, double alpha, const int32_t *idx, const double *val,

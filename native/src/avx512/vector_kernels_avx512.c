@@ -115,9 +115,9 @@ static double difference_keys(int64_t n, const double *h, const double *shift, i
 
 /* Rows 8i..8i+7 as lanes 0-7; a last partial group reads z = +inf in its missing lanes (factor exactly 1, linear
  * part +0) and stores only its rows. */
-static double loss_block(int64_t count, const double *z, const double *labels, double inv_m,
-                         double linear[FEDNL_LOSS_LANES], double *coef, double *weights) {
-    __m512d product = _mm512_set1_pd(1.0), sums = _mm512_loadu_pd(linear), scale = _mm512_set1_pd(inv_m);
+static void loss_block(int64_t count, const double *z, const double *labels, double inv_m, double linear[FEDNL_LOSS_LANES],
+                       double lanes[FEDNL_LOSS_LANES], double *coef, double *weights) {
+    __m512d product = _mm512_loadu_pd(lanes), sums = _mm512_loadu_pd(linear), scale = _mm512_set1_pd(inv_m);
     __m512d factor, term, c, w;
     int64_t j = 0;
     for (; j + 8 <= count; j += 8) {
@@ -137,9 +137,7 @@ static double loss_block(int64_t count, const double *z, const double *labels, d
         _mm512_mask_storeu_pd(weights + j, rows, w);
     }
     _mm512_storeu_pd(linear, sums);
-    double lanes[FEDNL_LOSS_LANES];
     _mm512_storeu_pd(lanes, product);
-    return fednl_lanes_product(lanes);
 }
 
 /* The AVX2 table with the kernels above in place of theirs, built once: an entry added to the table later is the
