@@ -59,7 +59,7 @@ public enum FednlStatus : int
 public enum FednlKernelVariant : int
 {
     /// <summary>
-    /// Best variant the CPU supports (AVX2+FMA when present); FEDNL_KERNEL may override it.
+    /// AVX2+FMA when the CPU has it, else the reference (AVX-512 only when asked for: on the machines measured it was no faster on whole runs, docs/benchmarks.md); FEDNL_KERNEL may override it.
     /// </summary>
     Auto = 0,
     /// <summary>

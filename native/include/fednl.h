@@ -65,7 +65,8 @@ typedef enum fednl_status {
 
 /** Implementation of the vector kernels. */
 typedef enum fednl_kernel_variant {
-    /** Best variant the CPU supports (AVX2+FMA when present); FEDNL_KERNEL may override it. */
+    /** AVX2+FMA when the CPU has it, else the reference (AVX-512 only when asked for: on the machines measured it
+     *  was no faster on whole runs, docs/benchmarks.md); FEDNL_KERNEL may override it. */
     FEDNL_KERNEL_AUTO = 0,
     /** Plain scalar C, the reference every other variant is tested against. */
     FEDNL_KERNEL_REFERENCE = 1,

@@ -73,7 +73,7 @@ static int avx2_available(void) { return 0; }
 static int avx512_available(void) { return 0; }
 #endif
 
-/* AVX2 where the CPU has it: see docs/benchmarks.md for why auto does not pick AVX-512. */
+/* AVX2 where the CPU has it; AVX-512 only on request (docs/benchmarks.md: no faster on whole runs where measured). */
 static int best_variant(void) { return avx2_available() ? FEDNL_KERNEL_AVX2 : FEDNL_KERNEL_REFERENCE; }
 
 /* Reads FEDNL_KERNEL. Returns the variant, or minus a fednl_status (with a message) for a value we do not know

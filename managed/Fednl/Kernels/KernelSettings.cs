@@ -5,7 +5,7 @@ namespace Fednl.Kernels;
 /// <summary>Which implementation of the vector kernels runs.</summary>
 public enum KernelVariant
 {
-    /// <summary>The best the CPU supports, unless FEDNL_KERNEL says otherwise.</summary>
+    /// <summary>AVX2 when the CPU has it (AVX-512 only when asked for), unless FEDNL_KERNEL says otherwise.</summary>
     Auto = 0,
     /// <summary>Plain scalar C.</summary>
     Reference = 1,
