@@ -2,7 +2,7 @@
 # Builds the native kernel (CMake) and the managed solution (dotnet), and leaves ./fednl at the repository root.
 #
 #   ./build.sh            build everything (Release) and install missing system packages when root
-#   ./build.sh test       build, then run every test: native (both kernel variants), native under
+#   ./build.sh test       build, then run every test: native (every kernel variant), native under
 #                         ASan+UBSan, and managed; ends with the line "N passed, N failed"
 #   ./build.sh bench ...  build, then run the kernel micro-benchmarks (BenchmarkDotNet) with the given args
 #
@@ -283,7 +283,7 @@ case "$command_name" in
     ;;
   test)
     pack_packages
-    run_ctest "build/native" "reference and AVX2 variants"
+    run_ctest "build/native" "reference, AVX2 and AVX-512 variants"
     native_counts="$last_counts"
     build_native "build/native-sanitize" -DFEDNL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
     run_ctest "build/native-sanitize" "ASan + UBSan"

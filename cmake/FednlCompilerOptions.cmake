@@ -1,5 +1,5 @@
 # Compiler settings shared by the kernel and its tests: warnings are errors, floating point exactly as written,
-# optional sanitizers, and a helper that compiles AVX2 translation units with the right flags.
+# optional sanitizers, and the flags that AVX2 and AVX-512 translation units are compiled with.
 
 function(fednl_strict_warnings target)
   if(MSVC)
@@ -46,6 +46,21 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
     if(FEDNL_COMPILER_HAS_AVX2)
       set(FEDNL_AVX2_FLAGS -mavx2 -mfma -mpopcnt)
       set(FEDNL_HAVE_AVX2_BUILD ON)
+    endif()
+  endif()
+endif()
+
+# True when the compiler can build the AVX-512 kernels (F, DQ, BW, VL on top of AVX2 + FMA; x86-64 only). They are
+# compiled only into their own files (native/src/avx512/) and run only when CPUID and XCR0 say the CPU and OS can.
+if(FEDNL_HAVE_AVX2_BUILD)
+  if(MSVC)
+    set(FEDNL_AVX512_FLAGS /arch:AVX512)
+    set(FEDNL_HAVE_AVX512_BUILD ON)
+  else()
+    check_c_compiler_flag("-mavx512f -mavx512dq -mavx512bw -mavx512vl -mavx2 -mfma -mpopcnt" FEDNL_COMPILER_HAS_AVX512)
+    if(FEDNL_COMPILER_HAS_AVX512)
+      set(FEDNL_AVX512_FLAGS -mavx512f -mavx512dq -mavx512bw -mavx512vl -mavx2 -mfma -mpopcnt)
+      set(FEDNL_HAVE_AVX512_BUILD ON)
     endif()
   endif()
 endif()

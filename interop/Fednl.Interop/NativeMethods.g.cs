@@ -59,7 +59,7 @@ public enum FednlStatus : int
 public enum FednlKernelVariant : int
 {
     /// <summary>
-    /// Best variant the CPU supports (AVX2+FMA when present); FEDNL_KERNEL may override it.
+    /// AVX2+FMA when the CPU has it, else the reference (AVX-512 only when asked for: on the machines measured it was no faster on whole runs, docs/benchmarks.md); FEDNL_KERNEL may override it.
     /// </summary>
     Auto = 0,
     /// <summary>
@@ -70,6 +70,10 @@ public enum FednlKernelVariant : int
     /// AVX2 + FMA intrinsics.
     /// </summary>
     Avx2 = 2,
+    /// <summary>
+    /// AVX-512 (F, DQ, BW, VL) where it pays, AVX2 elsewhere; the same results as AVX2, bit for bit.
+    /// </summary>
+    Avx512 = 3,
 }
 
 /// <summary>
@@ -159,6 +163,10 @@ public struct FednlBuildInfo
     /// Threads OpenBLAS uses inside one kernel call (the library keeps it at 1).
     /// </summary>
     public int BlasThreads;
+    /// <summary>
+    /// 1 when this CPU and build can run FEDNL_KERNEL_AVX512, else 0.
+    /// </summary>
+    public int Avx512Available;
 }
 
 /// <summary>
@@ -218,7 +226,7 @@ public static class NativeLayout
 {
     public static IReadOnlyList<(Type Type, string CName, int Size, int Alignment)> Structs { get; } =
     [
-        (typeof(FednlBuildInfo), "fednl_build_info", 16, 4),
+        (typeof(FednlBuildInfo), "fednl_build_info", 20, 4),
         (typeof(FednlCompressor), "fednl_compressor", 32, 8),
         (typeof(FednlHessianPlanInfo), "fednl_hessian_plan_info", 32, 8),
     ];
@@ -254,7 +262,7 @@ public static unsafe partial class NativeMethods
     public static partial int fednl_get_build_info(ref FednlBuildInfo info);
 
     /// <summary>
-    /// Selects the kernel variant for all later calls in this process (a fednl_kernel_variant value). FEDNL_KERNEL_AUTO re-reads the FEDNL_KERNEL environment variable ("reference", "avx2" or "auto"). Returns FEDNL_ERR_UNSUPPORTED when the CPU or build cannot run the variant.
+    /// Selects the kernel variant for all later calls in this process (a fednl_kernel_variant value). FEDNL_KERNEL_AUTO re-reads the FEDNL_KERNEL environment variable ("reference", "avx2", "avx512" or "auto"). Returns FEDNL_ERR_UNSUPPORTED when the CPU or build cannot run the variant.
     /// </summary>
     /// <param name="variant">C: <c>int32_t</c></param>
     [LibraryImport(Library)]
@@ -274,7 +282,7 @@ public static unsafe partial class NativeMethods
     public static partial int fednl_csr_check(long rows, long cols, in long row_ptr, in int col_idx, in double values);
 
     /// <summary>
-    /// Logistic-regression oracle of one client on CSR data a (rows x cols), labels in {-1, +1}: f(x) = (1/m) sum_j log(1 + exp(-b_j a_j^T x)) + (lambda/2) |x|^2,  m = rows. Writes margins[j] = b_j a_j^T x (rows entries) and *f. grad (cols entries), hess_packed (the packed upper triangle of the Hessian, cols*(cols+1)/2 entries) and weights (rows entries: the Hessian's row weights s_j (1 - s_j) / m with s_j = 1 / (1 + exp(margins[j])), what fednl_plan_hessian gathers) are written when not null; the packed Hessian is built by sparse rank-1 accumulation, so it costs sum_j nnz_j^2 / 2, not rows * cols^2 / 2. rows may be 0 (then only the regulariser remains). The CSR layout is trusted: see fednl_csr_check.
+    /// Logistic-regression oracle of one client on CSR data a (rows x cols), labels in {-1, +1}: f(x) = (1/m) sum_j log(1 + exp(-b_j a_j^T x)) + (lambda/2) |x|^2,  m = rows. Writes margins[j] = b_j a_j^T x (rows entries) and *f. grad (cols entries), hess_packed (the packed upper triangle of the Hessian, cols*(cols+1)/2 entries) and weights (rows entries: the Hessian's row weights s_j (1 - s_j) / m with s_j = 1 / (1 + exp(margins[j])), formed as e / (1 + e)^2 / m with e = exp(-|margins[j]|), what fednl_plan_hessian gathers) are written when not null; the packed Hessian is built by sparse rank-1 accumulation, so it costs sum_j nnz_j^2 / 2, not rows * cols^2 / 2. rows may be 0 (then only the regulariser remains). The CSR layout is trusted: see fednl_csr_check.
     /// </summary>
     /// <param name="rows">C: <c>int64_t</c></param>
     /// <param name="cols">C: <c>int64_t</c></param>
@@ -591,7 +599,7 @@ public static unsafe partial class NativeMethods
     public static partial int fednl_probe_stream(int kind, in double source, ref double target, long length, long passes, ref double sink, ref long bytes);
 
     /// <summary>
-    /// iterations &gt;= 1 rounds of 12 independent fused multiply-add chains, 4 lanes each (scalar a * b + c per lane in the reference variant): *fmas = 48 * iterations.
+    /// iterations &gt;= 1 rounds of 12 independent fused multiply-add chains, 4 lanes each (scalar a * b + c per lane in the reference variant; 8 lanes with AVX-512): *fmas = 48 * iterations (96 * iterations with AVX-512).
     /// </summary>
     /// <param name="iterations">C: <c>int64_t</c></param>
     /// <param name="sink">C: <c>double *</c></param>
@@ -601,7 +609,7 @@ public static unsafe partial class NativeMethods
     public static partial int fednl_probe_fma(long iterations, ref double sink, ref long fmas);
 
     /// <summary>
-    /// passes sweeps summing table[indices[k]] over count &gt;= 1 indices (AVX2: vgatherdpd, 4 per instruction, like the Hessian plan's gathers of row weights), passes &gt;= 1. Every index must lie in [0, table_length); the call checks them first. *gathers = count * passes.
+    /// passes sweeps summing table[indices[k]] over count &gt;= 1 indices (AVX2: vgatherdpd, 4 per instruction, AVX-512: 8, like the Hessian plan's gathers of row weights), passes &gt;= 1. Every index must lie in [0, table_length); the call checks them first. *gathers = count * passes.
     /// </summary>
     /// <param name="indices">C: <c>const int32_t *</c></param>
     /// <param name="count">C: <c>int64_t</c></param>

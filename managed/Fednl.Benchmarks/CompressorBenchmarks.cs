@@ -22,9 +22,16 @@ public class CompressorBenchmarks
         CompressorKind.RandSeqK, CompressorKind.Natural)]
     public CompressorKind Kind { get; set; }
 
+    [ParamsSource(nameof(Variants))]
+    public KernelVariant Variant { get; set; }
+
+    /// <summary>The vector variants this CPU and build can run.</summary>
+    public static IEnumerable<KernelVariant> Variants => KernelVariants.Available(reference: false);
+
     [GlobalSetup]
     public void Setup()
     {
+        KernelSettings.Use(Variant);
         var spec = new CompressorSpec(Kind, 301, 8);
         _compressor = new HessianCompressor(spec);
         _output = new CompressedMatrix(spec);

@@ -5,7 +5,7 @@ namespace Fednl.Benchmarks;
 
 /// <summary>
 /// One client's oracle with Hessian, three ways: the client's Hessian plan (gathers over its pattern, what training
-/// uses), sparse rank-1 accumulation into the packed triangle, and the dense OpenBLAS path.
+/// uses), sparse rank-1 accumulation into the packed triangle, and the dense OpenBLAS path; and the oracle alone.
 /// </summary>
 [MemoryDiagnoser]
 [MedianColumn]
@@ -18,8 +18,11 @@ public class HessianBenchmarks
     [Params(0.039, 0.11, 0.44)]
     public double Density { get; set; }
 
-    [Params(KernelVariant.Reference, KernelVariant.Avx2)]
+    [ParamsSource(nameof(Variants))]
     public KernelVariant Variant { get; set; }
+
+    /// <summary>Every variant this CPU and build can run.</summary>
+    public static IEnumerable<KernelVariant> Variants => KernelVariants.Available(reference: true);
 
     [GlobalSetup]
     public void Setup()
@@ -36,6 +39,10 @@ public class HessianBenchmarks
     }
 
     private CsrSpan Csr => new(_p.RowPointers, _p.ColumnIndices, _p.Values, _p.Columns);
+
+    /// <summary>The oracle alone as training calls it: f, gradient and the row weights the plan gathers.</summary>
+    [Benchmark]
+    public double Oracle() => LogisticOracle.EvaluateSparse(Csr, _p.Labels, _p.X, 1e-3, _margins, _gradient, default, _weights);
 
     [Benchmark]
     public double PatternPlan()

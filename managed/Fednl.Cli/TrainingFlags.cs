@@ -114,7 +114,7 @@ internal sealed class TrainingFlags
 
     public static Option<string> HessianPathOption() => new("--hessian-path") { Description = "auto|sparse|dense", DefaultValueFactory = _ => "auto" };
 
-    public static Option<string> KernelOption() => new("--kernel") { Description = "auto|reference|avx2", DefaultValueFactory = _ => "auto" };
+    public static Option<string> KernelOption() => new("--kernel") { Description = "auto|reference|avx2|avx512", DefaultValueFactory = _ => "auto" };
 
     public static HessianPath ParseHessianPath(string text) => text.ToLowerInvariant() switch
     {
@@ -129,6 +129,7 @@ internal sealed class TrainingFlags
         "auto" => KernelVariant.Auto,
         "reference" => KernelVariant.Reference,
         "avx2" => KernelVariant.Avx2,
-        _ => throw new UsageException($"unknown --kernel '{text}' (expected auto|reference|avx2)"),
+        "avx512" => KernelVariant.Avx512,
+        _ => throw new UsageException($"unknown --kernel '{text}' (expected auto|reference|avx2|avx512)"),
     };
 }

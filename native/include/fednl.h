@@ -65,12 +65,15 @@ typedef enum fednl_status {
 
 /** Implementation of the vector kernels. */
 typedef enum fednl_kernel_variant {
-    /** Best variant the CPU supports (AVX2+FMA when present); FEDNL_KERNEL may override it. */
+    /** AVX2+FMA when the CPU has it, else the reference (AVX-512 only when asked for: on the machines measured it
+     *  was no faster on whole runs, docs/benchmarks.md); FEDNL_KERNEL may override it. */
     FEDNL_KERNEL_AUTO = 0,
     /** Plain scalar C, the reference every other variant is tested against. */
     FEDNL_KERNEL_REFERENCE = 1,
     /** AVX2 + FMA intrinsics. */
-    FEDNL_KERNEL_AVX2 = 2
+    FEDNL_KERNEL_AVX2 = 2,
+    /** AVX-512 (F, DQ, BW, VL) where it pays, AVX2 elsewhere; the same results as AVX2, bit for bit. */
+    FEDNL_KERNEL_AVX512 = 3
 } fednl_kernel_variant;
 
 /** What the loaded library is and how it runs. */
@@ -83,6 +86,8 @@ typedef struct fednl_build_info {
     int32_t avx2_available;
     /** Threads OpenBLAS uses inside one kernel call (the library keeps it at 1). */
     int32_t blas_threads;
+    /** 1 when this CPU and build can run FEDNL_KERNEL_AVX512, else 0. */
+    int32_t avx512_available;
 } fednl_build_info;
 
 /** FEDNL_ABI_VERSION of the loaded library; callers compare it with the header they were built against. */
@@ -100,7 +105,7 @@ FEDNL_API int32_t fednl_get_build_info(fednl_build_info *info);
 
 /**
  * Selects the kernel variant for all later calls in this process (a fednl_kernel_variant value).
- * FEDNL_KERNEL_AUTO re-reads the FEDNL_KERNEL environment variable ("reference", "avx2" or "auto").
+ * FEDNL_KERNEL_AUTO re-reads the FEDNL_KERNEL environment variable ("reference", "avx2", "avx512" or "auto").
  * Returns FEDNL_ERR_UNSUPPORTED when the CPU or build cannot run the variant.
  */
 FEDNL_API int32_t fednl_set_kernel_variant(int32_t variant);
@@ -117,7 +122,8 @@ FEDNL_API int32_t fednl_csr_check(int64_t rows, int64_t cols, const int64_t *row
  *   f(x) = (1/m) sum_j log(1 + exp(-b_j a_j^T x)) + (lambda/2) |x|^2,  m = rows.
  * Writes margins[j] = b_j a_j^T x (rows entries) and *f. grad (cols entries), hess_packed (the packed upper
  * triangle of the Hessian, cols*(cols+1)/2 entries) and weights (rows entries: the Hessian's row weights
- * s_j (1 - s_j) / m with s_j = 1 / (1 + exp(margins[j])), what fednl_plan_hessian gathers) are written when not
+ * s_j (1 - s_j) / m with s_j = 1 / (1 + exp(margins[j])), formed as e / (1 + e)^2 / m with e = exp(-|margins[j]|),
+ * what fednl_plan_hessian gathers) are written when not
  * null; the packed Hessian is built by sparse rank-1 accumulation, so it costs sum_j nnz_j^2 / 2, not
  * rows * cols^2 / 2. rows may be 0 (then only the regulariser remains). The CSR layout is trusted: see
  * fednl_csr_check.
@@ -362,8 +368,8 @@ FEDNL_API int32_t fednl_dense_shift_step(const fednl_compressor *compressor, int
 
 /* ---------------------------------------------------------------------------------------------------------
  * Machine probes: the loops `fednl bench` times to measure this machine's bounds (its roofline). Each runs one
- * loop on the calling thread over caller-owned buffers with the active kernel variant (AVX2 + FMA when selected,
- * plain C otherwise) and reports the work it did; the caller times the call (and runs one call per thread to
+ * loop on the calling thread over caller-owned buffers with the active kernel variant (AVX2 + FMA or AVX-512 when
+ * selected, plain C otherwise) and reports the work it did; the caller times the call (and runs one call per thread to
  * measure all cores). *sink receives a value that depends on every element, so no loop can be optimised away.
  * ------------------------------------------------------------------------------------------------------- */
 
@@ -385,13 +391,13 @@ FEDNL_API int32_t fednl_probe_stream(int32_t kind, const double *source, double 
 
 /**
  * iterations >= 1 rounds of 12 independent fused multiply-add chains, 4 lanes each (scalar a * b + c per lane in
- * the reference variant): *fmas = 48 * iterations.
+ * the reference variant; 8 lanes with AVX-512): *fmas = 48 * iterations (96 * iterations with AVX-512).
  */
 FEDNL_API int32_t fednl_probe_fma(int64_t iterations, double *sink, int64_t *fmas);
 
 /**
- * passes sweeps summing table[indices[k]] over count >= 1 indices (AVX2: vgatherdpd, 4 per instruction, like the
- * Hessian plan's gathers of row weights), passes >= 1. Every index must lie in [0, table_length); the call checks
+ * passes sweeps summing table[indices[k]] over count >= 1 indices (AVX2: vgatherdpd, 4 per instruction, AVX-512: 8,
+ * like the Hessian plan's gathers of row weights), passes >= 1. Every index must lie in [0, table_length); the call checks
  * them first. *gathers = count * passes.
  */
 FEDNL_API int32_t fednl_probe_gather(const int32_t *indices, int64_t count, const double *table, int64_t table_length,

@@ -54,10 +54,26 @@ static int avx2_available(void) {
     cpuid(7, 0, r);
     return (r[1] >> 5) & 1;
 }
+
+/* AVX-512 F, DQ, BW and VL (what the AVX-512 files are compiled for) on top of AVX2, with the OS saving the opmask
+ * and ZMM state (XCR0 bits 5-7). */
+static int avx512_available(void) {
+#if defined(FEDNL_HAVE_AVX512_BUILD)
+    if (!avx2_available() || (xcr0() & 0xE6) != 0xE6) return 0;
+    unsigned r[4];
+    cpuid(7, 0, r);
+    unsigned f = (r[1] >> 16) & 1, dq = (r[1] >> 17) & 1, bw = (r[1] >> 30) & 1, vl = (r[1] >> 31) & 1;
+    return (int)(f & dq & bw & vl);
+#else
+    return 0;
+#endif
+}
 #else
 static int avx2_available(void) { return 0; }
+static int avx512_available(void) { return 0; }
 #endif
 
+/* AVX2 where the CPU has it; AVX-512 only on request (docs/benchmarks.md: no faster on whole runs where measured). */
 static int best_variant(void) { return avx2_available() ? FEDNL_KERNEL_AVX2 : FEDNL_KERNEL_REFERENCE; }
 
 /* Reads FEDNL_KERNEL. Returns the variant, or minus a fednl_status (with a message) for a value we do not know
@@ -70,10 +86,14 @@ static int variant_from_environment(void) {
         if (avx2_available()) return FEDNL_KERNEL_AVX2;
         return -fednl_fail(FEDNL_ERR_UNSUPPORTED, "FEDNL_KERNEL=avx2, but this CPU or build has no AVX2+FMA");
     }
-    return -fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "FEDNL_KERNEL='%s' is not one of auto, reference, avx2", value);
+    if (strcmp(value, "avx512") == 0) {
+        if (avx512_available()) return FEDNL_KERNEL_AVX512;
+        return -fednl_fail(FEDNL_ERR_UNSUPPORTED, "FEDNL_KERNEL=avx512, but this CPU or build has no AVX-512 F+DQ+BW+VL");
+    }
+    return -fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "FEDNL_KERNEL='%s' is not one of auto, reference, avx2, avx512", value);
 }
 
-const fednl_vector_kernels *fednl_active_kernels(void) {
+int32_t fednl_active_variant(void) {
     int variant = atomic_load_explicit(&active_variant, memory_order_relaxed);
     if (variant == 0) {
         /* An unusable FEDNL_KERNEL falls back to the best variant here; fednl_set_kernel_variant(AUTO)
@@ -84,6 +104,14 @@ const fednl_vector_kernels *fednl_active_kernels(void) {
         atomic_compare_exchange_strong(&active_variant, &expected, variant);
         variant = atomic_load(&active_variant);
     }
+    return variant;
+}
+
+const fednl_vector_kernels *fednl_active_kernels(void) {
+    int32_t variant = fednl_active_variant();
+#if defined(FEDNL_HAVE_AVX512_BUILD)
+    if (variant == FEDNL_KERNEL_AVX512) return fednl_vector_kernels_avx512();
+#endif
 #if defined(FEDNL_HAVE_AVX2_BUILD)
     if (variant == FEDNL_KERNEL_AVX2) return &fednl_vector_kernels_avx2;
 #endif
@@ -105,6 +133,12 @@ FEDNL_API int32_t fednl_set_kernel_variant(int32_t variant) {
         if (!avx2_available())
             return fednl_fail(FEDNL_ERR_UNSUPPORTED, "the AVX2 kernels need a CPU with AVX2+FMA and an x86-64 build");
         atomic_store(&active_variant, FEDNL_KERNEL_AVX2);
+        return FEDNL_OK;
+    case FEDNL_KERNEL_AVX512:
+        if (!avx512_available())
+            return fednl_fail(FEDNL_ERR_UNSUPPORTED,
+                              "the AVX-512 kernels need a CPU with AVX-512 F+DQ+BW+VL, enabled by the OS, and an x86-64 build");
+        atomic_store(&active_variant, FEDNL_KERNEL_AVX512);
         return FEDNL_OK;
     default:
         return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "kernel variant %d is not a fednl_kernel_variant", (int)variant);
@@ -129,10 +163,10 @@ FEDNL_API int32_t fednl_abi_version(void) { return FEDNL_ABI_VERSION; }
 FEDNL_API int32_t fednl_get_build_info(fednl_build_info *info) {
     if (info == NULL) return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "fednl_get_build_info: info is null");
     fednl_blas_init();
-    const fednl_vector_kernels *kernels = fednl_active_kernels();
     info->abi_version = FEDNL_ABI_VERSION;
-    info->active_variant = kernels == &fednl_vector_kernels_reference ? FEDNL_KERNEL_REFERENCE : FEDNL_KERNEL_AVX2;
+    info->active_variant = fednl_active_variant();
     info->avx2_available = avx2_available();
+    info->avx512_available = avx512_available();
 #if defined(FEDNL_HAVE_OPENBLAS_THREADS)
     info->blas_threads = openblas_get_num_threads();
 #else

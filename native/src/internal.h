@@ -50,13 +50,22 @@ typedef struct fednl_dense_sums {
     double squares[8], diagonal, remaining[8], remaining_diagonal;
 } fednl_dense_sums;
 
-/* Vector primitives that exist in a reference and an AVX2 form. All sums over index lists are
+/* The oracle's loss sum spreads rows over FEDNL_LOSS_LANES lanes and takes one log per FEDNL_LOSS_BLOCK rows (see
+ * fednl_loss_sum below). */
+#define FEDNL_LOSS_BLOCK 512
+#define FEDNL_LOSS_LANES 8
+
+/* Vector primitives that exist in a reference and an AVX2 form (and AVX-512 for some). All sums over index lists are
  * over distinct indices (CSR rows are strictly ascending), so the AVX2 scatters never collide. */
 typedef struct fednl_vector_kernels {
     /* sum_k val[k] * x[idx[k]] */
     double (*sparse_dot)(int64_t nnz, const int32_t *idx, const double *val, const double *x);
     /* y[idx[k]] += alpha * val[k] */
     void (*sparse_axpy)(int64_t nnz, double alpha, const int32_t *idx, const double *val, double *y);
+    /* The oracle's step (loss_step.h) on count rows: for row j, coef[j] and weights[j], its linear part added to
+     * linear[j mod 8] and its factor 1 + e_j multiplied into product[j mod 8]. */
+    void (*loss_block)(int64_t count, const double *z, const double *labels, double inv_m, double linear[FEDNL_LOSS_LANES],
+                       double product[FEDNL_LOSS_LANES], double *coef, double *weights);
     /* packed += alpha * v v^T for the sparse vector v = (idx, val), upper triangle only */
     void (*sparse_rank1_packed)(int64_t dim, int64_t nnz, double alpha, const int32_t *idx, const double *val,
                                 double *packed);
@@ -100,6 +109,10 @@ extern const fednl_vector_kernels fednl_vector_kernels_avx2;
 /* The AVX2 dense_step (avx2/dense_step_avx2.c). */
 void fednl_dense_step_avx2(const fednl_dense_job *job, fednl_dense_sums *sums);
 #endif
+#if defined(FEDNL_HAVE_AVX512_BUILD)
+/* The AVX-512 table: the AVX2 one with the kernels that have an AVX-512 form (avx512/vector_kernels_avx512.c). */
+const fednl_vector_kernels *fednl_vector_kernels_avx512(void);
+#endif
 
 #if defined(FEDNL_HAVE_AVX2_BUILD)
 /* The AVX2 loops of the machine probes (avx2/probe_avx2.c); probe.c checks their arguments. */
@@ -109,8 +122,17 @@ double fednl_probe_fma_avx2(int64_t iterations);
 double fednl_probe_gather_avx2(const int32_t *indices, int64_t count, const double *table, int64_t passes);
 #endif
 
+#if defined(FEDNL_HAVE_AVX512_BUILD)
+/* The AVX-512 loops of the FMA and gather probes (avx512/probe_avx512.c). */
+double fednl_probe_fma_avx512(int64_t iterations);
+double fednl_probe_gather_avx512(const int32_t *indices, int64_t count, const double *table, int64_t passes);
+#endif
+
 /* The variant selected by fednl_set_kernel_variant / FEDNL_KERNEL / the CPU. */
 const fednl_vector_kernels *fednl_active_kernels(void);
+
+/* Its fednl_kernel_variant (never FEDNL_KERNEL_AUTO). */
+int32_t fednl_active_variant(void);
 
 /* Makes OpenBLAS run single-threaded inside our kernels (idempotent, thread-safe). */
 void fednl_blas_init(void);
@@ -170,33 +192,59 @@ static inline double fednl_sigmoid_neg(double z) {
     return 1.0 / (1.0 + exp(z));
 }
 
-/* A sum of log(1 + exp(-z_j)) over rows. With e_j = exp(-|z_j|) each term is log(1 + e_j), plus -z_j when z_j <= 0;
- * the logs are taken of running products of the factors 1 + e_j, in (1, 2], so 512 rows cost one log instead of
- * 512 (the product stays below 2^512). Rounding the factors costs at most half an ulp each: the error is that of
- * summing the terms one by one. */
+/* The loss sum_j log(1 + exp(-z_j)) over a client's rows, from the variants' loss_block (loss_step.h). With
+ * e_j = exp(-|z_j|) each term is log(1 + e_j), plus -z_j when z_j <= 0. Row j's linear part goes to lane j mod 8 of
+ * linear; its factor 1 + e_j, in [1, 2], to lane j mod 8 of product; after every FEDNL_LOSS_BLOCK rows the lanes'
+ * products are combined in a fixed tree (below 2^512) and logged once. Rounding each factor and product costs at
+ * most half an ulp: the error is that of summing the terms one by one. Every variant forms the same lanes in the
+ * same order, so the sum has the same bits in all of them. */
 typedef struct fednl_loss_sum {
-    double linear, logs, product;
-    int factors;
+    double linear[FEDNL_LOSS_LANES], product[FEDNL_LOSS_LANES], logs;
+    int64_t rows;
 } fednl_loss_sum;
 
 static inline fednl_loss_sum fednl_loss_sum_start(void) {
-    fednl_loss_sum s = {0.0, 0.0, 1.0, 0};
+    fednl_loss_sum s = {{0, 0, 0, 0, 0, 0, 0, 0}, {1, 1, 1, 1, 1, 1, 1, 1}, 0.0, 0};
     return s;
 }
 
-/* Adds row z's term; returns sigma(-z) = 1 / (1 + exp(z)), from the same exp. */
-static inline double fednl_loss_sum_add(fednl_loss_sum *s, double z) {
-    double e = exp(-fabs(z));
-    if (z <= 0.0) s->linear -= z;
-    s->product *= 1.0 + e;
-    if (++s->factors == 512) {
-        s->logs += log(s->product);
-        s->product = 1.0;
-        s->factors = 0;
-    }
-    return z > 0.0 ? e / (1.0 + e) : 1.0 / (1.0 + e);
+/* The fixed combination of 8 lanes: lane l with lane l + 4, then those at distance 2, then the last two (one
+ * zmm register's halves, then its quarters, as two ymm registers or eight scalars form it too). */
+static inline double fednl_lanes_product(const double p[FEDNL_LOSS_LANES]) {
+    return ((p[0] * p[4]) * (p[2] * p[6])) * ((p[1] * p[5]) * (p[3] * p[7]));
 }
 
-static inline double fednl_loss_sum_total(const fednl_loss_sum *s) { return s->linear + (s->logs + log(s->product)); }
+static inline double fednl_lanes_sum(const double p[FEDNL_LOSS_LANES]) {
+    return ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
+}
+
+/* Adds the next count rows (their outputs to coef and weights). Every call but a client's last adds a multiple of
+ * FEDNL_LOSS_LANES rows, so that row j stays in lane j mod 8. */
+static inline void fednl_loss_sum_add(fednl_loss_sum *s, const fednl_vector_kernels *k, int64_t count, const double *z,
+                                      const double *labels, double inv_m, double *coef, double *weights) {
+    while (count > 0) {
+        int64_t room = FEDNL_LOSS_BLOCK - s->rows % FEDNL_LOSS_BLOCK, piece = count < room ? count : room;
+        k->loss_block(piece, z, labels, inv_m, s->linear, s->product, coef, weights);
+        s->rows += piece;
+        if (s->rows % FEDNL_LOSS_BLOCK == 0) {
+            s->logs += log(fednl_lanes_product(s->product));
+            for (int l = 0; l < FEDNL_LOSS_LANES; l++) s->product[l] = 1.0;
+        }
+        z += piece;
+        labels += piece;
+        coef += piece;
+        weights += piece;
+        count -= piece;
+    }
+}
+
+/* Adds rows rows in pieces of FEDNL_LOSS_BLOCK; coef and weights (rows entries each) receive loss_block's outputs
+ * when not null. */
+void fednl_loss_sum_rows(fednl_loss_sum *s, const fednl_vector_kernels *k, int64_t rows, const double *z,
+                         const double *labels, double inv_m, double *coef, double *weights);
+
+static inline double fednl_loss_sum_total(const fednl_loss_sum *s) {
+    return fednl_lanes_sum(s->linear) + (s->logs + log(fednl_lanes_product(s->product)));
+}
 
 #endif /* FEDNL_INTERNAL_H */

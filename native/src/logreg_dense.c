@@ -34,10 +34,8 @@ FEDNL_API int32_t fednl_logreg_dense(int64_t rows, int64_t cols, const double *a
     fednl_loss_sum loss = fednl_loss_sum_start();
     if (m > 0) {
         cblas_dgemv(CblasRowMajor, CblasNoTrans, m, d, 1.0, a, d, x, 1, 0.0, margins, 1);
-        for (int j = 0; j < m; j++) {
-            margins[j] *= labels[j];
-            fednl_loss_sum_add(&loss, margins[j]);
-        }
+        for (int j = 0; j < m; j++) margins[j] *= labels[j];
+        fednl_loss_sum_rows(&loss, fednl_active_kernels(), rows, margins, labels, inv_m, NULL, NULL);
     }
 
     double norm_squared = 0.0;

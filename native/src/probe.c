@@ -1,14 +1,18 @@
 /* probe.c - the machine probes of fednl.h (fednl_probe_*): argument checks, the reference loops, and the choice of
- * the AVX2 loops (avx2/probe_avx2.c) when that variant is active. */
+ * the AVX2 loops (avx2/probe_avx2.c) or AVX-512 ones (avx512/probe_avx512.c) when that variant is active. */
 #include "internal.h"
 
-static int use_avx2(void) {
 #if defined(FEDNL_HAVE_AVX2_BUILD)
-    return fednl_active_kernels() == &fednl_vector_kernels_avx2;
-#else
-    return 0;
-#endif
+/* The AVX2 loops run for the AVX2 variant and for the AVX-512 one where it has none of its own (streaming). */
+static int use_avx2(void) {
+    int32_t variant = fednl_active_variant();
+    return variant == FEDNL_KERNEL_AVX2 || variant == FEDNL_KERNEL_AVX512;
 }
+#endif
+
+#if defined(FEDNL_HAVE_AVX512_BUILD)
+static int use_avx512(void) { return fednl_active_variant() == FEDNL_KERNEL_AVX512; }
+#endif
 
 static double stream_read_reference(const double *source, int64_t length, int64_t passes) {
     double total = 0.0;
@@ -97,16 +101,23 @@ FEDNL_API int32_t fednl_probe_stream(int32_t kind, const double *source, double 
 FEDNL_API int32_t fednl_probe_fma(int64_t iterations, double *sink, int64_t *fmas) {
     int32_t status = check_sink("probe_fma", sink, fmas);
     if (status != FEDNL_OK) return status;
-    if (iterations < 1 || iterations > INT64_MAX / 48)
-        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "probe_fma: need 1 <= iterations <= 2^63 / 48, got %lld",
+    if (iterations < 1 || iterations > INT64_MAX / 96)
+        return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "probe_fma: need 1 <= iterations <= 2^63 / 96, got %lld",
                           (long long)iterations);
+    int64_t per_iteration = 48;
+#if defined(FEDNL_HAVE_AVX512_BUILD)
+    if (use_avx512()) {
+        *sink = fednl_probe_fma_avx512(iterations);
+        per_iteration = 96;
+    } else
+#endif
 #if defined(FEDNL_HAVE_AVX2_BUILD)
     if (use_avx2())
         *sink = fednl_probe_fma_avx2(iterations);
     else
 #endif
         *sink = fma_reference(iterations);
-    *fmas = 48 * iterations;
+    *fmas = per_iteration * iterations;
     return FEDNL_OK;
 }
 
@@ -124,6 +135,11 @@ FEDNL_API int32_t fednl_probe_gather(const int32_t *indices, int64_t count, cons
         if (indices[k] < 0 || indices[k] >= table_length)
             return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "probe_gather: indices[%lld] = %d lies outside [0, %lld)",
                               (long long)k, (int)indices[k], (long long)table_length);
+#if defined(FEDNL_HAVE_AVX512_BUILD)
+    if (use_avx512())
+        *sink = fednl_probe_gather_avx512(indices, count, table, passes);
+    else
+#endif
 #if defined(FEDNL_HAVE_AVX2_BUILD)
     if (use_avx2())
         *sink = fednl_probe_gather_avx2(indices, count, table, passes);
@@ -144,16 +160,20 @@ FEDNL_API int32_t fednl_probe_exp(const double *z, int64_t count, int64_t passes
     for (int64_t j = 0; j < count; j++)
         if (!isfinite(z[j]))
             return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "probe_exp: z[%lld] is not finite", (long long)j);
-    /* the oracle's per-row step (fednl_logreg_sparse): loss term and sigmoid from one exp */
+    /* the oracle's loss step (fednl_logreg_sparse) with the active variant's loss_block, labels 1 */
+    const fednl_vector_kernels *k = fednl_active_kernels();
+    double labels[FEDNL_LOSS_BLOCK], coef[FEDNL_LOSS_BLOCK], weights[FEDNL_LOSS_BLOCK];
+    for (int j = 0; j < FEDNL_LOSS_BLOCK; j++) labels[j] = 1.0;
     double total = 0.0;
     for (int64_t p = 0; p < passes; p++) {
         fednl_loss_sum loss = fednl_loss_sum_start();
-        double weights = 0.0;
-        for (int64_t j = 0; j < count; j++) {
-            double s = fednl_loss_sum_add(&loss, z[j]);
-            weights += s * (1.0 - s);
+        double last = 0.0;
+        for (int64_t j = 0; j < count; j += FEDNL_LOSS_BLOCK) {
+            int64_t block = count - j < FEDNL_LOSS_BLOCK ? count - j : FEDNL_LOSS_BLOCK;
+            fednl_loss_sum_add(&loss, k, block, z + j, labels, 1.0, coef, weights);
+            last += coef[block - 1] + weights[block - 1];
         }
-        total += fednl_loss_sum_total(&loss) + weights;
+        total += fednl_loss_sum_total(&loss) + last;
     }
     *sink = total;
     *exps = count * passes;

@@ -29,15 +29,24 @@ void test_kernel_variant_selection(void) {
     const char *requested = getenv("FEDNL_KERNEL");
     if (requested != NULL && strcmp(requested, "reference") == 0) CHECK(info.active_variant == FEDNL_KERNEL_REFERENCE);
     if (requested != NULL && strcmp(requested, "avx2") == 0) CHECK(info.active_variant == FEDNL_KERNEL_AVX2);
+    if (requested != NULL && strcmp(requested, "avx512") == 0) CHECK(info.active_variant == FEDNL_KERNEL_AVX512);
+    CHECK(!info.avx512_available || info.avx2_available);
 
     CHECK_STATUS(fednl_set_kernel_variant(FEDNL_KERNEL_REFERENCE), FEDNL_OK);
     CHECK_STATUS(fednl_get_build_info(&info), FEDNL_OK);
     CHECK(info.active_variant == FEDNL_KERNEL_REFERENCE);
     CHECK_STATUS(fednl_set_kernel_variant(FEDNL_KERNEL_AVX2), info.avx2_available ? FEDNL_OK : FEDNL_ERR_UNSUPPORTED);
+    CHECK_STATUS(fednl_set_kernel_variant(FEDNL_KERNEL_AVX512), info.avx512_available ? FEDNL_OK : FEDNL_ERR_UNSUPPORTED);
+    if (info.avx512_available) {
+        CHECK_STATUS(fednl_get_build_info(&info), FEDNL_OK);
+        CHECK(info.active_variant == FEDNL_KERNEL_AVX512);
+    }
     CHECK_STATUS(fednl_set_kernel_variant(7), FEDNL_ERR_INVALID_ARGUMENT);
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
     /* The CPUID test every compiler uses agrees with the compiler's own (GCC and Clang only). */
     __builtin_cpu_init();
     CHECK(info.avx2_available == (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")));
+    CHECK(info.avx512_available == (info.avx2_available && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                                    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")));
 #endif
 }

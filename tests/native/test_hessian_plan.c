@@ -17,6 +17,7 @@ void test_plan_hessian_refuses_short_buffers(void);
 void test_pattern_multiply_refuses_short_buffers(void);
 void test_pattern_step_refuses_short_buffers(void);
 void test_pattern_step_selection_variants_agree_bitwise(void);
+void test_pattern_step_norm_avx512_matches_avx2(void);
 
 static const double lambda = 1e-3;
 
@@ -125,37 +126,46 @@ void test_plan_hessian_matches_reference(void) {
     check_against_reference(70000, 4, 0.3, 342, 1);
 }
 
+/* Every variant's plan gathers give the reference's bits: uniform and valued groups, lists of odd and even lengths,
+ * 16-bit and 32-bit row indices. */
 void test_plan_hessian_variants_agree_bitwise(void) {
     fednl_build_info info;
     CHECK_STATUS(fednl_get_build_info(&info), FEDNL_OK);
-    if (!info.avx2_available) {
-        printf("SKIPPED: no AVX2 on this CPU or build\n");
+    int32_t variants[4];
+    int count = test_variants(variants);
+    if (count < 2) {
+        printf("SKIPPED: only the reference variant runs on this CPU or build\n");
         return;
     }
-    int32_t before = info.active_variant;
-    for (int constant = 0; constant < 2; constant++) {
-        test_problem p = test_problem_make(200, 61, 0.15, 400 + constant);
-        if (constant) make_constant_valued(&p, 1.0);
+    const int64_t rows[] = {200, 200, 70000};
+    for (int shape = 0; shape < 3; shape++) {
+        test_problem p = test_problem_make(rows[shape], shape == 2 ? 6 : 61, shape == 2 ? 0.4 : 0.15, 400 + shape);
+        if (shape == 1) make_constant_valued(&p, 1.0);
         built_plan b = build(&p, FEDNL_HESSIAN_PLAN_SPARSE);
-        /* the same weights for both (the oracle's dot products differ in their last bits between variants) */
-        double margins[200], weights[201], f;
+        /* the same weights for all (the oracle's dot products differ in their last bits between variants) */
+        double *margins = malloc((size_t)p.rows * sizeof(double)), *weights = malloc((size_t)(p.rows + 1) * sizeof(double)), f;
         double *a = malloc((size_t)b.info.pattern_length * sizeof(double)), *v = malloc((size_t)b.info.pattern_length * sizeof(double));
         CHECK_STATUS(fednl_logreg_sparse(p.rows, p.cols, p.row_ptr, p.col_idx, p.values, p.labels, p.x, lambda, margins, &f,
                                          NULL, NULL, weights),
                      FEDNL_OK);
         CHECK_STATUS(fednl_set_kernel_variant(FEDNL_KERNEL_REFERENCE), FEDNL_OK);
-        CHECK_STATUS(fednl_plan_hessian(b.words, b.info.words, weights, 201, lambda, NULL, 0, a, b.info.pattern_length),
+        CHECK_STATUS(fednl_plan_hessian(b.words, b.info.words, weights, p.rows + 1, lambda, NULL, 0, a, b.info.pattern_length),
                      FEDNL_OK);
-        CHECK_STATUS(fednl_set_kernel_variant(FEDNL_KERNEL_AVX2), FEDNL_OK);
-        CHECK_STATUS(fednl_plan_hessian(b.words, b.info.words, weights, 201, lambda, NULL, 0, v, b.info.pattern_length),
-                     FEDNL_OK);
-        CHECK(memcmp(a, v, (size_t)b.info.pattern_length * sizeof(double)) == 0);
+        for (int k = 1; k < count; k++) {
+            memset(v, 0xFF, (size_t)b.info.pattern_length * sizeof(double));
+            CHECK_STATUS(fednl_set_kernel_variant(variants[k]), FEDNL_OK);
+            CHECK_STATUS(fednl_plan_hessian(b.words, b.info.words, weights, p.rows + 1, lambda, NULL, 0, v, b.info.pattern_length),
+                         FEDNL_OK);
+            CHECK(memcmp(a, v, (size_t)b.info.pattern_length * sizeof(double)) == 0);
+        }
+        free(margins);
+        free(weights);
         free(a);
         free(v);
         free_plan(&b);
         test_problem_free(&p);
     }
-    CHECK_STATUS(fednl_set_kernel_variant(before), FEDNL_OK);
+    CHECK_STATUS(fednl_set_kernel_variant(info.active_variant), FEDNL_OK);
 }
 
 void test_plan_dense_kind_is_every_entry(void) {
@@ -569,8 +579,10 @@ static void free_step_result(step_result *r) {
 void test_pattern_step_selection_variants_agree_bitwise(void) {
     fednl_build_info info;
     CHECK_STATUS(fednl_get_build_info(&info), FEDNL_OK);
-    if (!info.avx2_available) {
-        printf("SKIPPED: no AVX2 on this CPU or build\n");
+    int32_t variants[4];
+    int count = test_variants(variants);
+    if (count < 2) {
+        printf("SKIPPED: only the reference variant runs on this CPU or build\n");
         return;
     }
     int32_t before = info.active_variant;
@@ -594,14 +606,17 @@ void test_pattern_step_selection_variants_agree_bitwise(void) {
             for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++) {
                 fednl_compressor c = {kind, 0, ks[q], 77 + q, 0};
                 step_result a = run_step(FEDNL_KERNEL_REFERENCE, &c, &b, dim, hessian, shift);
-                step_result v = run_step(FEDNL_KERNEL_AVX2, &c, &b, dim, hessian, shift);
-                /* TopLEK may drop its one entry; NaN keys select nothing */
-                CHECK(a.count == v.count && (a.count > 0 || kind == FEDNL_COMPRESSOR_TOPLEK || shape == 3));
-                CHECK(memcmp(a.indices, v.indices, (size_t)a.count * sizeof(int32_t)) == 0);
-                CHECK(memcmp(a.values, v.values, (size_t)a.count * sizeof(double)) == 0);
-                CHECK(memcmp(a.shift, v.shift, (size_t)n * sizeof(double)) == 0);
-                CHECK(memcmp(a.diff, v.diff, (size_t)n * sizeof(double)) == 0);
-                CHECK(memcmp(&a.norm, &v.norm, sizeof(double)) == 0); /* the variants sum M's squares in one order */
+                for (int k = 1; k < count; k++) {
+                    step_result v = run_step(variants[k], &c, &b, dim, hessian, shift);
+                    /* TopLEK may drop its one entry; NaN keys select nothing */
+                    CHECK(a.count == v.count && (a.count > 0 || kind == FEDNL_COMPRESSOR_TOPLEK || shape == 3));
+                    CHECK(memcmp(a.indices, v.indices, (size_t)a.count * sizeof(int32_t)) == 0);
+                    CHECK(memcmp(a.values, v.values, (size_t)a.count * sizeof(double)) == 0);
+                    CHECK(memcmp(a.shift, v.shift, (size_t)n * sizeof(double)) == 0);
+                    CHECK(memcmp(a.diff, v.diff, (size_t)n * sizeof(double)) == 0);
+                    CHECK(memcmp(&a.norm, &v.norm, sizeof(double)) == 0); /* every variant sums M's squares in one order */
+                    free_step_result(&v);
+                }
 
                 /* the whole-matrix compressor on the same M */
                 double *full = calloc((size_t)total, sizeof(double));
@@ -612,10 +627,12 @@ void test_pattern_step_selection_variants_agree_bitwise(void) {
                 uint64_t *work = malloc((size_t)wlen * sizeof(uint64_t));
                 CHECK_STATUS(fednl_set_kernel_variant(FEDNL_KERNEL_REFERENCE), FEDNL_OK);
                 CHECK_STATUS(fednl_compress(&c, dim, full, ia, cap, va, cap, &ca, work, wlen), FEDNL_OK);
-                CHECK_STATUS(fednl_set_kernel_variant(FEDNL_KERNEL_AVX2), FEDNL_OK);
-                CHECK_STATUS(fednl_compress(&c, dim, full, iv, cap, vv, cap, &cv, work, wlen), FEDNL_OK);
-                CHECK(ca == cv && memcmp(ia, iv, (size_t)ca * sizeof(int32_t)) == 0 &&
-                      memcmp(va, vv, (size_t)ca * sizeof(double)) == 0);
+                for (int k = 1; k < count; k++) {
+                    CHECK_STATUS(fednl_set_kernel_variant(variants[k]), FEDNL_OK);
+                    CHECK_STATUS(fednl_compress(&c, dim, full, iv, cap, vv, cap, &cv, work, wlen), FEDNL_OK);
+                    CHECK(ca == cv && memcmp(ia, iv, (size_t)ca * sizeof(int32_t)) == 0 &&
+                          memcmp(va, vv, (size_t)ca * sizeof(double)) == 0);
+                }
                 free(full);
                 free(ia);
                 free(iv);
@@ -623,7 +640,6 @@ void test_pattern_step_selection_variants_agree_bitwise(void) {
                 free(vv);
                 free(work);
                 free_step_result(&a);
-                free_step_result(&v);
             }
         }
     }
@@ -632,4 +648,40 @@ void test_pattern_step_selection_variants_agree_bitwise(void) {
     free(shift);
     free_plan(&b);
     test_problem_free(&p);
+}
+
+/* The AVX-512 sums of M's squares (M alone, and M with TopK's keys) keep the AVX2 association: the same norm bits
+ * on many random differences of every length mod 8 (a last rounding difference shows in about half of the norms). */
+void test_pattern_step_norm_avx512_matches_avx2(void) {
+    fednl_build_info info;
+    CHECK_STATUS(fednl_get_build_info(&info), FEDNL_OK);
+    if (!info.avx512_available) {
+        test_skip("no AVX-512 F+DQ+BW+VL on this CPU or build");
+        return;
+    }
+    for (int shape = 0; shape < 8; shape++) {
+        test_problem p = test_problem_make(60 + shape, 40 + shape, 0.3, 850 + (uint64_t)shape);
+        built_plan b = build(&p, FEDNL_HESSIAN_PLAN_SPARSE);
+        int64_t dim = 40 + shape, n = b.info.pattern_length;
+        double *hessian = plan_hessian_at(&p, &b), *shift = malloc((size_t)n * sizeof(double));
+        test_rng rng = {860 + (uint64_t)shape};
+        int kinds[] = {FEDNL_COMPRESSOR_RANDK, FEDNL_COMPRESSOR_TOPK, FEDNL_COMPRESSOR_TOPLEK};
+        for (int trial = 0; trial < 30; trial++) {
+            for (int64_t t = 0; t < n; t++) shift[t] = hessian[t] + test_normal(&rng) * pow(2.0, (double)(trial % 7) - 3);
+            for (int q = 0; q < 3; q++) {
+                fednl_compressor c = {kinds[q], 0, 1 + n / 5, 91 + (uint64_t)trial, 0};
+                step_result a = run_step(FEDNL_KERNEL_AVX2, &c, &b, dim, hessian, shift);
+                step_result v = run_step(FEDNL_KERNEL_AVX512, &c, &b, dim, hessian, shift);
+                CHECK(memcmp(&a.norm, &v.norm, sizeof a.norm) == 0);
+                CHECK(memcmp(a.diff, v.diff, (size_t)n * sizeof(double)) == 0);
+                free_step_result(&a);
+                free_step_result(&v);
+            }
+        }
+        free(hessian);
+        free(shift);
+        free_plan(&b);
+        test_problem_free(&p);
+    }
+    CHECK_STATUS(fednl_set_kernel_variant(info.active_variant), FEDNL_OK);
 }

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 
 int test_failures = 0;
+const char *test_skipped = NULL;
+
+void test_skip(const char *why) { test_skipped = why; }
 
 static uint64_t next_u64(test_rng *rng) {
     uint64_t z = (rng->state += 0x9E3779B97F4A7C15ull);
@@ -90,4 +93,14 @@ double test_max_abs(int64_t n, const double *v) {
     double m = 0.0;
     for (int64_t k = 0; k < n; k++) m = fabs(v[k]) > m ? fabs(v[k]) : m;
     return m;
+}
+
+int test_variants(int32_t variants[4]) {
+    fednl_build_info info;
+    int count = 0;
+    variants[count++] = FEDNL_KERNEL_REFERENCE;
+    if (fednl_get_build_info(&info) != FEDNL_OK) return count;
+    if (info.avx2_available) variants[count++] = FEDNL_KERNEL_AVX2;
+    if (info.avx512_available) variants[count++] = FEDNL_KERNEL_AVX512;
+    return count;
 }

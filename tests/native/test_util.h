@@ -10,6 +10,11 @@
 
 extern int test_failures;
 
+/* Marks the running case as not run (the harness prints "SKIPPED: why" and exits 77, which CTest reports as
+ * skipped): for a case that needs what this CPU or build lacks. */
+void test_skip(const char *why);
+extern const char *test_skipped;
+
 #define CHECK(cond)                                                                                          \
     do {                                                                                                     \
         if (!(cond)) {                                                                                       \
@@ -73,6 +78,9 @@ void test_reference_oracle(const test_problem *p, double lambda, double *f, doub
 
 /* Entry (i, j) of a packed upper triangle, either order of i and j. */
 double test_packed_get(int64_t dim, const double *packed, int64_t i, int64_t j);
+
+/* The kernel variants this CPU and build can run, the reference first; returns how many (at most 4). */
+int test_variants(int32_t variants[4]);
 
 /* Largest absolute entry of v (length n). */
 double test_max_abs(int64_t n, const double *v);

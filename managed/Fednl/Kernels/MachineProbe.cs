@@ -35,7 +35,10 @@ public static class MachineProbe
         return bytes;
     }
 
-    /// <summary>iterations rounds of 12 independent 4-lane FMA chains; returns the FMAs (48 per iteration).</summary>
+    /// <summary>
+    /// iterations rounds of 12 independent FMA chains of 4 lanes (8 with AVX-512); returns the FMAs (48 or 96 per
+    /// iteration).
+    /// </summary>
     public static long Fma(long iterations, out double sink)
     {
         FednlNative.EnsureLoaded();
@@ -45,7 +48,7 @@ public static class MachineProbe
         return fmas;
     }
 
-    /// <summary>passes sweeps summing table[indices[k]] (AVX2 vgatherdpd); returns the gathers.</summary>
+    /// <summary>passes sweeps summing table[indices[k]] (vgatherdpd, 4 or 8 lanes); returns the gathers.</summary>
     public static long Gather(ReadOnlySpan<int> indices, ReadOnlySpan<double> table, long passes, out double sink)
     {
         FednlNative.EnsureLoaded();

@@ -13,11 +13,12 @@ public sealed class StructLayoutTests
     [Test]
     public void FednlBuildInfo_matches_the_C_layout()
     {
-        Assert.That(Unsafe.SizeOf<FednlBuildInfo>(), Is.EqualTo(16), "sizeof(fednl_build_info)");
+        Assert.That(Unsafe.SizeOf<FednlBuildInfo>(), Is.EqualTo(20), "sizeof(fednl_build_info)");
         Assert.That(Marshal.OffsetOf<FednlBuildInfo>(nameof(FednlBuildInfo.AbiVersion)).ToInt64(), Is.EqualTo(0), "offsetof(fednl_build_info, abi_version)");
         Assert.That(Marshal.OffsetOf<FednlBuildInfo>(nameof(FednlBuildInfo.ActiveVariant)).ToInt64(), Is.EqualTo(4), "offsetof(fednl_build_info, active_variant)");
         Assert.That(Marshal.OffsetOf<FednlBuildInfo>(nameof(FednlBuildInfo.Avx2Available)).ToInt64(), Is.EqualTo(8), "offsetof(fednl_build_info, avx2_available)");
         Assert.That(Marshal.OffsetOf<FednlBuildInfo>(nameof(FednlBuildInfo.BlasThreads)).ToInt64(), Is.EqualTo(12), "offsetof(fednl_build_info, blas_threads)");
+        Assert.That(Marshal.OffsetOf<FednlBuildInfo>(nameof(FednlBuildInfo.Avx512Available)).ToInt64(), Is.EqualTo(16), "offsetof(fednl_build_info, avx512_available)");
     }
 
     [Test]

@@ -5,6 +5,7 @@ namespace Fednl.Tests.Kernels;
 
 [TestFixture(KernelVariant.Reference)]
 [TestFixture(KernelVariant.Avx2)]
+[TestFixture(KernelVariant.Avx512)]
 [NonParallelizable]
 public sealed class LogisticOracleTests(KernelVariant variant)
 {
@@ -13,8 +14,8 @@ public sealed class LogisticOracleTests(KernelVariant variant)
     [OneTimeSetUp]
     public void SelectVariant()
     {
-        if (variant == KernelVariant.Avx2 && !KernelSettings.Avx2Available)
-            Assert.Ignore("this CPU has no AVX2+FMA: the AVX2 variant cannot run here");
+        if (!KernelSettings.IsAvailable(variant))
+            Assert.Ignore($"this CPU or build cannot run the {variant} variant");
         KernelSettings.Use(variant);
         Assert.That(KernelSettings.Active, Is.EqualTo(variant));
     }

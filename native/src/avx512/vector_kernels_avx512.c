@@ -1,0 +1,164 @@
+/* vector_kernels_avx512.c - AVX-512 forms of the kernels where they pay: M = H - shift with its squares (and TopK's
+ * keys) and the oracle's loss step. Every other entry is the AVX2 one; the plan gather too, because 8-lane gathers
+ * load no faster per element than 4-lane ones on the machines measured (docs/benchmarks.md). Compiled with
+ * -mavx512f -mavx512dq -mavx512vl -mavx512bw (and AVX2 + FMA), and only called after the dispatcher has checked the
+ * CPU. Each kernel associates its sums as the AVX2 kernel does: one zmm register holds the two ymm accumulators
+ * the AVX2 loop keeps (lanes 0-3 and 4-7), and their halves are added in the AVX2 order at the end. */
+#include "../internal.h"
+#include "../compressors/compressor.h"
+
+#include <immintrin.h>
+#include <stdatomic.h>
+#include <string.h>
+
+static double horizontal_sum(__m256d v) {
+    __m128d low = _mm256_castpd256_pd128(v);
+    __m128d high = _mm256_extractf128_pd(v, 1);
+    __m128d sum = _mm_add_pd(low, high);
+    return _mm_cvtsd_f64(_mm_add_sd(sum, _mm_unpackhi_pd(sum, sum)));
+}
+
+/* The AVX2 pair (lanes 0-3) + (lanes 4-7). */
+static inline __m256d halves_sum(__m512d v) {
+    return _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1));
+}
+
+static double difference_squares(int64_t n, const double *h, const double *shift, double *m) {
+    __m512d acc = _mm512_setzero_pd();
+    int64_t t = 0;
+    for (; t + 8 <= n; t += 8) {
+        __m512d a = _mm512_sub_pd(_mm512_loadu_pd(h + t), _mm512_loadu_pd(shift + t));
+        _mm512_storeu_pd(m + t, a);
+        acc = _mm512_fmadd_pd(a, a, acc);
+    }
+    double sum = horizontal_sum(halves_sum(acc));
+    for (; t < n; t++) {
+        m[t] = h[t] - shift[t];
+        sum = fma(m[t], m[t], sum);
+    }
+    return sum;
+}
+
+/* difference_squares' loop with the keys and their exponent histogram (histogram lane t & 3), as the AVX2 form. */
+static double difference_keys(int64_t n, const double *h, const double *shift, int64_t dim, const int32_t *diagonal,
+                              double *m, double *keys, int32_t *histogram, double *key_sum) {
+    memset(histogram, 0, 4 * 2048 * sizeof *histogram);
+    __m512d acc = _mm512_setzero_pd(), two = _mm512_set1_pd(2.0);
+    const __m512i exponent_mask = _mm512_set1_epi64(0x7FF);
+    int64_t row = 0, next = dim > 0 ? (diagonal != NULL ? diagonal[0] : 0) : n;
+    double all = 0.0;
+    int64_t t = 0;
+    for (; t + 8 <= n; t += 8) {
+        __m512d a = _mm512_sub_pd(_mm512_loadu_pd(h + t), _mm512_loadu_pd(shift + t));
+        _mm512_storeu_pd(m + t, a);
+        acc = _mm512_fmadd_pd(a, a, acc);
+        __m512d factor = two;
+        if (next < t + 8) { /* a diagonal entry in this block */
+            double f[8] = {2, 2, 2, 2, 2, 2, 2, 2};
+            while (next < t + 8) {
+                f[next - t] = 1.0;
+                row++;
+                next = row < dim ? (diagonal != NULL ? diagonal[row] : fednl_packed_row_offset(dim, row)) : n;
+            }
+            factor = _mm512_loadu_pd(f);
+        }
+        __m512d k = _mm512_mul_pd(_mm512_mul_pd(factor, a), a);
+        _mm512_storeu_pd(keys + t, k);
+        int64_t e[8];
+        _mm512_storeu_si512((void *)e, _mm512_and_si512(_mm512_srli_epi64(_mm512_castpd_si512(k), 52), exponent_mask));
+        histogram[e[0]]++;
+        histogram[2048 + e[1]]++;
+        histogram[4096 + e[2]]++;
+        histogram[6144 + e[3]]++;
+        histogram[e[4]]++;
+        histogram[2048 + e[5]]++;
+        histogram[4096 + e[6]]++;
+        histogram[6144 + e[7]]++;
+        if (key_sum != NULL) /* in position order, as the reference sums them */
+            for (int l = 0; l < 8; l++) all += keys[t + l];
+    }
+    double sum = horizontal_sum(halves_sum(acc));
+    for (; t < n; t++) {
+        m[t] = h[t] - shift[t];
+        sum = fma(m[t], m[t], sum);
+        double factor = 2.0;
+        if (t == next) {
+            factor = 1.0;
+            row++;
+            next = row < dim ? (diagonal != NULL ? diagonal[row] : fednl_packed_row_offset(dim, row)) : n;
+        }
+        keys[t] = factor * m[t] * m[t];
+        uint64_t bits;
+        memcpy(&bits, &keys[t], sizeof bits);
+        histogram[(t & 3) * 2048 + (int64_t)((bits >> 52) & 0x7FF)]++;
+        all += keys[t];
+    }
+    if (key_sum != NULL) *key_sum = all;
+    return sum;
+}
+
+/* The loss step (loss_step.h) on 8 lanes. */
+#define LS_V __m512d
+#define LS_SET1(c) _mm512_set1_pd(c)
+#define LS_ADD(a, b) _mm512_add_pd(a, b)
+#define LS_SUB(a, b) _mm512_sub_pd(a, b)
+#define LS_MUL(a, b) _mm512_mul_pd(a, b)
+#define LS_DIV(a, b) _mm512_div_pd(a, b)
+#define LS_FMA(a, b, c) _mm512_fmadd_pd(a, b, c)
+#define LS_ABS(a) _mm512_andnot_pd(_mm512_set1_pd(-0.0), a)
+#define LS_NEG(a) _mm512_xor_pd(a, _mm512_set1_pd(-0.0))
+#define LS_MIN(c, a) _mm512_min_pd(c, a) /* c < a ? c : a */
+#define LS_POSITIVE(z, a, b) _mm512_mask_blend_pd(_mm512_cmp_pd_mask(z, _mm512_setzero_pd(), _CMP_GT_OQ), b, a)
+#define LS_NONPOSITIVE(z, a) _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(z, _mm512_setzero_pd(), _CMP_LE_OQ), a)
+#define LS_EXPONENT(a) _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_castpd_si512(a), 52))
+#include "../loss_step.h"
+
+/* Rows 8i..8i+7 as lanes 0-7; a last partial group reads z = +inf in its missing lanes (factor exactly 1, linear
+ * part +0) and stores only its rows. */
+static void loss_block(int64_t count, const double *z, const double *labels, double inv_m, double linear[FEDNL_LOSS_LANES],
+                       double lanes[FEDNL_LOSS_LANES], double *coef, double *weights) {
+    __m512d product = _mm512_loadu_pd(lanes), sums = _mm512_loadu_pd(linear), scale = _mm512_set1_pd(inv_m);
+    __m512d factor, term, c, w;
+    int64_t j = 0;
+    for (; j + 8 <= count; j += 8) {
+        ls_row(_mm512_loadu_pd(z + j), _mm512_loadu_pd(labels + j), scale, &factor, &term, &c, &w);
+        product = _mm512_mul_pd(product, factor);
+        sums = _mm512_add_pd(sums, term);
+        _mm512_storeu_pd(coef + j, c);
+        _mm512_storeu_pd(weights + j, w);
+    }
+    if (j < count) {
+        __mmask8 rows = (__mmask8)((1u << (count - j)) - 1);
+        ls_row(_mm512_mask_loadu_pd(_mm512_set1_pd(INFINITY), rows, z + j), _mm512_maskz_loadu_pd(rows, labels + j), scale,
+               &factor, &term, &c, &w);
+        product = _mm512_mul_pd(product, factor);
+        sums = _mm512_add_pd(sums, term);
+        _mm512_mask_storeu_pd(coef + j, rows, c);
+        _mm512_mask_storeu_pd(weights + j, rows, w);
+    }
+    _mm512_storeu_pd(linear, sums);
+    _mm512_storeu_pd(lanes, product);
+}
+
+/* The AVX2 table with the kernels above in place of theirs, built once: an entry added to the table later is the
+ * AVX2 one here without any change to this file. */
+static fednl_vector_kernels table;
+static atomic_int table_state; /* 0 not built, 1 being built, 2 built */
+
+const fednl_vector_kernels *fednl_vector_kernels_avx512(void) {
+    if (atomic_load_explicit(&table_state, memory_order_acquire) != 2) {
+        int expected = 0;
+        if (atomic_compare_exchange_strong(&table_state, &expected, 1)) {
+            fednl_vector_kernels built = fednl_vector_kernels_avx2;
+            built.loss_block = loss_block;
+            built.difference_squares = difference_squares;
+            built.difference_keys = difference_keys;
+            table = built;
+            atomic_store_explicit(&table_state, 2, memory_order_release);
+        } else {
+            while (atomic_load_explicit(&table_state, memory_order_acquire) != 2) {
+            }
+        }
+    }
+    return &table;
+}
