@@ -4,14 +4,22 @@
 
 #include <string.h>
 
+/* The vector variants' association, written out: entry k goes to lane k mod 4 while whole groups of four last;
+ * the lanes meet as (l0 + l2) + (l1 + l3); the tail follows one by one. Every variant then has the same bits. */
+static double lanes_total(const double lane[4]) { return (lane[0] + lane[2]) + (lane[1] + lane[3]); }
+
 static double sparse_dot(int64_t nnz, const int32_t *idx, const double *val, const double *x) {
-    double sum = 0.0;
-    for (int64_t k = 0; k < nnz; k++) sum += val[k] * x[idx[k]];
+    double lane[4] = {0.0, 0.0, 0.0, 0.0};
+    int64_t k = 0;
+    for (; k + 4 <= nnz; k += 4)
+        for (int l = 0; l < 4; l++) lane[l] = fma(val[k + l], x[idx[k + l]], lane[l]);
+    double sum = lanes_total(lane);
+    for (; k < nnz; k++) sum = fma(val[k], x[idx[k]], sum);
     return sum;
 }
 
 static void sparse_axpy(int64_t nnz, double alpha, const int32_t *idx, const double *val, double *y) {
-    for (int64_t k = 0; k < nnz; k++) y[idx[k]] += alpha * val[k];
+    for (int64_t k = 0; k < nnz; k++) y[idx[k]] = fma(alpha, val[k], y[idx[k]]);
 }
 
 /* The loss step's lane operations on one double; fma() is libm's, rounded once like the vector FMAs. */
@@ -59,12 +67,19 @@ static void sparse_rank1_packed(int64_t dim, int64_t nnz, double alpha, const in
 static double packed_sum_squares(int64_t dim, const double *packed) {
     /* 2 * (all packed squares) - (diagonal squares): every off-diagonal entry counts twice. The result is at
      * least half the first term, so the subtraction loses no precision. */
-    int64_t total = dim * (dim + 1) / 2;
-    double all = 0.0, diagonal = 0.0;
-    for (int64_t k = 0; k < total; k++) all += packed[k] * packed[k];
+    int64_t total = dim * (dim + 1) / 2, k = 0;
+    double first[4] = {0, 0, 0, 0}, second[4] = {0, 0, 0, 0}, lane[4], diagonal = 0.0;
+    for (; k + 8 <= total; k += 8) /* the vector variants' two accumulators of four lanes */
+        for (int l = 0; l < 4; l++) {
+            first[l] = fma(packed[k + l], packed[k + l], first[l]);
+            second[l] = fma(packed[k + 4 + l], packed[k + 4 + l], second[l]);
+        }
+    for (int l = 0; l < 4; l++) lane[l] = first[l] + second[l];
+    double all = lanes_total(lane);
+    for (; k < total; k++) all = fma(packed[k], packed[k], all);
     for (int64_t i = 0; i < dim; i++) {
         double v = packed[fednl_packed_row_offset(dim, i)];
-        diagonal += v * v;
+        diagonal = fma(v, v, diagonal);
     }
     return 2.0 * all - diagonal;
 }

@@ -26,7 +26,7 @@ static double sparse_dot(int64_t nnz, const int32_t *idx, const double *val, con
         acc = _mm256_fmadd_pd(_mm256_loadu_pd(val + k), gathered, acc);
     }
     double sum = horizontal_sum(acc);
-    for (; k < nnz; k++) sum += val[k] * x[idx[k]];
+    for (; k < nnz; k++) sum = fma(val[k], x[idx[k]], sum);
     return sum;
 }
 
