@@ -103,7 +103,7 @@ public sealed class FedNLClient
 
     /// <summary>What the roofline's work counts need of this client.</summary>
     public ClientShape Shape => new(Samples, Data.RowPointers[Samples], Plan.Pairs, Plan.PatternLength, Plan.Bytes, UsesDenseHessian,
-        Plan.ValuedEntries > 0);
+        Plan.ValuedEntries > 0, UsesFusedStep);
 
     /// <summary>The shapes of the clients a run with this split trains (plans built as training builds them).</summary>
     public static ClientShape[] Shapes(IReadOnlyList<Dataset> clients, HessianPath path = HessianPath.Auto) =>

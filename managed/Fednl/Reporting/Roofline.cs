@@ -228,6 +228,10 @@ public sealed record PhaseWork(double ReadBytes, double WrittenBytes, double Fma
 
     public double Bytes => ReadBytes + WrittenBytes;
 
+    public static PhaseWork operator -(PhaseWork a, PhaseWork b) =>
+        new(a.ReadBytes - b.ReadBytes, a.WrittenBytes - b.WrittenBytes, a.Fmas - b.Fmas, a.Gathers - b.Gathers, a.Exps - b.Exps,
+            a.Footprint - b.Footprint);
+
     public static PhaseWork operator +(PhaseWork a, PhaseWork b) =>
         new(a.ReadBytes + b.ReadBytes, a.WrittenBytes + b.WrittenBytes, a.Fmas + b.Fmas, a.Gathers + b.Gathers, a.Exps + b.Exps,
             a.Footprint + b.Footprint);
@@ -236,9 +240,11 @@ public sealed record PhaseWork(double ReadBytes, double WrittenBytes, double Fma
 /// <summary>
 /// What the work counts need of one client: its rows m, non-zeros Σ nnz_j, row pairs Σ nnz_j(nnz_j+1)/2 and pattern
 /// length P (from its Hessian plan), the plan's bytes, whether it forms its Hessian densely (OpenBLAS) and whether its
-/// values are other than 0/1 (so each gather is also multiplied).
+/// values are other than 0/1 (so each gather is also multiplied); a dense client on the fused step (Fused) forms its
+/// Hessian inside the compression pass instead.
 /// </summary>
-public sealed record ClientShape(int Rows, long Nonzeros, long Pairs, long PatternLength, long PlanBytes, bool Dense, bool Valued);
+public sealed record ClientShape(int Rows, long Nonzeros, long Pairs, long PatternLength, long PlanBytes, bool Dense, bool Valued,
+    bool Fused = false);
 
 /// <summary>One round's work per phase, summed over the clients.</summary>
 public sealed record RoundWork(PhaseWork Oracle, PhaseWork Hessian, PhaseWork Compression, PhaseWork Aggregation, PhaseWork Solve);
@@ -261,6 +267,17 @@ public static class WorkCounts
         foreach (var c in clients)
         {
             double m = c.Rows, z = c.Nonzeros, P = c.PatternLength;
+            if (c.Dense && c.Fused)
+            {
+                // dgemv (margins), dgemv^T (gradient), the row weights; three exps per row as on the dsyrk path
+                oracle += new PhaseWork(ReadBytes: 2 * 8 * m * dd + 8 * m + 8 * dd, WrittenBytes: 24 * m + 8 * dd,
+                    Fmas: 2 * m * dd, Gathers: 0, Exps: 3 * m, Footprint: 8 * m * dd + 8 * m);
+                oracleScratch = Math.Max(oracleScratch, 16 * m);
+                compression += FusedStepWork(m, d, D, kind, kept) with { Footprint = 8 * m * dd + 8 * D };
+                compressionScratch = Math.Max(compressionScratch, 8 * D + 20 * Math.Min(kept, D));
+                sent += kind is CompressorKind.Identical or CompressorKind.Natural ? D : kept;
+                continue;
+            }
             if (c.Dense)
             {
                 // dgemv (margins), dgemv^T (gradient), rows scaled by sqrt(w_j), dsyrk into a full d x d, packed copy;
@@ -297,6 +314,23 @@ public static class WorkCounts
         // unpack to a full matrix, dpotrf (d³/6 FMAs), two triangular solves (d² in all)
         var solve = new PhaseWork(8 * D, 8 * dd * dd, dd * dd * dd / 6 + dd * dd, 0, 0, 8 * D + 8 * dd * dd);
         return new RoundWork(oracle, hessian, compression, aggregation, solve);
+    }
+
+    /// <summary>
+    /// A dense client's fused step (fednl_dense_shift_step): m·D multiply-adds form H strip by strip from the m rows
+    /// (read once per strip row from L1/L2, counted once); identical and natural finish the whole step in the same pass
+    /// (read H_i, write H_i and the values; squares and the shift update are FMAs); topk and toplek take H written out
+    /// and run the pattern step on it; the other kinds take M written out with its squares, then their selection.
+    /// </summary>
+    public static PhaseWork FusedStepWork(double m, int d, double D, CompressorKind kind, double kept)
+    {
+        var hessian = new PhaseWork(8 * m * d, 0, m * D, 0, 0);
+        return kind switch
+        {
+            CompressorKind.Identical or CompressorKind.Natural => hessian + new PhaseWork(8 * D, 16 * D, 2 * D, 0, 0),
+            CompressorKind.TopK or CompressorKind.TopLEK => hessian + new PhaseWork(0, 8 * D, 0, 0, 0) + CompressionWork(D, d, D, kind, kept),
+            _ => hessian + new PhaseWork(8 * D, 8 * D, D, d, 0) + (CompressionWork(D, d, D, kind, kept) - new PhaseWork(16 * D, 8 * D, D, d, 0)),
+        };
     }
 
     /// <summary>One client's shift step over its P pattern entries (fednl_pattern_shift_step), K' = min(K, D).</summary>

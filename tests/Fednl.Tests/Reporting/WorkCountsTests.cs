@@ -62,6 +62,22 @@ public sealed class WorkCountsTests
     }
 
     [Test]
+    public void Fused_dense_client_counts_its_hessian_under_compression()
+    {
+        // m = 2 rows, d = 2, D = 3: the oracle's two dgemv (2·m·d = 8 FMAs) and 3 exps per row; the fused step's m·D = 6
+        // Hessian FMAs plus, for natural, the squares and the shift update (2D = 6); no Hessian phase at all
+        var shape = new ClientShape(Rows: 2, Nonzeros: 4, Pairs: 0, PatternLength: 3, PlanBytes: 64, Dense: true, Valued: true, Fused: true);
+        var work = WorkCounts.PerRound([shape], d: 2, CompressorKind.Natural, k: 3);
+        Assert.That(work.Oracle, Is.EqualTo(new PhaseWork(64 + 16 + 16, 48 + 16, 8, 0, 6, 48 + 32)));
+        Assert.That(work.Hessian, Is.EqualTo(PhaseWork.None));
+        Assert.That(work.Compression, Is.EqualTo(new PhaseWork(32 + 24, 48, 6 + 6, 0, 0, 32 + 24 + 24 + 60)));
+        // the selecting kinds take H written out, then the pattern step's whole pass over it
+        var topk = WorkCounts.PerRound([shape], d: 2, CompressorKind.TopK, k: 1).Compression;
+        var plain = WorkCounts.CompressionWork(3, 2, 3, CompressorKind.TopK, 1);
+        Assert.That(topk with { Footprint = 0 }, Is.EqualTo(new PhaseWork(32, 24, 6, 0, 0) + plain));
+    }
+
+    [Test]
     public void The_fraction_is_the_limiting_bound_over_the_measured_time()
     {
         Rate R(double perCore) => new(perCore, 2 * perCore, 2);
