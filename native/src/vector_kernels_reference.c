@@ -22,28 +22,7 @@ static void sparse_axpy(int64_t nnz, double alpha, const int32_t *idx, const dou
     for (int64_t k = 0; k < nnz; k++) y[idx[k]] = fma(alpha, val[k], y[idx[k]]);
 }
 
-/* The loss step's lane operations on one double; fma() is libm's, rounded once like the vector FMAs. */
-static inline double exponent_bits(double a) {
-    uint64_t bits;
-    memcpy(&bits, &a, sizeof bits);
-    bits <<= 52;
-    memcpy(&a, &bits, sizeof a);
-    return a;
-}
-#define LS_V double
-#define LS_SET1(c) (c)
-#define LS_ADD(a, b) ((a) + (b))
-#define LS_SUB(a, b) ((a) - (b))
-#define LS_MUL(a, b) ((a) * (b))
-#define LS_DIV(a, b) ((a) / (b))
-#define LS_FMA(a, b, c) fma(a, b, c)
-#define LS_ABS(a) fabs(a)
-#define LS_NEG(a) (-(a))
-#define LS_MIN(c, a) ((c) < (a) ? (c) : (a))
-#define LS_POSITIVE(z, a, b) ((z) > 0.0 ? (a) : (b))
-#define LS_NONPOSITIVE(z, a) ((z) <= 0.0 ? (a) : 0.0)
-#define LS_EXPONENT(a) exponent_bits(a)
-#include "loss_step.h"
+#include "loss_step_scalar.h"
 
 static void loss_block(int64_t count, const double *z, const double *labels, double inv_m, double linear[FEDNL_LOSS_LANES],
                        double product[FEDNL_LOSS_LANES], double *coef, double *weights) {

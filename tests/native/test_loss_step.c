@@ -10,27 +10,7 @@ void test_loss_step_variants_agree_bitwise(void);
 void test_loss_sum_keeps_its_precision(void);
 
 /* The definition on one double, as the reference variant instantiates it. */
-static inline double exponent_bits(double a) {
-    uint64_t bits;
-    memcpy(&bits, &a, sizeof bits);
-    bits <<= 52;
-    memcpy(&a, &bits, sizeof a);
-    return a;
-}
-#define LS_V double
-#define LS_SET1(c) (c)
-#define LS_ADD(a, b) ((a) + (b))
-#define LS_SUB(a, b) ((a) - (b))
-#define LS_MUL(a, b) ((a) * (b))
-#define LS_DIV(a, b) ((a) / (b))
-#define LS_FMA(a, b, c) fma(a, b, c)
-#define LS_ABS(a) fabs(a)
-#define LS_NEG(a) (-(a))
-#define LS_MIN(c, a) ((c) < (a) ? (c) : (a))
-#define LS_POSITIVE(z, a, b) ((z) > 0.0 ? (a) : (b))
-#define LS_NONPOSITIVE(z, a) ((z) <= 0.0 ? (a) : 0.0)
-#define LS_EXPONENT(a) exponent_bits(a)
-#include "../../native/src/loss_step.h"
+#include "../../native/src/loss_step_scalar.h"
 
 /* |got - want| in units of the last place of want (the subnormal spacing below 2^-1022). */
 static double ulps(double got, long double want) {

@@ -274,23 +274,7 @@ static double difference_keys(int64_t n, const double *h, const double *shift, i
             for (int l = 0; l < 8; l++) all += keys[t + l];
     }
     double sum = horizontal_sum(_mm256_add_pd(acc0, acc1));
-    for (; t < n; t++) {
-        m[t] = h[t] - shift[t];
-        sum = fma(m[t], m[t], sum);
-        double factor = 2.0;
-        if (t == next) {
-            factor = 1.0;
-            row++;
-            next = row < dim ? (diagonal != NULL ? diagonal[row] : fednl_packed_row_offset(dim, row)) : n;
-        }
-        keys[t] = factor * m[t] * m[t];
-        uint64_t bits;
-        memcpy(&bits, &keys[t], sizeof bits);
-        histogram[(t & 3) * 2048 + (int64_t)((bits >> 52) & 0x7FF)]++;
-        all += keys[t];
-    }
-    if (key_sum != NULL) *key_sum = all;
-    return sum;
+    return fednl_difference_keys_tail(t, n, h, shift, dim, diagonal, row, next, m, keys, histogram, sum, all, key_sum);
 }
 
 static int64_t collect_field(int64_t n, const double *in, int shift, uint64_t mask, int64_t bucket, double *out) {

@@ -68,6 +68,32 @@ static inline int64_t fednl_permk_workspace(int64_t total, int64_t clients) {
 int64_t fednl_permk_indices(int64_t total, int64_t clients, int64_t client, fednl_random *rng, int32_t *indices,
                             uint64_t *work);
 
+/* The vector difference_keys' last n - t entries, one by one in the same roundings: M, its square into sum, the key
+ * (m^2 on the diagonal, 2 m^2 elsewhere), its exponent into histogram lane t & 3 and the key into all (returned
+ * through key_sum when asked). row and next are the diagonal walk's state at t. Returns sum. */
+static inline double fednl_difference_keys_tail(int64_t t, int64_t n, const double *h, const double *shift, int64_t dim,
+                                                const int32_t *diagonal, int64_t row, int64_t next, double *m,
+                                                double *keys, int32_t *histogram, double sum, double all,
+                                                double *key_sum) {
+    for (; t < n; t++) {
+        m[t] = h[t] - shift[t];
+        sum = fma(m[t], m[t], sum);
+        double factor = 2.0;
+        if (t == next) {
+            factor = 1.0;
+            row++;
+            next = row < dim ? (diagonal != NULL ? diagonal[row] : fednl_packed_row_offset(dim, row)) : n;
+        }
+        keys[t] = factor * m[t] * m[t];
+        uint64_t bits;
+        memcpy(&bits, &keys[t], sizeof bits);
+        histogram[(t & 3) * 2048 + (int64_t)((bits >> 52) & 0x7FF)]++;
+        all += keys[t];
+    }
+    if (key_sum != NULL) *key_sum = all;
+    return sum;
+}
+
 /* One entry of natural compression with the 64 random bits draw. A finite non-zero v lies in [low, 2 low) with low a
  * power of two of v's sign: low = v with its mantissa cleared when v is normal, the top set bit of the mantissa when
  * it is subnormal. The chance to round up, |v| / low - 1, is then a fraction f / 2^52 with f an integer below 2^52
