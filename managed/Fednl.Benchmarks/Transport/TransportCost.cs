@@ -36,7 +36,7 @@ internal static class TransportCost
 {
     private const int Dimension = 301; // w8a with the intercept column
 
-    public static int Main(string[] args)
+    public static int Run(string[] args)
     {
         var mode = args.Length > 0 ? args[0] : "";
         var options = Options.Parse(args.Skip(1).ToArray());
