@@ -136,6 +136,12 @@ public sealed class BenchCommandTests
             Assert.That(Number(row["ms/round"]), Is.GreaterThan(0));
             foreach (var phase in new[] { "oracle", "Hessian", "compression", "aggregation", "solve" })
             {
+                if (row["dataset"] == "dense500" && phase == "Hessian")
+                {
+                    // dense500's clients form their Hessian inside the fused step, counted and timed under compression
+                    Assert.That(row[phase], Is.EqualTo("–"), output);
+                    continue;
+                }
                 var match = fraction.Match(row[phase]);
                 Assert.That(match.Success, Is.True, $"'{row[phase]}' in {row["dataset"]} {row["compressor"]}");
                 double f = Number(match.Groups[1].Value);
