@@ -111,11 +111,7 @@ static double difference_squares(int64_t n, const double *h, const double *shift
         }
     double s0 = lanes[0] + lanes[4], s1 = lanes[1] + lanes[5], s2 = lanes[2] + lanes[6], s3 = lanes[3] + lanes[7];
     double sum = (s0 + s2) + (s1 + s3);
-    for (; t < n; t++) {
-        m[t] = h[t] - shift[t];
-        sum = fma(m[t], m[t], sum);
-    }
-    return sum;
+    return fednl_difference_squares_tail(t, n, h, shift, m, sum);
 }
 
 /* The separate passes fused kernels are held to: difference_squares, fednl_entry_keys, fednl_exponent_histogram. */

@@ -196,11 +196,7 @@ static double difference_squares(int64_t n, const double *h, const double *shift
         acc1 = _mm256_fmadd_pd(b, b, acc1);
     }
     double sum = horizontal_sum(_mm256_add_pd(acc0, acc1));
-    for (; t < n; t++) {
-        m[t] = h[t] - shift[t];
-        sum = fma(m[t], m[t], sum);
-    }
-    return sum;
+    return fednl_difference_squares_tail(t, n, h, shift, m, sum);
 }
 
 /* Lane tables for compress-stores from a 4-bit compare mask m: the set lanes' numbers in ascending order (as int32
@@ -256,12 +252,8 @@ static double difference_keys(int64_t n, const double *h, const double *shift, i
         acc1 = _mm256_fmadd_pd(b, b, acc1);
         __m256d fa = two, fb = two;
         if (next < t + 8) { /* a diagonal entry in this block (about one block in eight on w8a) */
-            double f[8] = {2, 2, 2, 2, 2, 2, 2, 2};
-            while (next < t + 8) {
-                f[next - t] = 1.0;
-                row++;
-                next = row < dim ? (diagonal != NULL ? diagonal[row] : fednl_packed_row_offset(dim, row)) : n;
-            }
+            double f[8];
+            fednl_diagonal_factors8(t, n, dim, diagonal, &row, &next, f);
             fa = _mm256_loadu_pd(f);
             fb = _mm256_loadu_pd(f + 4);
         }

@@ -32,11 +32,7 @@ static double difference_squares(int64_t n, const double *h, const double *shift
         acc = _mm512_fmadd_pd(a, a, acc);
     }
     double sum = horizontal_sum(halves_sum(acc));
-    for (; t < n; t++) {
-        m[t] = h[t] - shift[t];
-        sum = fma(m[t], m[t], sum);
-    }
-    return sum;
+    return fednl_difference_squares_tail(t, n, h, shift, m, sum);
 }
 
 /* difference_squares' loop with the keys and their exponent histogram (histogram lane t & 3), as the AVX2 form. */
@@ -54,12 +50,8 @@ static double difference_keys(int64_t n, const double *h, const double *shift, i
         acc = _mm512_fmadd_pd(a, a, acc);
         __m512d factor = two;
         if (next < t + 8) { /* a diagonal entry in this block */
-            double f[8] = {2, 2, 2, 2, 2, 2, 2, 2};
-            while (next < t + 8) {
-                f[next - t] = 1.0;
-                row++;
-                next = row < dim ? (diagonal != NULL ? diagonal[row] : fednl_packed_row_offset(dim, row)) : n;
-            }
+            double f[8];
+            fednl_diagonal_factors8(t, n, dim, diagonal, &row, &next, f);
             factor = _mm512_loadu_pd(f);
         }
         __m512d k = _mm512_mul_pd(_mm512_mul_pd(factor, a), a);

@@ -68,6 +68,28 @@ static inline int64_t fednl_permk_workspace(int64_t total, int64_t clients) {
 int64_t fednl_permk_indices(int64_t total, int64_t clients, int64_t client, fednl_random *rng, int32_t *indices,
                             uint64_t *work);
 
+/* The vector difference_squares' last n - t entries, one by one in the same roundings. Returns sum. */
+static inline double fednl_difference_squares_tail(int64_t t, int64_t n, const double *h, const double *shift, double *m,
+                                                   double sum) {
+    for (; t < n; t++) {
+        m[t] = h[t] - shift[t];
+        sum = fma(m[t], m[t], sum);
+    }
+    return sum;
+}
+
+/* The key factors of a block of eight entries from t with a diagonal entry in it (next < t + 8): 1 on the diagonal,
+ * 2 elsewhere; advances the diagonal walk (row, next) past the block. */
+static inline void fednl_diagonal_factors8(int64_t t, int64_t n, int64_t dim, const int32_t *diagonal, int64_t *row,
+                                           int64_t *next, double f[8]) {
+    for (int l = 0; l < 8; l++) f[l] = 2.0;
+    while (*next < t + 8) {
+        f[*next - t] = 1.0;
+        (*row)++;
+        *next = *row < dim ? (diagonal != NULL ? diagonal[*row] : fednl_packed_row_offset(dim, *row)) : n;
+    }
+}
+
 /* The vector difference_keys' last n - t entries, one by one in the same roundings: M, its square into sum, the key
  * (m^2 on the diagonal, 2 m^2 elsewhere), its exponent into histogram lane t & 3 and the key into all (returned
  * through key_sum when asked). row and next are the diagonal walk's state at t. Returns sum. */
