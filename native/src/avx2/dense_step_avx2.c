@@ -96,34 +96,123 @@ static inline __attribute__((always_inline)) void strip(const fednl_dense_job *j
     finish4(job, acc[vectors - 1], vectors - 1, vectors == 1 && t == 0, e + 4 * (vectors - 1), count, mask, sums);
 }
 
+/* Register blocking: a panel of PANEL_ROWS packed rows i.. forms its Hessian over columns i.. in tiles of
+ * PANEL_ROWS x 4 PANEL_VECTORS entries; per sample a tile takes PANEL_VECTORS loads of the sample's row, PANEL_ROWS
+ * broadcasts of w_j a_ji (rounded as the reference rounds it) and PANEL_ROWS PANEL_VECTORS fmas, so the loads and
+ * the loop's overhead are shared by four rows and even a short row's entries have twelve chains in flight. Each entry
+ * still has its own chain over j ascending: the Hessian's bits are the reference's. The panel goes to a small buffer
+ * (the finish must take its rows one after the other: the square sums run in that order) and each row is finished
+ * from there as a strip is. Panels need PANEL_ROWS (dim + 4) doubles of buffer and PANEL_ROWS rows of weighted
+ * entries; larger clients go row by row in strips. */
+#define PANEL_ROWS 4
+#define PANEL_VECTORS 3
+#define PANEL_BUFFER 4096
+#define PANEL_MAX_SAMPLES 256
+
+/* The panel's Hessian at columns col.. (vectors of 4, the last with count lanes) into h (row stride stride), from
+ * weighted[4 j + r] = w_j a_j,i+r. */
+static inline __attribute__((always_inline)) void panel_tile(const fednl_dense_job *job, const double *weighted, int64_t col,
+                                                             int vectors, int count, double *h, int64_t stride) {
+    __m256i mask = _mm256_loadu_si256((const __m256i *)(const void *)first_lanes_mask[count & 3]);
+    __m256d acc[PANEL_ROWS][PANEL_VECTORS];
+    for (int r = 0; r < PANEL_ROWS; r++)
+        for (int q = 0; q < vectors; q++) acc[r][q] = _mm256_setzero_pd();
+    const double *from = job->a + col;
+    for (int64_t j = 0; j < job->rows; j++, from += job->dim, weighted += PANEL_ROWS) {
+        __m256d x[PANEL_VECTORS];
+        for (int q = 0; q + 1 < vectors; q++) x[q] = _mm256_loadu_pd(from + 4 * q);
+        x[vectors - 1] = load4(from + 4 * (vectors - 1), count, mask);
+        for (int r = 0; r < PANEL_ROWS; r++) {
+            __m256d c = _mm256_broadcast_sd(weighted + r);
+            for (int q = 0; q < vectors; q++) acc[r][q] = _mm256_fmadd_pd(c, x[q], acc[r][q]);
+        }
+    }
+    for (int r = 0; r < PANEL_ROWS; r++)
+        for (int q = 0; q < vectors; q++) _mm256_storeu_pd(h + r * stride + 4 * q, acc[r][q]);
+}
+
+/* Row i's length entries from h (padded to whole vectors) at packed offset e, as strip finishes them: vector q of
+ * the row goes to the even sums when q is even, vector 0 holds the diagonal. */
+static inline __attribute__((always_inline)) void finish_row(const fednl_dense_job *job, const double *h, int64_t e,
+                                                             int64_t length, dense_sums_avx2 *sums) {
+    int count = length & 3 ? (int)(length & 3) : 4;
+    int64_t vectors = (length + 3) / 4, q = 1;
+    __m256i mask = _mm256_loadu_si256((const __m256i *)(const void *)first_lanes_mask[count & 3]);
+    if (vectors == 1) {
+        finish4(job, load4(h, count, mask), 0, 1, e, count, mask, sums);
+        return;
+    }
+    finish4(job, _mm256_loadu_pd(h), 0, 1, e, 4, mask, sums);
+    for (; q + 2 < vectors; q += 2) { /* q odd */
+        finish4(job, _mm256_loadu_pd(h + 4 * q), 1, 0, e + 4 * q, 4, mask, sums);
+        finish4(job, _mm256_loadu_pd(h + 4 * q + 4), 0, 0, e + 4 * q + 4, 4, mask, sums);
+    }
+    if (q + 1 < vectors) { /* an odd full vector, then the even last one */
+        finish4(job, _mm256_loadu_pd(h + 4 * q), 1, 0, e + 4 * q, 4, mask, sums);
+        finish4(job, load4(h + 4 * q + 4, count, mask), 0, 0, e + 4 * q + 4, count, mask, sums);
+    } else
+        finish4(job, load4(h + 4 * q, count, mask), 1, 0, e + 4 * q, count, mask, sums);
+}
+
+/* Packed rows i .. i + PANEL_ROWS - 1 (those below dim), their Hessian formed tile by tile, then finished in order. */
+static void panel(const fednl_dense_job *job, int64_t i, double *weighted, double *h, dense_sums_avx2 *sums) {
+    int64_t dim = job->dim, width = dim - i, stride = dim + 4, t = 0;
+    int live = width < PANEL_ROWS ? (int)width : PANEL_ROWS;
+    for (int64_t j = 0; j < job->rows; j++)
+        for (int r = 0; r < PANEL_ROWS; r++) /* rows past dim get 0: their tiles are formed but never finished */
+            weighted[PANEL_ROWS * j + r] = r < live ? job->weights[j] * job->a[j * dim + i + r] : 0.0;
+    for (; t + 4 * PANEL_VECTORS <= width; t += 4 * PANEL_VECTORS)
+        panel_tile(job, weighted, i + t, PANEL_VECTORS, 4, h + t, stride);
+    int rest = (int)(width - t), count = rest & 3 ? rest & 3 : 4;
+    switch ((rest + 3) / 4) {
+    case 1: panel_tile(job, weighted, i + t, 1, count, h + t, stride); break;
+    case 2: panel_tile(job, weighted, i + t, 2, count, h + t, stride); break;
+    case 3: panel_tile(job, weighted, i + t, 3, count, h + t, stride); break;
+    default: break;
+    }
+    for (int r = 0; r < live; r++) {
+        int64_t row = fednl_packed_row_offset(dim, i + r);
+        sums->counters = fednl_counters_avx2(job->key, row);
+        /* row i + r starts at column i + r: position r of the panel's row r */
+        finish_row(job, h + r * stride + r, row, width - r, sums);
+    }
+}
+
+/* Packed row i in strips of up to 48 entries, each formed and finished in registers. */
+static void row_in_strips(const fednl_dense_job *job, int64_t i, dense_sums_avx2 *sums) {
+    int64_t length = job->dim - i, row = fednl_packed_row_offset(job->dim, i), t = 0;
+    sums->counters = fednl_counters_avx2(job->key, row);
+    for (; t + 48 <= length; t += 48) strip(job, i, t, row + t, 12, 4, sums);
+    /* the rest of the row in one strip, so that its accumulators' chains overlap */
+    int rest = (int)(length - t), count = rest & 3 ? rest & 3 : 4;
+    switch ((rest + 3) / 4) {
+    case 1: strip(job, i, t, row + t, 1, count, sums); break;
+    case 2: strip(job, i, t, row + t, 2, count, sums); break;
+    case 3: strip(job, i, t, row + t, 3, count, sums); break;
+    case 4: strip(job, i, t, row + t, 4, count, sums); break;
+    case 5: strip(job, i, t, row + t, 5, count, sums); break;
+    case 6: strip(job, i, t, row + t, 6, count, sums); break;
+    case 7: strip(job, i, t, row + t, 7, count, sums); break;
+    case 8: strip(job, i, t, row + t, 8, count, sums); break;
+    case 9: strip(job, i, t, row + t, 9, count, sums); break;
+    case 10: strip(job, i, t, row + t, 10, count, sums); break;
+    case 11: strip(job, i, t, row + t, 11, count, sums); break;
+    case 12: strip(job, i, t, row + t, 12, count, sums); break;
+    default: break;
+    }
+}
+
 void fednl_dense_step_avx2(const fednl_dense_job *given, fednl_dense_sums *out) {
     const fednl_dense_job job = *given; /* a local copy: the stores cannot alias it, so its fields stay in registers */
     dense_sums_avx2 sums;
     sums.squares_even = sums.squares_odd = sums.remaining_even = sums.remaining_odd = _mm256_setzero_pd();
     sums.diagonal = sums.remaining_diagonal = 0.0;
     int64_t dim = job.dim;
-    for (int64_t i = 0; i < dim; i++) {
-        int64_t length = dim - i, row = fednl_packed_row_offset(dim, i), t = 0;
-        sums.counters = fednl_counters_avx2(job.key, row);
-        for (; t + 48 <= length; t += 48) strip(&job, i, t, row + t, 12, 4, &sums);
-        /* the rest of the row in one strip, so that its accumulators' chains overlap */
-        int rest = (int)(length - t), count = rest & 3 ? rest & 3 : 4;
-        switch ((rest + 3) / 4) {
-        case 1: strip(&job, i, t, row + t, 1, count, &sums); break;
-        case 2: strip(&job, i, t, row + t, 2, count, &sums); break;
-        case 3: strip(&job, i, t, row + t, 3, count, &sums); break;
-        case 4: strip(&job, i, t, row + t, 4, count, &sums); break;
-        case 5: strip(&job, i, t, row + t, 5, count, &sums); break;
-        case 6: strip(&job, i, t, row + t, 6, count, &sums); break;
-        case 7: strip(&job, i, t, row + t, 7, count, &sums); break;
-        case 8: strip(&job, i, t, row + t, 8, count, &sums); break;
-        case 9: strip(&job, i, t, row + t, 9, count, &sums); break;
-        case 10: strip(&job, i, t, row + t, 10, count, &sums); break;
-        case 11: strip(&job, i, t, row + t, 11, count, &sums); break;
-        case 12: strip(&job, i, t, row + t, 12, count, &sums); break;
-        default: break;
-        }
-    }
+    if (PANEL_ROWS * (dim + 4) <= PANEL_BUFFER && job.rows <= PANEL_MAX_SAMPLES) {
+        double h[PANEL_BUFFER], weighted[PANEL_ROWS * PANEL_MAX_SAMPLES];
+        for (int64_t i = 0; i < dim; i += PANEL_ROWS) panel(&job, i, weighted, h, &sums);
+    } else
+        for (int64_t i = 0; i < dim; i++) row_in_strips(&job, i, &sums);
     _mm256_storeu_pd(out->squares, sums.squares_even);
     _mm256_storeu_pd(out->squares + 4, sums.squares_odd);
     _mm256_storeu_pd(out->remaining, sums.remaining_even);
