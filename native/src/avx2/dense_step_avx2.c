@@ -1,9 +1,9 @@
-/* dense_step_avx2.c - the fused dense client step (fednl_dense_job in internal.h) with AVX2 + FMA. Each packed row
- * goes in strips of up to 48 entries: their Hessian accumulates in up to 12 registers over the client's rows (12
- * independent fma chains keep both FMA pipes busy through the fma latency), then M,
- * its squares, S, the shift update and the stores run while the strip is still in registers, so the Hessian never
- * goes to memory and the shift is read and written once. The operations and their order are the reference's, so
- * the bits are too. */
+/* dense_step_avx2.c - the fused dense client step (fednl_dense_job in internal.h) with AVX2 + FMA. Clients that fit
+ * the panel buffers go in panels of four packed rows: their Hessian is formed in register tiles (panel_tile) into an
+ * L1-resident buffer, from which each row is finished. Larger ones go row by row in strips of up to 48 entries whose
+ * Hessian accumulates in up to 12 registers over the client's rows and is finished while still in registers. The
+ * finish (finish4) takes M, its squares, S, the shift update and the stores, so the shift is read and written once.
+ * The operations and their order are the reference's, so the bits are too. */
 #include "../internal.h"
 #include "natural_avx2.h"
 
@@ -104,8 +104,8 @@ static inline __attribute__((always_inline)) void strip(const fednl_dense_job *j
  * (the finish must take its rows one after the other: the square sums run in that order) and each row is finished
  * from there as a strip is. Panels need PANEL_ROWS (dim + 4) doubles of buffer and PANEL_ROWS rows of weighted
  * entries; larger clients go row by row in strips. */
-#define PANEL_ROWS 4
-#define PANEL_VECTORS 3
+#define PANEL_ROWS 4 /* one vector of weighted entries per sample */
+#define PANEL_VECTORS 3 /* 12 accumulators, 3 sample vectors and a broadcast: 16 registers */
 #define PANEL_BUFFER 4096
 #define PANEL_MAX_SAMPLES 256
 
@@ -158,16 +158,18 @@ static inline __attribute__((always_inline)) void finish_row(const fednl_dense_j
 static void panel(const fednl_dense_job *job, int64_t i, double *weighted, double *h, dense_sums_avx2 *sums) {
     int64_t dim = job->dim, width = dim - i, stride = dim + 4, t = 0;
     int live = width < PANEL_ROWS ? (int)width : PANEL_ROWS;
-    for (int64_t j = 0; j < job->rows; j++)
-        for (int r = 0; r < PANEL_ROWS; r++) /* rows past dim get 0: their tiles are formed but never finished */
-            weighted[PANEL_ROWS * j + r] = r < live ? job->weights[j] * job->a[j * dim + i + r] : 0.0;
+    /* one product per lane, rounded as the reference's w_j * a_ji; rows past dim get 0 (their tiles are formed but
+     * never finished) */
+    __m256i mask = _mm256_loadu_si256((const __m256i *)(const void *)first_lanes_mask[live & 3]);
+    const double *from = job->a + i;
+    for (int64_t j = 0; j < job->rows; j++, from += dim)
+        _mm256_storeu_pd(weighted + PANEL_ROWS * j, _mm256_mul_pd(_mm256_set1_pd(job->weights[j]), load4(from, live, mask)));
     for (; t + 4 * PANEL_VECTORS <= width; t += 4 * PANEL_VECTORS)
         panel_tile(job, weighted, i + t, PANEL_VECTORS, 4, h + t, stride);
     int rest = (int)(width - t), count = rest & 3 ? rest & 3 : 4;
     switch ((rest + 3) / 4) {
     case 1: panel_tile(job, weighted, i + t, 1, count, h + t, stride); break;
     case 2: panel_tile(job, weighted, i + t, 2, count, h + t, stride); break;
-    case 3: panel_tile(job, weighted, i + t, 3, count, h + t, stride); break;
     default: break;
     }
     for (int r = 0; r < live; r++) {
