@@ -38,7 +38,10 @@ static double *hessian_of(const test_problem *p, const double *w) {
 /* The fixed order written plainly (exactly the kernel's bits), a naive sum in long double (within rounding) and the
  * OpenBLAS oracle's packed Hessian (within rounding), over shapes that leave every strip remainder. */
 void test_dense_hessian_matches_plain_sums(void) {
-    const int64_t shapes[][2] = {{0, 5}, {1, 1}, {3, 2}, {12, 37}, {7, 70}, {40, 33}, {12, 101}};
+    /* the AVX2 panels' edges: dims 1..7 around the four rows of a panel and the twelve columns of a tile, and the
+     * row-by-row strips past the panel's bounds (more than 256 samples, dim above 1020) */
+    const int64_t shapes[][2] = {{0, 5}, {1, 1}, {3, 2},    {12, 37},  {7, 70},  {40, 33}, {12, 101},
+                                 {5, 6}, {4, 7}, {256, 13}, {257, 13}, {2, 1021}, {1, 1030}};
     for (size_t n = 0; n < sizeof shapes / sizeof shapes[0]; n++) {
         int64_t rows = shapes[n][0], cols = shapes[n][1], total = cols * (cols + 1) / 2;
         test_problem p = test_problem_make(rows, cols, 0.7, 900 + n);
@@ -236,8 +239,9 @@ void test_dense_step_matches_pattern_step(void) {
         }
 }
 
-/* Every kind, shapes with every strip remainder, M zero, subnormal, a power of two and not finite at chosen entries:
- * the active variant gives the reference's bits in every output. */
+/* Every kind, shapes with every strip, panel and tile remainder (dim mod 4 and mod 12, rows 0 and 1, and the
+ * row-by-row strips of clients past the panels' bounds), M zero, subnormal, a power of two and not finite at chosen
+ * entries: the active variant (AVX2 under the reference) gives the reference's bits in every output. */
 void test_dense_step_variants_agree_bitwise(void) {
     fednl_build_info info;
     CHECK_STATUS(fednl_get_build_info(&info), FEDNL_OK);
@@ -246,7 +250,9 @@ void test_dense_step_variants_agree_bitwise(void) {
         return;
     }
     int32_t before = info.active_variant;
-    const int64_t shapes[][2] = {{0, 4}, {1, 1}, {2, 3}, {12, 36}, {5, 67}, {12, 100}, {33, 45}};
+    int32_t variant = before == FEDNL_KERNEL_REFERENCE ? FEDNL_KERNEL_AVX2 : before;
+    const int64_t shapes[][2] = {{0, 4}, {1, 1}, {2, 3}, {12, 36}, {5, 67}, {12, 100}, {33, 45}, {0, 7}, {1, 30},
+                                 {77, 69}, {3, 5}, {6, 6}, {2, 11}, {9, 13}, {4, 25}, {300, 14}, {2, 1023}};
     for (size_t n = 0; n < sizeof shapes / sizeof shapes[0]; n++)
         for (int kind = 0; kind <= 6; kind++) {
             dense_case s = make_dense_case(shapes[n][0], shapes[n][1], 2000 + 10 * n + (uint64_t)kind, 1 + (kind & 1));
@@ -256,7 +262,7 @@ void test_dense_step_variants_agree_bitwise(void) {
                 CHECK_STATUS(fednl_set_kernel_variant(FEDNL_KERNEL_REFERENCE), FEDNL_OK);
                 step_out a = run_dense(&s, &c, 0.75, remaining, 1);
                 double *ha = hessian_of(&s.p, s.w);
-                CHECK_STATUS(fednl_set_kernel_variant(FEDNL_KERNEL_AVX2), FEDNL_OK);
+                CHECK_STATUS(fednl_set_kernel_variant(variant), FEDNL_OK);
                 step_out v = run_dense(&s, &c, 0.75, remaining, 1);
                 double *hv = hessian_of(&s.p, s.w);
                 CHECK(a.count == v.count);

@@ -170,6 +170,7 @@ static void panel(const fednl_dense_job *job, int64_t i, double *weighted, doubl
     switch ((rest + 3) / 4) {
     case 1: panel_tile(job, weighted, i + t, 1, count, h + t, stride); break;
     case 2: panel_tile(job, weighted, i + t, 2, count, h + t, stride); break;
+    case 3: panel_tile(job, weighted, i + t, 3, count, h + t, stride); break;
     default: break;
     }
     for (int r = 0; r < live; r++) {
