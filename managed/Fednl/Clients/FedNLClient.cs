@@ -31,7 +31,7 @@ public sealed class FedNLClient
                 for (long k = data.RowPointers[j]; k < data.RowPointers[j + 1]; k++)
                     _denseRows[(long)j * Dimension + data.ColumnIndices[k]] = data.Values[k];
         }
-        UsesFusedStep = UsesDenseHessian && data.Samples <= FusedStepRowLimit;
+        UsesFusedStep = UsesDenseHessian && FitsFusedStep(data.Samples, Dimension);
         Plan = HessianPlan.Build(Csr, UsesDenseHessian);
         Shift = new double[Plan.PatternLength];
     }
@@ -47,19 +47,35 @@ public sealed class FedNLClient
 
     /// <summary>
     /// True when this dense client forms its Hessian inside the fused dense step (<see cref="HessianCompressor.DenseStep"/>)
-    /// instead of through OpenBLAS dsyrk: a dense client with at most <see cref="FusedStepRowLimit"/> rows.
+    /// instead of through OpenBLAS dsyrk (<see cref="FitsFusedStep"/>).
     /// </summary>
     public bool UsesFusedStep { get; }
 
     /// <summary>
-    /// The fused step sums m products per packed entry in a fixed order, one strip of a row at a time (≈ 12 G
-    /// multiply-adds/s on one core here, about half of what OpenBLAS's blocked dsyrk reaches), and saves dsyrk's d × d
-    /// output, its packing, the plan's copy and the separate passes over the Hessian, M and the shift. Measured on this
-    /// machine per client and round (identical, d = 500, 20 clients): 12 rows 0.30 ms fused against 0.34 ms, 48 rows 0.79
-    /// against 0.60 ms, 128 rows 2.8 against 1.7 ms; 77 × 69 (phishing-sized) 19.5 against 20.7 µs. So clients up to 24
-    /// rows take the fused step. A fixed bound on the data alone: every process and thread count picks the same path.
+    /// The fused step sums m products per packed entry in a fixed order and saves dsyrk's d × d output, its packing, the
+    /// plan's copy and the separate passes over the Hessian, M and the shift. With AVX2 it forms the Hessian in panels
+    /// of four packed rows (register tiles of 4 × 12 entries, ≈ 15–22 G multiply-adds/s on one core here) when the client
+    /// has at most <see cref="FusedPanelRowLimit"/> rows and <see cref="FusedPanelFeatureLimit"/> features (its panel
+    /// buffers, native/src/avx2/dense_step_avx2.c), else row by row in strips. Measured per client and round
+    /// (oracle + step, identical, one core), fused against dsyrk: 77 × 69 (phishing-sized) 12 against 18 µs, 12 × 500
+    /// 112 against 230 µs, 256 × 500 1.43 against 1.90 ms, 300 × 500 1.69 against 2.01 ms, 600 × 500 4.0 against 4.1 ms
+    /// (the rows no longer fit in the 1 MB L2), 2000 × 69 334 against 420 µs; in strips 24 × 1500 3.0 against 4.5 ms but
+    /// 48 × 1100 2.75 against 2.72 ms. So clients whose dense rows fit in 1 MB (m·d ≤ 2^17) take panels and any client
+    /// of at most <see cref="FusedStepRowLimit"/> rows takes the step. Bounds on the data alone: every process and thread
+    /// count picks the same path.
     /// </summary>
     public const int FusedStepRowLimit = 24;
+
+    /// <summary>The AVX2 panels' bounds (PANEL_MAX_SAMPLES and PANEL_BUFFER / 4 − 4 in dense_step_avx2.c).</summary>
+    public const int FusedPanelRowLimit = 1024, FusedPanelFeatureLimit = 1020;
+
+    /// <summary>Dense rows (m·d doubles) a client may have for the fused step's panels: 1 MB, this core's L2.</summary>
+    public const long FusedPanelEntryLimit = 1 << 17;
+
+    /// <summary>Whether a dense client of <paramref name="samples"/> rows and <paramref name="features"/> columns takes the fused step.</summary>
+    public static bool FitsFusedStep(int samples, int features) =>
+        samples <= FusedStepRowLimit || (samples <= FusedPanelRowLimit && features <= FusedPanelFeatureLimit
+                                         && (long)samples * features <= FusedPanelEntryLimit);
 
     /// <summary>The client's Hessian pattern and, on the sparse path, the gathers that form it.</summary>
     public HessianPlan Plan { get; }
@@ -79,11 +95,20 @@ public sealed class FedNLClient
     /// The sparse plan gathers Σ_j nnz_j(nnz_j+1)/2 row weights per Hessian (≈ 0.3–0.4 ns each with AVX2), the dense
     /// path pays m·D multiply-adds in OpenBLAS dsyrk, ≈ 0.08 ns each for 350 × 301 clients but ≈ 0.16 ns for small
     /// ones, where the call's overhead shows. Measured (managed/Fednl.Benchmarks and the bench's phases): 350 × 301
-    /// clients at 44 % density (0.19 m·D gathers) break even, 1.40 vs 1.30 ms; phishing's 77 × 69 clients
-    /// (0.21 m·D) take 12 µs with the plan and 30 µs dense, and 1000 rounds run 2.5 s against 3.3 s. So the plan is
-    /// used up to 0.35 m·D gathers; that also bounds its memory (2 bytes per gather) by the work of a dense round.
+    /// clients at 44 % density (0.19 m·D gathers) break even, 1.40 vs 1.30 ms. So a client whose dense path is dsyrk
+    /// uses the plan up to 0.35 m·D gathers; that also bounds its memory (2 bytes per gather) by the work of a dense
+    /// round. Clients that take the fused step (<see cref="FitsFusedStep"/>) use <see cref="FusedGatherRatio"/>.
     /// </summary>
     public const double DenseGatherRatio = 0.35;
+
+    /// <summary>
+    /// The plan's bound for clients that would take the fused step (≈ 0.05–0.07 ns a multiply-add there, 15–20 G/s).
+    /// Measured on 142 clients of 77 × 69 (binary features and an intercept, randseqk, 300 rounds, train + setup, plan
+    /// against fused): 0.05 m·D gathers 0.51 against 0.60 s, 0.10 m·D 0.68 against 0.62 s, 0.14 m·D 0.76 against 0.62 s;
+    /// phishing (0.21 m·D, 1000 rounds) 2.6 against 2.0 s with 10 MB less peak memory. So those clients use the plan up
+    /// to 0.1 m·D gathers: w8a (0.003 m·D) and a9a (≈ 0.016 m·D) keep it, phishing goes dense.
+    /// </summary>
+    public const double FusedGatherRatio = 0.1;
 
     /// <summary>Whether a client on <paramref name="data"/> forms its Hessian on the dense path.</summary>
     internal static bool ChoosesDense(Dataset data, HessianPath path) =>
@@ -98,7 +123,8 @@ public sealed class FedNLClient
             double nnz = data.RowPointers[j + 1] - data.RowPointers[j];
             pairs += nnz * (nnz + 1) / 2;
         }
-        return pairs > DenseGatherRatio * data.Samples * ((double)data.Features * (data.Features + 1) / 2);
+        double ratio = FitsFusedStep(data.Samples, data.Features) ? FusedGatherRatio : DenseGatherRatio;
+        return pairs > ratio * data.Samples * ((double)data.Features * (data.Features + 1) / 2);
     }
 
     /// <summary>What the roofline's work counts need of this client.</summary>

@@ -103,11 +103,12 @@ static inline __attribute__((always_inline)) void strip(const fednl_dense_job *j
  * still has its own chain over j ascending: the Hessian's bits are the reference's. The panel goes to a small buffer
  * (the finish must take its rows one after the other: the square sums run in that order) and each row is finished
  * from there as a strip is. Panels need PANEL_ROWS (dim + 4) doubles of buffer and PANEL_ROWS rows of weighted
- * entries; larger clients go row by row in strips. */
+ * entries, 64 KB of stack at most; larger clients go row by row in strips. The managed side's fused-step rule
+ * (FedNLClient.FitsFusedStep) quotes these bounds. */
 #define PANEL_ROWS 4 /* one vector of weighted entries per sample */
 #define PANEL_VECTORS 3 /* 12 accumulators, 3 sample vectors and a broadcast: 16 registers */
 #define PANEL_BUFFER 4096
-#define PANEL_MAX_SAMPLES 256
+#define PANEL_MAX_SAMPLES 1024
 
 /* The panel's Hessian at columns col.. (vectors of 4, the last with count lanes) into h (row stride stride), from
  * weighted[4 j + r] = w_j a_j,i+r. */

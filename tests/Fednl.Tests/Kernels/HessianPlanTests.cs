@@ -66,14 +66,43 @@ public sealed class HessianPlanTests
 /// <summary>Which way a client forms its Hessian when left to choose.</summary>
 public sealed class HessianPathChoiceTests
 {
+    // 300 × 60 clients take the fused step: the plan up to 0.1 m·D gathers (density 0.25: ≈ 0.07, 0.4: ≈ 0.17, which
+    // the dsyrk clients' 0.35 would leave on the plan)
     [TestCase(0.04, false)]
-    [TestCase(0.3, false)]
+    [TestCase(0.25, false)]
+    [TestCase(0.4, true)]
     [TestCase(0.95, true)]
-    public void Auto_takes_the_plan_unless_dense_multiply_adds_are_cheaper(double density, bool dense)
+    public void Auto_takes_the_plan_unless_the_fused_step_is_cheaper(double density, bool dense)
     {
         var data = Fednl.Data.SyntheticDataset.Generate(300, 60, density, 2);
+        Assert.That(Fednl.Clients.FedNLClient.FitsFusedStep(data.Samples, data.Features), Is.True);
         var client = new Fednl.Clients.FedNLClient(0, data, 1e-3, Fednl.Configuration.HessianPath.Auto);
         Assert.That(client.UsesDenseHessian, Is.EqualTo(dense));
+        Assert.That(client.UsesFusedStep, Is.EqualTo(dense));
         Assert.That(client.Plan.IsDense, Is.EqualTo(dense));
     }
+
+    // 1100 × 60 clients are past the panels' 1024 rows, so their dense path is dsyrk: the plan up to 0.35 m·D
+    [TestCase(0.4, false)]
+    [TestCase(0.7, true)]
+    public void Auto_takes_the_plan_unless_dsyrk_is_cheaper(double density, bool dense)
+    {
+        var data = Fednl.Data.SyntheticDataset.Generate(1100, 60, density, 3);
+        var client = new Fednl.Clients.FedNLClient(0, data, 1e-3, Fednl.Configuration.HessianPath.Auto);
+        Assert.That(client.UsesDenseHessian, Is.EqualTo(dense));
+        Assert.That(client.UsesFusedStep, Is.False);
+    }
+
+    // any client of at most 24 rows; else at most 1024 rows, 1020 features and 2^17 dense entries (the AVX2 panels)
+    [TestCase(24, 65535, true)]
+    [TestCase(25, 1021, false)]
+    [TestCase(128, 1020, true)]
+    [TestCase(129, 1020, false)]
+    [TestCase(1024, 128, true)]
+    [TestCase(1025, 100, false)]
+    [TestCase(256, 512, true)]
+    [TestCase(256, 513, false)]
+    [TestCase(77, 69, true)]
+    public void Fused_step_takes_clients_whose_rows_fit_the_panels(int samples, int features, bool fused) =>
+        Assert.That(Fednl.Clients.FedNLClient.FitsFusedStep(samples, features), Is.EqualTo(fused));
 }
