@@ -39,9 +39,9 @@ static double *hessian_of(const test_problem *p, const double *w) {
  * OpenBLAS oracle's packed Hessian (within rounding), over shapes that leave every strip remainder. */
 void test_dense_hessian_matches_plain_sums(void) {
     /* the AVX2 panels' edges: dims 1..7 around the four rows of a panel and the twelve columns of a tile, and the
-     * row-by-row strips past the panel's bounds (more than 256 samples, dim above 1020) */
+     * row-by-row strips past the panel's bounds (more than 1024 samples, dim above 1020) */
     const int64_t shapes[][2] = {{0, 5}, {1, 1}, {3, 2},    {12, 37},  {7, 70},  {40, 33}, {12, 101},
-                                 {5, 6}, {4, 7}, {256, 13}, {257, 13}, {2, 1021}, {1, 1030}};
+                                 {5, 6}, {4, 7}, {1024, 13}, {1025, 13}, {2, 1021}, {1, 1030}};
     for (size_t n = 0; n < sizeof shapes / sizeof shapes[0]; n++) {
         int64_t rows = shapes[n][0], cols = shapes[n][1], total = cols * (cols + 1) / 2;
         test_problem p = test_problem_make(rows, cols, 0.7, 900 + n);
@@ -239,9 +239,10 @@ void test_dense_step_matches_pattern_step(void) {
         }
 }
 
-/* Every kind, shapes with every strip, panel and tile remainder (dim mod 4 and mod 12, rows 0 and 1, and the
- * row-by-row strips of clients past the panels' bounds), M zero, subnormal, a power of two and not finite at chosen
- * entries: the active variant (AVX2 under the reference) gives the reference's bits in every output. */
+/* Every kind, shapes with every strip, panel and tile remainder (dim mod 4, 8, 12 and 32, rows 0 and 1, and the
+ * row-by-row strips of clients past the panels' bounds: more than 1024 rows, dim above 1020), M zero, subnormal, a
+ * power of two and not finite at chosen entries: the active variant (AVX2 under the reference) gives the reference's
+ * bits in every output. */
 void test_dense_step_variants_agree_bitwise(void) {
     fednl_build_info info;
     CHECK_STATUS(fednl_get_build_info(&info), FEDNL_OK);
@@ -252,7 +253,8 @@ void test_dense_step_variants_agree_bitwise(void) {
     int32_t before = info.active_variant;
     int32_t variant = before == FEDNL_KERNEL_REFERENCE ? FEDNL_KERNEL_AVX2 : before;
     const int64_t shapes[][2] = {{0, 4}, {1, 1}, {2, 3}, {12, 36}, {5, 67}, {12, 100}, {33, 45}, {0, 7}, {1, 30},
-                                 {77, 69}, {3, 5}, {6, 6}, {2, 11}, {9, 13}, {4, 25}, {300, 14}, {2, 1023}};
+                                 {77, 69}, {3, 5}, {6, 6}, {2, 11}, {9, 13}, {4, 25}, {300, 14}, {2, 1023}, {1030, 5},
+                                 {3, 40}, {12, 500}};
     for (size_t n = 0; n < sizeof shapes / sizeof shapes[0]; n++)
         for (int kind = 0; kind <= 6; kind++) {
             dense_case s = make_dense_case(shapes[n][0], shapes[n][1], 2000 + 10 * n + (uint64_t)kind, 1 + (kind & 1));

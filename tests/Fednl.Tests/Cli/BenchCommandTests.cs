@@ -14,9 +14,10 @@ public sealed class BenchCommandTests
     /// <summary>A dominant phase with its fraction of a named bound: "hessian 0.71 of gather".</summary>
     private static readonly Regex PhaseVerdict = new($@"^(oracle|hessian|compression|aggregation|solve) ([0-9.]+(?:e-?[0-9]+)?) of ({Bounds})$");
 
+    // 16 features with the intercept and 4 non-zeros a row: 0.07 m·D row pairs, so its clients keep the sparse plan
     private static void WriteTiny(TempFolder temp) =>
         temp.File("tiny", string.Concat(Enumerable.Range(0, 240).Select(i =>
-            $"{(i % 3 == 0 ? 1 : -1)} {1 + i % 4}:1 {5 + i % 3}:0.5 9:{(i % 5) * 0.25 + 0.25}\n")));
+            $"{(i % 3 == 0 ? 1 : -1)} {1 + i % 8}:1 {9 + i % 3}:0.5 15:{(i % 5) * 0.25 + 0.25}\n")));
 
     /// <summary>The rows of the markdown table whose header starts with <paramref name="headerStart"/>, as column → cell.</summary>
     private static List<Dictionary<string, string>> Table(string output, string headerStart)
