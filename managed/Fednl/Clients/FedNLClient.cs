@@ -56,8 +56,9 @@ public sealed class FedNLClient
     /// plan's copy and the separate passes over the Hessian, M and the shift. With AVX2 it forms the Hessian in panels
     /// of four packed rows (register tiles of 4 × 12 entries, ≈ 15–22 G multiply-adds/s on one core here) when the client
     /// has at most <see cref="FusedPanelRowLimit"/> rows and <see cref="FusedPanelFeatureLimit"/> features (its panel
-    /// buffers, native/src/avx2/dense_step_avx2.c), else row by row in strips. Measured per client and round
-    /// (oracle + step, identical, one core), fused against dsyrk: 77 × 69 (phishing-sized) 12 against 18 µs, 12 × 500
+    /// buffers, native/src/avx2/dense_step_avx2.c; the AVX-512 panels, tiles of 4 × 24, take the same clients and
+    /// run ≈ 1.3× faster), else row by row in strips. Measured per client and round with the AVX2 panels (oracle +
+    /// step, identical, one core, best of 7), fused against dsyrk: 77 × 69 (phishing-sized) 12 against 18 µs, 12 × 500
     /// 112 against 230 µs, 256 × 500 1.43 against 1.90 ms, 300 × 500 1.69 against 2.01 ms, 600 × 500 4.0 against 4.1 ms
     /// (the rows no longer fit in the 1 MB L2), 2000 × 69 334 against 420 µs; in strips 24 × 1500 3.0 against 4.5 ms but
     /// 48 × 1100 2.75 against 2.72 ms. So clients whose dense rows fit in 1 MB (m·d ≤ 2^17) take panels and any client
@@ -102,11 +103,12 @@ public sealed class FedNLClient
     public const double DenseGatherRatio = 0.35;
 
     /// <summary>
-    /// The plan's bound for clients that would take the fused step (≈ 0.05–0.07 ns a multiply-add there, 15–20 G/s).
-    /// Measured on 142 clients of 77 × 69 (binary features and an intercept, randseqk, 300 rounds, train + setup, plan
-    /// against fused): 0.05 m·D gathers 0.51 against 0.60 s, 0.10 m·D 0.68 against 0.62 s, 0.14 m·D 0.76 against 0.62 s;
-    /// phishing (0.21 m·D, 1000 rounds) 2.6 against 2.0 s with 10 MB less peak memory. So those clients use the plan up
-    /// to 0.1 m·D gathers: w8a (0.003 m·D) and a9a (≈ 0.016 m·D) keep it, phishing goes dense.
+    /// The plan's bound for clients that would take the fused step (≈ 0.04–0.07 ns a multiply-add there, 15–25 G/s).
+    /// Measured on 142 generated clients of 77 × 69 (binary features and an intercept, randseqk, 300 rounds, train +
+    /// setup, plan against fused, medians of 3 interleaved pairs): 0.05 m·D gathers 0.51 against 0.60 s, 0.10 m·D 0.68
+    /// against 0.62 s, 0.14 m·D 0.76 against 0.63 s; phishing (0.21 m·D, 1000 rounds, 5 pairs) 0.62 of the plan's
+    /// time with 9.6 MB less peak memory. So those clients use the plan up to 0.1 m·D gathers: w8a (0.003 m·D) and
+    /// a9a (≈ 0.016 m·D) keep it, phishing goes dense.
     /// </summary>
     public const double FusedGatherRatio = 0.1;
 

@@ -317,8 +317,9 @@ public static class WorkCounts
     }
 
     /// <summary>
-    /// A dense client's fused step (fednl_dense_shift_step): m·D multiply-adds form H strip by strip from the m rows
-    /// (read once per strip row from L1/L2, counted once); identical and natural finish the whole step in the same pass
+    /// A dense client's fused step (fednl_dense_shift_step): m·D multiply-adds form H from the m rows, in register
+    /// tiles of four packed rows through an L1 buffer or strip by strip (the rows read from L1/L2, counted once; the
+    /// tiles' padding on the triangle's edge is not counted); identical and natural finish the whole step in the same pass
     /// (read H_i, write H_i and the values; squares and the shift update are FMAs); topk and toplek take H written out
     /// and run the pattern step on it; the other kinds take M written out with its squares, then their selection.
     /// </summary>
