@@ -108,8 +108,6 @@ extern const fednl_vector_kernels fednl_vector_kernels_reference;
 extern const fednl_vector_kernels fednl_vector_kernels_avx2;
 /* The AVX2 dense_step (avx2/dense_step_avx2.c). */
 void fednl_dense_step_avx2(const fednl_dense_job *job, fednl_dense_sums *sums);
-/* The AVX-512 dense_step (avx512/dense_step_avx512.c): zmm panels, else the AVX2 step. */
-void fednl_dense_step_avx512(const fednl_dense_job *job, fednl_dense_sums *sums);
 #endif
 #if defined(FEDNL_HAVE_AVX512_BUILD)
 /* The AVX-512 table: the AVX2 one with the kernels that have an AVX-512 form (avx512/vector_kernels_avx512.c). */

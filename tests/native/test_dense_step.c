@@ -239,7 +239,7 @@ void test_dense_step_matches_pattern_step(void) {
         }
 }
 
-/* Every kind, shapes with every strip, panel and tile remainder (dim mod 4, 8, 12 and 32, rows 0 and 1, and the
+/* Every kind, shapes with every strip, panel and tile remainder (dim mod 4 and mod 12, rows 0 and 1, and the
  * row-by-row strips of clients past the panels' bounds: more than 1024 rows, dim above 1020), M zero, subnormal, a
  * power of two and not finite at chosen entries: the active variant (AVX2 under the reference) gives the reference's
  * bits in every output. */

@@ -56,9 +56,8 @@ public sealed class FedNLClient
     /// plan's copy and the separate passes over the Hessian, M and the shift. With AVX2 it forms the Hessian in panels
     /// of four packed rows (register tiles of 4 × 12 entries, ≈ 15–22 G multiply-adds/s on one core here) when the client
     /// has at most <see cref="FusedPanelRowLimit"/> rows and <see cref="FusedPanelFeatureLimit"/> features (its panel
-    /// buffers, native/src/avx2/dense_step_avx2.c; the AVX-512 panels, tiles of 4 × 24, take the same clients and
-    /// run ≈ 1.3× faster), else row by row in strips. Measured per client and round with the AVX2 panels (oracle +
-    /// step, identical, one core, best of 7), fused against dsyrk: 77 × 69 (phishing-sized) 12 against 18 µs, 12 × 500
+    /// buffers, native/src/avx2/dense_step_avx2.c; the AVX-512 table uses the same step), else row by row in strips.
+    /// Measured per client and round (oracle + step, identical, one core, best of 7), fused against dsyrk: 77 × 69 (phishing-sized) 12 against 18 µs, 12 × 500
     /// 112 against 230 µs, 256 × 500 1.43 against 1.90 ms, 300 × 500 1.69 against 2.01 ms, 600 × 500 4.0 against 4.1 ms
     /// (the rows no longer fit in the 1 MB L2), 2000 × 69 334 against 420 µs; in strips 24 × 1500 3.0 against 4.5 ms but
     /// 48 × 1100 2.75 against 2.72 ms. So clients whose dense rows fit in 1 MB (m·d ≤ 2^17) take panels and any client

@@ -129,7 +129,6 @@ const fednl_vector_kernels *fednl_vector_kernels_avx512(void) {
             built.loss_block = loss_block;
             built.difference_squares = difference_squares;
             built.difference_keys = difference_keys;
-            built.dense_step = fednl_dense_step_avx512;
             table = built;
             atomic_store_explicit(&table_state, 2, memory_order_release);
         } else {
