@@ -105,8 +105,8 @@ public sealed class FedNLClient
     /// The plan's bound for clients that would take the fused step (≈ 0.04–0.07 ns a multiply-add there, 15–25 G/s).
     /// Measured on 142 generated clients of 77 × 69 (binary features and an intercept, randseqk, 300 rounds, train +
     /// setup, plan against fused, medians of 3 interleaved pairs): 0.05 m·D gathers 0.51 against 0.60 s, 0.10 m·D 0.68
-    /// against 0.62 s, 0.14 m·D 0.76 against 0.63 s; phishing (0.21 m·D, 1000 rounds, 5 pairs) 0.62 of the plan's
-    /// time with 9.6 MB less peak memory. So those clients use the plan up to 0.1 m·D gathers: w8a (0.003 m·D) and
+    /// against 0.62 s, 0.14 m·D 0.76 against 0.63 s; phishing (0.21 m·D, 1000 rounds, 5 pairs) 0.57–0.70 of the
+    /// plan's time (randseqk, topk, natural, identical) with ≈ 10 MB less peak memory. So those clients use the plan up to 0.1 m·D gathers: w8a (0.003 m·D) and
     /// a9a (≈ 0.016 m·D) keep it, phishing goes dense.
     /// </summary>
     public const double FusedGatherRatio = 0.1;
