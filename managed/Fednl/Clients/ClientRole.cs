@@ -42,7 +42,7 @@ public sealed class ClientRole(FedNLClient client, ulong runSeed, CompressorKind
                     Client.InitializeShift(x, scratch);
                 }
                 reply.ShiftValues = Client.Shift;
-                reply.ShiftSupport = Client.Plan.Pattern;
+                reply.ShiftSupport = Client.Plan.IsDense ? null : Client.Plan.Pattern; // null: every entry
                 break;
             case RequestKind.Round:
                 ulong seed = SeedSequence.CompressorFor(compressor, runSeed, Id, request.Round);

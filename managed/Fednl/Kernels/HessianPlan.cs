@@ -10,13 +10,15 @@ namespace Fednl.Kernels;
 public sealed class HessianPlan
 {
     private readonly ulong[] _words;
+    private readonly int[]? _pattern;
 
-    private HessianPlan(int dimension, int rows, ulong[] words, int[] pattern, FednlHessianPlanInfo info, bool dense)
+    private HessianPlan(int dimension, int rows, ulong[] words, int[]? pattern, FednlHessianPlanInfo info, bool dense)
     {
         Dimension = dimension;
         Rows = rows;
         _words = words;
-        Pattern = pattern;
+        _pattern = pattern;
+        PatternLength = checked((int)info.PatternLength);
         Pairs = info.Pairs;
         ValuedEntries = info.ValuedEntries;
         IsDense = dense;
@@ -28,10 +30,13 @@ public sealed class HessianPlan
     /// <summary>True when the pattern is every packed entry and the Hessian comes from the dense oracle.</summary>
     public bool IsDense { get; }
 
-    /// <summary>Ascending packed offsets of the pattern's entries.</summary>
-    public int[] Pattern { get; }
+    /// <summary>
+    /// Ascending packed offsets of the pattern's entries. A dense plan's pattern is every entry, 0 … D − 1: it is not
+    /// stored (on dense500 it would be half as large as the shifts), and this returns a new array of it.
+    /// </summary>
+    public int[] Pattern => _pattern ?? Enumerable.Range(0, PatternLength).ToArray();
 
-    public int PatternLength => Pattern.Length;
+    public int PatternLength { get; }
 
     /// <summary>Gathers one Hessian costs (Σ_j nnz_j (nnz_j + 1) / 2; 0 for a dense plan).</summary>
     public long Pairs { get; }
@@ -40,7 +45,7 @@ public sealed class HessianPlan
     public long ValuedEntries { get; }
 
     /// <summary>Bytes the plan and its pattern take.</summary>
-    public long Bytes => 8L * _words.Length + 4L * Pattern.Length;
+    public long Bytes => 8L * _words.Length + 4L * (_pattern?.Length ?? 0);
 
     internal ReadOnlySpan<ulong> Words => _words;
 
@@ -90,6 +95,7 @@ public sealed class HessianPlan
             NativeError.Check(NativeMethods.fednl_hessian_plan_build(data.Rows, data.Columns, in NativeSpan.Ref(data.RowPointers),
                 in NativeSpan.Ref(data.ColumnIndices), in NativeSpan.Ref(data.Values), kind, ref words[0], words.Length,
                 ref NativeSpan.Ref(work), work.Length));
+            if (dense) return new HessianPlan(data.Columns, data.Rows, words, null, info, dense);
             var pattern = new int[info.PatternLength];
             NativeError.Check(NativeMethods.fednl_hessian_plan_pattern(in words[0], words.Length, ref pattern[0], pattern.Length));
             return new HessianPlan(data.Columns, data.Rows, words, pattern, info, dense);
@@ -130,15 +136,25 @@ public sealed class HessianPlan
     public void Expand(ReadOnlySpan<double> values, Span<double> packed)
     {
         PackedSymmetric.CheckLength(Dimension, packed.Length, nameof(packed));
+        if (_pattern is null)
+        {
+            values[..PatternLength].CopyTo(packed);
+            return;
+        }
         packed[..PackedSymmetric.Length(Dimension)].Clear();
-        for (int t = 0; t < Pattern.Length; t++) packed[Pattern[t]] = values[t];
+        for (int t = 0; t < _pattern.Length; t++) packed[_pattern[t]] = values[t];
     }
 
     /// <summary>sum += values over the pattern (a packed sum of D entries).</summary>
     public void AddTo(ReadOnlySpan<double> values, Span<double> sum)
     {
         PackedSymmetric.CheckLength(Dimension, sum.Length, nameof(sum));
-        for (int t = 0; t < Pattern.Length; t++) sum[Pattern[t]] += values[t];
+        if (_pattern is null)
+        {
+            for (int e = 0; e < PatternLength; e++) sum[e] += values[e];
+            return;
+        }
+        for (int t = 0; t < _pattern.Length; t++) sum[_pattern[t]] += values[t];
     }
 
     /// <summary>
@@ -148,10 +164,15 @@ public sealed class HessianPlan
     public void Compact(ReadOnlySpan<double> packed, Span<double> values)
     {
         PackedSymmetric.CheckLength(Dimension, packed.Length, nameof(packed));
+        if (_pattern is null)
+        {
+            packed[..PatternLength].CopyTo(values);
+            return;
+        }
         int t = 0;
         for (int e = 0; e < PackedSymmetric.Length(Dimension); e++)
         {
-            if (t < Pattern.Length && Pattern[t] == e) values[t++] = packed[e];
+            if (t < _pattern.Length && _pattern[t] == e) values[t++] = packed[e];
             else if (packed[e] != 0)
                 throw new ArgumentException($"packed entry {e} is {packed[e]}, but it lies off this client's Hessian pattern", nameof(packed));
         }

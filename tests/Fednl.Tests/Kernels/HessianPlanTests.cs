@@ -46,11 +46,12 @@ public sealed class HessianPlanTests
         Assert.That(hessian, Is.EqualTo(packed));
     }
 
-    [Test]
-    public void Expand_compact_and_add_are_consistent()
+    [TestCase(false)]
+    [TestCase(true)]
+    public void Expand_compact_and_add_are_consistent(bool dense)
     {
         var p = RandomProblem.Create(30, 15, 0.2, seed: 8);
-        var plan = HessianPlan.Build(p.Csr, dense: false);
+        var plan = HessianPlan.Build(p.Csr, dense);
         var values = Enumerable.Range(1, plan.PatternLength).Select(v => (double)v).ToArray();
         var packed = new double[PackedSymmetric.Length(15)];
         plan.Expand(values, packed);
@@ -60,6 +61,18 @@ public sealed class HessianPlanTests
         var sum = (double[])packed.Clone();
         plan.AddTo(values, sum);
         Assert.That(sum, Is.EqualTo(packed.Select(v => 2 * v)));
+        if (dense) Assert.That(packed, Is.EqualTo(values), "a dense plan's values are the packed matrix");
+    }
+
+    [Test]
+    public void A_dense_plan_stores_no_pattern()
+    {
+        var p = RandomProblem.Create(12, 40, 0.7, seed: 5);
+        var sparse = HessianPlan.Build(p.Csr, dense: false);
+        var dense = HessianPlan.Build(p.Csr, dense: true);
+        Assert.That(sparse.Bytes, Is.GreaterThanOrEqualTo(4L * sparse.PatternLength));
+        Assert.That(dense.PatternLength, Is.EqualTo(PackedSymmetric.Length(40)));
+        Assert.That(dense.Bytes, Is.LessThan(4L * dense.PatternLength), "the identity pattern is not held");
     }
 }
 
