@@ -292,23 +292,32 @@ static int64_t collect_field(int64_t n, const double *in, int shift, uint64_t ma
     return count;
 }
 
+/* The lowest `ties` set lanes of a 4-bit tie mask (ties >= 0). */
+static inline int first_ties(int equal, int64_t ties) {
+    while (_mm_popcnt_u32((unsigned)equal) > ties) equal &= ~(1 << (31 - __builtin_clz((unsigned)equal)));
+    return equal;
+}
+
+/* The lanes of the four keys at `keys` that TopK takes: those above the threshold and ties while *ties_left lasts.
+ * Ties take the lowest positions: a block takes every tie in it while the ties it may take last (a converged
+ * client's keys are mostly zeros, all tied at a zero threshold, so most blocks hold ties), and only the one block
+ * where they run out trims its tie lanes. */
+static inline int chosen_lanes(const double *keys, __m256d limit, int64_t *ties_left) {
+    __m256d v = _mm256_loadu_pd(keys);
+    int greater = _mm256_movemask_pd(_mm256_cmp_pd(v, limit, _CMP_GT_OQ));
+    int equal = _mm256_movemask_pd(_mm256_cmp_pd(v, limit, _CMP_EQ_OQ));
+    if (_mm_popcnt_u32((unsigned)equal) > *ties_left) equal = first_ties(equal, *ties_left);
+    *ties_left -= _mm_popcnt_u32((unsigned)equal);
+    return greater | equal;
+}
+
 static int64_t collect_positions(int64_t n, const double *keys, double threshold, int64_t above, int64_t k,
                                  int32_t *positions) {
     __m256d limit = _mm256_set1_pd(threshold);
     int64_t ties_left = k - above, count = 0, t;
     for (t = 0; t + 4 <= n && count < k; t += 4) {
-        __m256d v = _mm256_loadu_pd(keys + t);
-        int greater = _mm256_movemask_pd(_mm256_cmp_pd(v, limit, _CMP_GT_OQ));
-        if (_mm256_movemask_pd(_mm256_cmp_pd(v, limit, _CMP_EQ_OQ)) != 0) { /* ties: lane by lane, lowest first */
-            for (int64_t u = t; u < t + 4; u++) {
-                int64_t tie = (int64_t)(keys[u] == threshold) & (int64_t)(ties_left > 0);
-                if ((keys[u] > threshold) | tie) positions[count++] = (int32_t)u;
-                ties_left -= tie;
-            }
-            continue;
-        }
-        int taken = _mm_popcnt_u32((unsigned)greater);
-        __m128i at = _mm_add_epi32(_mm_set1_epi32((int32_t)t), _mm_loadu_si128((const __m128i *)(const void *)set_lanes[greater]));
+        int lanes = chosen_lanes(keys + t, limit, &ties_left), taken = _mm_popcnt_u32((unsigned)lanes);
+        __m128i at = _mm_add_epi32(_mm_set1_epi32((int32_t)t), _mm_loadu_si128((const __m128i *)(const void *)set_lanes[lanes]));
         /* positions holds exactly k, and count + taken <= k: a masked store only near the end (it is slow on AMD) */
         if (count + 4 <= k) _mm_storeu_si128((__m128i *)(void *)(positions + count), at);
         else _mm_maskstore_epi32(positions + count, _mm_loadu_si128((const __m128i *)(const void *)first_lanes[taken]), at);
@@ -320,6 +329,46 @@ static int64_t collect_positions(int64_t n, const double *keys, double threshold
         ties_left -= tie;
     }
     return count;
+}
+
+/* One block's taken entries: their packed offsets and M values packed to the front of indices and values (masked
+ * stores only where fewer than four slots remain), and shift += alpha M on their lanes only (a blend, so the other
+ * lanes keep their bits, -0 included). */
+static inline void take_block(int lanes, int64_t t, const int32_t *offsets, const double *m, __m256d alpha,
+                              double *shift, int32_t *indices, double *values, int64_t room) {
+    const __m256i lane_bits = _mm256_setr_epi64x(1, 2, 4, 8);
+    __m256d mv = _mm256_loadu_pd(m + t), sv = _mm256_loadu_pd(shift + t);
+    __m256i in_lane = _mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x(lanes), lane_bits), lane_bits);
+    _mm256_storeu_pd(shift + t, _mm256_blendv_pd(sv, _mm256_add_pd(sv, _mm256_mul_pd(alpha, mv)), _mm256_castsi256_pd(in_lane)));
+    __m128i order = _mm_loadu_si128((const __m128i *)(const void *)set_lanes[lanes]);
+    __m128i at = offsets != NULL ? _mm_loadu_si128((const __m128i *)(const void *)(offsets + t))
+                                 : _mm_add_epi32(_mm_set1_epi32((int32_t)t), _mm_setr_epi32(0, 1, 2, 3));
+    at = _mm_castps_si128(_mm_permutevar_ps(_mm_castsi128_ps(at), order));
+    __m256d packed = _mm256_castsi256_pd(_mm256_permutevar8x32_epi32(
+        _mm256_castpd_si256(mv), _mm256_loadu_si256((const __m256i *)(const void *)set_double_lanes[lanes])));
+    if (room >= 4) {
+        _mm_storeu_si128((__m128i *)(void *)indices, at);
+        _mm256_storeu_pd(values, packed);
+    } else {
+        __m128i first = _mm_loadu_si128((const __m128i *)(const void *)first_lanes[_mm_popcnt_u32((unsigned)lanes)]);
+        _mm_maskstore_epi32(indices, first, at);
+        _mm256_maskstore_pd(values, _mm256_cvtepi32_epi64(first), packed);
+    }
+}
+
+/* collect_positions' choice, applied as the step needs it, in the same pass over the keys. */
+static int64_t collect_entries(int64_t n, const double *keys, double threshold, int64_t above, int64_t k,
+                               const int32_t *offsets, const double *m, double alpha, double *shift, int32_t *indices,
+                               double *values) {
+    __m256d limit = _mm256_set1_pd(threshold), a = _mm256_set1_pd(alpha);
+    int64_t ties_left = k - above, count = 0, t;
+    for (t = 0; t + 4 <= n && count < k; t += 4) {
+        /* no branch on lanes: which blocks take nothing is unpredictable */
+        int lanes = chosen_lanes(keys + t, limit, &ties_left);
+        take_block(lanes, t, offsets, m, a, shift, indices + count, values + count, k - count);
+        count += _mm_popcnt_u32((unsigned)lanes);
+    }
+    return fednl_collect_entries_tail(t, n, keys, threshold, ties_left, k, count, offsets, m, alpha, shift, indices, values);
 }
 
 /* Natural compression four entries at a time, each lane with its own counter-based draw (natural_avx2.h). */
@@ -353,6 +402,7 @@ const fednl_vector_kernels fednl_vector_kernels_avx2 = {
     difference_keys,
     collect_field,
     collect_positions,
+    collect_entries,
     natural,
     fednl_dense_step_avx2,
 };
