@@ -9,6 +9,9 @@
 #include <immintrin.h>
 #include <string.h>
 
+/* How many entries ahead the streaming kernels prefetch a cold array: about 2 KB of doubles. */
+#define FEDNL_PREFETCH_AHEAD 256
+
 static double horizontal_sum(__m256d v) {
     __m128d low = _mm256_castpd256_pd128(v);
     __m128d high = _mm256_extractf128_pd(v, 1);
@@ -223,15 +226,23 @@ static const int32_t set_double_lanes[16][8] = {
     {0, 1, 2, 3, 4, 5, 6, 7}};
 static const int32_t first_lanes[5][4] = {{0, 0, 0, 0}, {-1, 0, 0, 0}, {-1, -1, 0, 0}, {-1, -1, -1, 0}, {-1, -1, -1, -1}};
 
-/* The exponent fields of four keys: histogram lane l (l = t & 3 for t a multiple of 4) gets lane l's increment. */
-static inline void count_exponents(__m256d keys, int32_t *histogram) {
-    int64_t e[4];
-    _mm256_storeu_si256((__m256i *)(void *)e,
-                        _mm256_and_si256(_mm256_srli_epi64(_mm256_castpd_si256(keys), 52), _mm256_set1_epi64x(0x7FF)));
-    histogram[e[0]]++;
-    histogram[2048 + e[1]]++;
-    histogram[4096 + e[2]]++;
-    histogram[6144 + e[3]]++;
+/* The exponent fields of four keys: histogram lane l (l = t & 3 for t a multiple of 4) gets lane l's increment,
+ * except for zero keys. Converged clients' keys are mostly zeros, and increments of one counter wait on each
+ * other (store to load): zeros are counted in a register instead (*zeros), their increments sent to spare slots
+ * that change every block (spare[0..64), never read), so no increment waits on another of the same counter. */
+static inline void count_exponents(__m256d keys, int32_t *histogram, int32_t *spare, int64_t block, int64_t *zeros) {
+    const __m256i lane_bytes = _mm256_setr_epi64x(0, 4 * 2048, 4 * 4096, 4 * 6144), spare_bytes = _mm256_setr_epi64x(0, 4, 8, 12);
+    __m256i bits = _mm256_castpd_si256(keys);
+    __m256i zero = _mm256_cmpeq_epi64(bits, _mm256_setzero_si256());
+    __m256i field = _mm256_and_si256(_mm256_srli_epi64(bits, 52), _mm256_set1_epi64x(0x7FF));
+    /* the counters' addresses, chosen without a branch (which lanes hold zeros is unpredictable) */
+    __m256i counted = _mm256_add_epi64(_mm256_set1_epi64x((int64_t)(intptr_t)histogram),
+                                       _mm256_add_epi64(_mm256_slli_epi64(field, 2), lane_bytes));
+    __m256i spared = _mm256_add_epi64(_mm256_set1_epi64x((int64_t)(intptr_t)(spare + 4 * (block & 15))), spare_bytes);
+    *zeros += _mm_popcnt_u32((unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(zero)));
+    intptr_t at[4];
+    _mm256_storeu_si256((__m256i *)(void *)at, _mm256_blendv_epi8(counted, spared, zero));
+    for (int l = 0; l < 4; l++) (*(int32_t *)at[l])++;
 }
 
 /* difference_squares' loop (same accumulators, so the same sum), with keys (2 m^2, m^2 on the diagonal: a factor
@@ -239,11 +250,14 @@ static inline void count_exponents(__m256d keys, int32_t *histogram) {
 static double difference_keys(int64_t n, const double *h, const double *shift, int64_t dim, const int32_t *diagonal,
                               double *m, double *keys, int32_t *histogram, double *key_sum) {
     memset(histogram, 0, 4 * 2048 * sizeof *histogram);
+    int32_t spare[64] = {0};
     __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd(), two = _mm256_set1_pd(2.0);
-    int64_t row = 0, next = dim > 0 ? (diagonal != NULL ? diagonal[0] : 0) : n;
+    int64_t row = 0, next = dim > 0 ? (diagonal != NULL ? diagonal[0] : 0) : n, zeros = 0;
     double all = 0.0;
     int64_t t = 0;
     for (; t + 8 <= n; t += 8) {
+        /* the client's shift comes from memory (every client's is touched once a round): ask for it early */
+        _mm_prefetch((const char *)(shift + t + FEDNL_PREFETCH_AHEAD), _MM_HINT_T0);
         __m256d a = _mm256_sub_pd(_mm256_loadu_pd(h + t), _mm256_loadu_pd(shift + t));
         __m256d b = _mm256_sub_pd(_mm256_loadu_pd(h + t + 4), _mm256_loadu_pd(shift + t + 4));
         _mm256_storeu_pd(m + t, a);
@@ -260,11 +274,12 @@ static double difference_keys(int64_t n, const double *h, const double *shift, i
         __m256d ka = _mm256_mul_pd(_mm256_mul_pd(fa, a), a), kb = _mm256_mul_pd(_mm256_mul_pd(fb, b), b);
         _mm256_storeu_pd(keys + t, ka);
         _mm256_storeu_pd(keys + t + 4, kb);
-        count_exponents(ka, histogram);
-        count_exponents(kb, histogram);
+        count_exponents(ka, histogram, spare, t / 4, &zeros);
+        count_exponents(kb, histogram, spare, t / 4 + 1, &zeros);
         if (key_sum != NULL) /* in position order, as the reference sums them */
             for (int l = 0; l < 8; l++) all += keys[t + l];
     }
+    histogram[0] += (int32_t)zeros; /* +0 has exponent field 0 */
     double sum = horizontal_sum(_mm256_add_pd(acc0, acc1));
     return fednl_difference_keys_tail(t, n, h, shift, dim, diagonal, row, next, m, keys, histogram, sum, all, key_sum);
 }
@@ -331,19 +346,21 @@ static int64_t collect_positions(int64_t n, const double *keys, double threshold
     return count;
 }
 
-/* One block's taken entries: their packed offsets and M values packed to the front of indices and values (masked
- * stores only where fewer than four slots remain), and shift += alpha M on their lanes only (a blend, so the other
- * lanes keep their bits, -0 included). */
-static inline void take_block(int lanes, int64_t t, const int32_t *offsets, const double *m, __m256d alpha,
-                              double *shift, int32_t *indices, double *values, int64_t room) {
-    const __m256i lane_bits = _mm256_setr_epi64x(1, 2, 4, 8);
-    __m256d mv = _mm256_loadu_pd(m + t), sv = _mm256_loadu_pd(shift + t);
-    __m256i in_lane = _mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x(lanes), lane_bits), lane_bits);
-    _mm256_storeu_pd(shift + t, _mm256_blendv_pd(sv, _mm256_add_pd(sv, _mm256_mul_pd(alpha, mv)), _mm256_castsi256_pd(in_lane)));
-    __m128i order = _mm_loadu_si128((const __m128i *)(const void *)set_lanes[lanes]);
-    __m128i at = offsets != NULL ? _mm_loadu_si128((const __m128i *)(const void *)(offsets + t))
-                                 : _mm_add_epi32(_mm_set1_epi32((int32_t)t), _mm_setr_epi32(0, 1, 2, 3));
-    at = _mm_castps_si128(_mm_permutevar_ps(_mm_castsi128_ps(at), order));
+/* Blend masks for a 4-bit lane mask: all ones in the 64-bit lanes whose bit is set. */
+static const int64_t lane_masks[16][4] = {
+    {0, 0, 0, 0},   {-1, 0, 0, 0},   {0, -1, 0, 0},   {-1, -1, 0, 0},   {0, 0, -1, 0},   {-1, 0, -1, 0},
+    {0, -1, -1, 0}, {-1, -1, -1, 0}, {0, 0, 0, -1},   {-1, 0, 0, -1},   {0, -1, 0, -1},  {-1, -1, 0, -1},
+    {0, 0, -1, -1}, {-1, 0, -1, -1}, {0, -1, -1, -1}, {-1, -1, -1, -1}};
+
+/* One block's taken entries: their packed offsets (at) and M values packed to the front of indices and values
+ * (masked stores only where fewer than four slots remain), and shift += alpha M on their lanes only (a blend, so
+ * the other lanes keep their bits, -0 included). */
+static inline void take_block(int lanes, __m128i at, __m256d mv, __m256d alpha, double *shift, int32_t *indices,
+                              double *values, int64_t room) {
+    __m256d sv = _mm256_loadu_pd(shift);
+    __m256d in_lane = _mm256_loadu_pd((const double *)(const void *)lane_masks[lanes]);
+    _mm256_storeu_pd(shift, _mm256_blendv_pd(sv, _mm256_add_pd(sv, _mm256_mul_pd(alpha, mv)), in_lane));
+    at = _mm_castps_si128(_mm_permutevar_ps(_mm_castsi128_ps(at), _mm_loadu_si128((const __m128i *)(const void *)set_lanes[lanes])));
     __m256d packed = _mm256_castsi256_pd(_mm256_permutevar8x32_epi32(
         _mm256_castpd_si256(mv), _mm256_loadu_si256((const __m256i *)(const void *)set_double_lanes[lanes])));
     if (room >= 4) {
@@ -356,17 +373,28 @@ static inline void take_block(int lanes, int64_t t, const int32_t *offsets, cons
     }
 }
 
-/* collect_positions' choice, applied as the step needs it, in the same pass over the keys. */
+/* collect_positions' choice, applied as the step needs it, in the same pass over the keys; no branch on lanes
+ * (which blocks take nothing is unpredictable). Two loops, so that the pattern's one tests no null offsets. */
 static int64_t collect_entries(int64_t n, const double *keys, double threshold, int64_t above, int64_t k,
                                const int32_t *offsets, const double *m, double alpha, double *shift, int32_t *indices,
                                double *values) {
     __m256d limit = _mm256_set1_pd(threshold), a = _mm256_set1_pd(alpha);
-    int64_t ties_left = k - above, count = 0, t;
-    for (t = 0; t + 4 <= n && count < k; t += 4) {
-        /* no branch on lanes: which blocks take nothing is unpredictable */
-        int lanes = chosen_lanes(keys + t, limit, &ties_left);
-        take_block(lanes, t, offsets, m, a, shift, indices + count, values + count, k - count);
-        count += _mm_popcnt_u32((unsigned)lanes);
+    int64_t ties_left = k - above, count = 0, t = 0;
+    if (offsets != NULL) {
+        for (; t + 4 <= n && count < k; t += 4) {
+            _mm_prefetch((const char *)(offsets + t + FEDNL_PREFETCH_AHEAD), _MM_HINT_T0); /* the plan's, from memory */
+            int lanes = chosen_lanes(keys + t, limit, &ties_left);
+            __m128i at = _mm_loadu_si128((const __m128i *)(const void *)(offsets + t));
+            take_block(lanes, at, _mm256_loadu_pd(m + t), a, shift + t, indices + count, values + count, k - count);
+            count += _mm_popcnt_u32((unsigned)lanes);
+        }
+    } else {
+        for (; t + 4 <= n && count < k; t += 4) {
+            int lanes = chosen_lanes(keys + t, limit, &ties_left);
+            __m128i at = _mm_add_epi32(_mm_set1_epi32((int32_t)t), _mm_setr_epi32(0, 1, 2, 3));
+            take_block(lanes, at, _mm256_loadu_pd(m + t), a, shift + t, indices + count, values + count, k - count);
+            count += _mm_popcnt_u32((unsigned)lanes);
+        }
     }
     return fednl_collect_entries_tail(t, n, keys, threshold, ties_left, k, count, offsets, m, alpha, shift, indices, values);
 }
