@@ -245,6 +245,23 @@ static inline void count_exponents(__m256d keys, int32_t *histogram, int32_t *sp
     for (int l = 0; l < 4; l++) (*(int32_t *)at[l])++;
 }
 
+/* fednl_diagonal_factors8 in registers: the factor 1 on the lanes of the diagonal entries in [t, t + 8), found by
+ * comparing positions, since a vector load of eight scalar stores would wait for them (no store forwarding). */
+static inline void diagonal_factors(int64_t t, int64_t n, int64_t dim, const int32_t *diagonal, int64_t *row,
+                                    int64_t *next, __m256d *low, __m256d *high) {
+    __m256i low_at = _mm256_setr_epi64x(t, t + 1, t + 2, t + 3), high_at = _mm256_setr_epi64x(t + 4, t + 5, t + 6, t + 7);
+    __m256i low_diagonal = _mm256_setzero_si256(), high_diagonal = _mm256_setzero_si256();
+    while (*next < t + 8) {
+        __m256i at = _mm256_set1_epi64x(*next);
+        low_diagonal = _mm256_or_si256(low_diagonal, _mm256_cmpeq_epi64(low_at, at));
+        high_diagonal = _mm256_or_si256(high_diagonal, _mm256_cmpeq_epi64(high_at, at));
+        (*row)++;
+        *next = *row < dim ? (diagonal != NULL ? diagonal[*row] : fednl_packed_row_offset(dim, *row)) : n;
+    }
+    *low = _mm256_blendv_pd(*low, _mm256_set1_pd(1.0), _mm256_castsi256_pd(low_diagonal));
+    *high = _mm256_blendv_pd(*high, _mm256_set1_pd(1.0), _mm256_castsi256_pd(high_diagonal));
+}
+
 /* difference_squares' loop (same accumulators, so the same sum), with keys (2 m^2, m^2 on the diagonal: a factor
  * of 1 or 2 times m, times m, as fednl_entry_keys rounds them) and the histogram in the same pass. */
 static double difference_keys(int64_t n, const double *h, const double *shift, int64_t dim, const int32_t *diagonal,
@@ -265,12 +282,8 @@ static double difference_keys(int64_t n, const double *h, const double *shift, i
         acc0 = _mm256_fmadd_pd(a, a, acc0);
         acc1 = _mm256_fmadd_pd(b, b, acc1);
         __m256d fa = two, fb = two;
-        if (next < t + 8) { /* a diagonal entry in this block (about one block in eight on w8a) */
-            double f[8];
-            fednl_diagonal_factors8(t, n, dim, diagonal, &row, &next, f);
-            fa = _mm256_loadu_pd(f);
-            fb = _mm256_loadu_pd(f + 4);
-        }
+        if (next < t + 8) /* a diagonal entry in this block (about one block in three on w8a) */
+            diagonal_factors(t, n, dim, diagonal, &row, &next, &fa, &fb);
         __m256d ka = _mm256_mul_pd(_mm256_mul_pd(fa, a), a), kb = _mm256_mul_pd(_mm256_mul_pd(fb, b), b);
         _mm256_storeu_pd(keys + t, ka);
         _mm256_storeu_pd(keys + t + 4, kb);
