@@ -365,25 +365,34 @@ static const int64_t lane_masks[16][4] = {
     {0, -1, -1, 0}, {-1, -1, -1, 0}, {0, 0, 0, -1},   {-1, 0, 0, -1},   {0, -1, 0, -1},  {-1, -1, 0, -1},
     {0, 0, -1, -1}, {-1, 0, -1, -1}, {0, -1, -1, -1}, {-1, -1, -1, -1}};
 
-/* One block's taken entries: their packed offsets (at) and M values packed to the front of indices and values
- * (masked stores only where fewer than four slots remain), and shift += alpha M on their lanes only (a blend, so
- * the other lanes keep their bits, -0 included). */
-static inline void take_block(int lanes, __m128i at, __m256d mv, __m256d alpha, double *shift, int32_t *indices,
-                              double *values, int64_t room) {
+/* The output cursors of collect_entries. */
+typedef struct entry_cursor {
+    int32_t *index;
+    double *value;
+} entry_cursor;
+
+/* One block's taken entries: their packed offsets (at) and M values packed to the cursor (masked stores only where
+ * fewer than four slots remain before end), and shift += alpha M on their lanes only (a blend, so the other lanes
+ * keep their bits, -0 included). */
+static inline void take_block(int lanes, __m128i at, __m256d mv, __m256d alpha, double *shift, entry_cursor *out,
+                              const int32_t *end) {
     __m256d sv = _mm256_loadu_pd(shift);
     __m256d in_lane = _mm256_loadu_pd((const double *)(const void *)lane_masks[lanes]);
     _mm256_storeu_pd(shift, _mm256_blendv_pd(sv, _mm256_add_pd(sv, _mm256_mul_pd(alpha, mv)), in_lane));
     at = _mm_castps_si128(_mm_permutevar_ps(_mm_castsi128_ps(at), _mm_loadu_si128((const __m128i *)(const void *)set_lanes[lanes])));
     __m256d packed = _mm256_castsi256_pd(_mm256_permutevar8x32_epi32(
         _mm256_castpd_si256(mv), _mm256_loadu_si256((const __m256i *)(const void *)set_double_lanes[lanes])));
-    if (room >= 4) {
-        _mm_storeu_si128((__m128i *)(void *)indices, at);
-        _mm256_storeu_pd(values, packed);
+    int taken = _mm_popcnt_u32((unsigned)lanes);
+    if (end - out->index >= 4) {
+        _mm_storeu_si128((__m128i *)(void *)out->index, at);
+        _mm256_storeu_pd(out->value, packed);
     } else {
-        __m128i first = _mm_loadu_si128((const __m128i *)(const void *)first_lanes[_mm_popcnt_u32((unsigned)lanes)]);
-        _mm_maskstore_epi32(indices, first, at);
-        _mm256_maskstore_pd(values, _mm256_cvtepi32_epi64(first), packed);
+        __m128i first = _mm_loadu_si128((const __m128i *)(const void *)first_lanes[taken]);
+        _mm_maskstore_epi32(out->index, first, at);
+        _mm256_maskstore_pd(out->value, _mm256_cvtepi32_epi64(first), packed);
     }
+    out->index += taken;
+    out->value += taken;
 }
 
 /* collect_positions' choice, applied as the step needs it, in the same pass over the keys; no branch on lanes
@@ -392,24 +401,25 @@ static int64_t collect_entries(int64_t n, const double *keys, double threshold, 
                                const int32_t *offsets, const double *m, double alpha, double *shift, int32_t *indices,
                                double *values) {
     __m256d limit = _mm256_set1_pd(threshold), a = _mm256_set1_pd(alpha);
-    int64_t ties_left = k - above, count = 0, t = 0;
+    int64_t ties_left = k - above, t = 0;
+    entry_cursor out = {indices, values};
+    const int32_t *end = indices + k;
     if (offsets != NULL) {
-        for (; t + 4 <= n && count < k; t += 4) {
+        for (; t + 4 <= n && out.index < end; t += 4) {
             _mm_prefetch((const char *)(offsets + t + FEDNL_PREFETCH_AHEAD), _MM_HINT_T0); /* the plan's, from memory */
             int lanes = chosen_lanes(keys + t, limit, &ties_left);
             __m128i at = _mm_loadu_si128((const __m128i *)(const void *)(offsets + t));
-            take_block(lanes, at, _mm256_loadu_pd(m + t), a, shift + t, indices + count, values + count, k - count);
-            count += _mm_popcnt_u32((unsigned)lanes);
+            take_block(lanes, at, _mm256_loadu_pd(m + t), a, shift + t, &out, end);
         }
     } else {
-        for (; t + 4 <= n && count < k; t += 4) {
+        for (; t + 4 <= n && out.index < end; t += 4) {
             int lanes = chosen_lanes(keys + t, limit, &ties_left);
             __m128i at = _mm_add_epi32(_mm_set1_epi32((int32_t)t), _mm_setr_epi32(0, 1, 2, 3));
-            take_block(lanes, at, _mm256_loadu_pd(m + t), a, shift + t, indices + count, values + count, k - count);
-            count += _mm_popcnt_u32((unsigned)lanes);
+            take_block(lanes, at, _mm256_loadu_pd(m + t), a, shift + t, &out, end);
         }
     }
-    return fednl_collect_entries_tail(t, n, keys, threshold, ties_left, k, count, offsets, m, alpha, shift, indices, values);
+    return fednl_collect_entries_tail(t, n, keys, threshold, ties_left, k, out.index - indices, offsets, m, alpha, shift,
+                                      indices, values);
 }
 
 /* Natural compression four entries at a time, each lane with its own counter-based draw (natural_avx2.h). */
