@@ -31,7 +31,8 @@ int64_t fednl_topk_positions(int64_t n, int64_t k, const double *keys, double *s
  * histogram[(t & 3) * 2048 + (bits of keys[t] >> 52 & 0x7FF)] (a NaN key with its sign set counts as 2047). */
 void fednl_exponent_histogram(int64_t n, const double *keys, int32_t *histogram);
 
-/* fednl_topk_positions with histogram already filled as fednl_exponent_histogram fills it (unused when k >= n). */
+/* fednl_topk_positions with histogram already filled as fednl_exponent_histogram fills it, or with the same sums
+ * over its four lanes per exponent field (unused when k >= n). */
 int64_t fednl_topk_positions_counted(int64_t n, int64_t k, const double *keys, double *scratch, int32_t *histogram,
                                      int32_t *positions);
 
