@@ -87,7 +87,9 @@ typedef struct fednl_vector_kernels {
     double (*difference_squares)(int64_t n, const double *h, const double *shift, double *m);
     /* TopK's and TopLEK's first pass, each entry read once: difference_squares (the same bits), the keys of
      * fednl_entry_keys on m (diagonal: the dim ascending positions of the diagonal entries) and their exponent
-     * histogram as fednl_exponent_histogram fills it; when key_sum is not null, the keys summed in position order. */
+     * histogram: per exponent field, the counts of fednl_exponent_histogram summed over its four lanes (which lane
+     * holds a count may differ: AVX2 counts zero keys apart, in lane 0); when key_sum is not null, the keys summed in
+     * position order. */
     double (*difference_keys)(int64_t n, const double *h, const double *shift, int64_t dim, const int32_t *diagonal,
                               double *m, double *keys, int32_t *histogram, double *key_sum);
     /* Copies, in order, the in[t] whose field (bits >> shift) & mask equals bucket to out (out may be in);
@@ -97,6 +99,12 @@ typedef struct fednl_vector_kernels {
      * keys[t] > threshold and the first (lowest) k - above with keys[t] == threshold, ascending; returns k. */
     int64_t (*collect_positions)(int64_t n, const double *keys, double threshold, int64_t above, int64_t k,
                                  int32_t *positions);
+    /* collect_positions' choice applied by the pattern step, without the positions: for the c-th chosen t,
+     * indices[c] = offsets[t] (t when offsets is null), values[c] = m[t] and shift[t] += alpha * m[t]; no other
+     * shift entry changes. Returns the count. */
+    int64_t (*collect_entries)(int64_t n, const double *keys, double threshold, int64_t above, int64_t k,
+                               const int32_t *offsets, const double *m, double alpha, double *shift, int32_t *indices,
+                               double *values);
     /* fednl_natural (compressors/natural.c): entry t takes the draw of its packed offset, offsets[t] (t when null) */
     void (*natural)(int64_t count, const double *m, uint64_t key, const int32_t *offsets, double *values);
     /* The fused dense client step of fednl_dense_job over every packed row, its sums zeroed first. */

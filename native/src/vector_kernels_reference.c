@@ -158,6 +158,12 @@ static int64_t collect_positions(int64_t n, const double *keys, double threshold
     return count;
 }
 
+static int64_t collect_entries(int64_t n, const double *keys, double threshold, int64_t above, int64_t k,
+                               const int32_t *offsets, const double *m, double alpha, double *shift, int32_t *indices,
+                               double *values) {
+    return fednl_collect_entries_tail(0, n, keys, threshold, k - above, k, 0, offsets, m, alpha, shift, indices, values);
+}
+
 static void dense_step(const fednl_dense_job *job, fednl_dense_sums *sums) {
     int64_t rows = job->rows, dim = job->dim;
     const double *a = job->a;
@@ -204,6 +210,7 @@ const fednl_vector_kernels fednl_vector_kernels_reference = {
     difference_keys,
     collect_field,
     collect_positions,
+    collect_entries,
     fednl_natural,
     dense_step,
 };

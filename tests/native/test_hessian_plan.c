@@ -18,6 +18,7 @@ void test_pattern_multiply_refuses_short_buffers(void);
 void test_pattern_step_refuses_short_buffers(void);
 void test_pattern_step_selection_variants_agree_bitwise(void);
 void test_pattern_step_norm_avx512_matches_avx2(void);
+void test_pattern_step_topk_matches_plain_selection(void);
 
 static const double lambda = 1e-3;
 
@@ -648,6 +649,109 @@ void test_pattern_step_selection_variants_agree_bitwise(void) {
     free(shift);
     free_plan(&b);
     test_problem_free(&p);
+}
+
+/* Ordering of a plain TopK over pattern positions: larger key first, then lower position. */
+static const double *plain_keys;
+static int plain_order(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    if (plain_keys[x] != plain_keys[y]) return plain_keys[x] > plain_keys[y] ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+/* Packed offset of diagonal entry (i, i) of a dim x dim upper triangle. */
+static int64_t diagonal_offset(int64_t dim, int64_t i) { return i * dim - i * (i - 1) / 2; }
+
+static int ascending(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Differences shaped as a converged client's (most of M exactly zero, the rest a few distinct tiny values, so the
+ * threshold has long runs of ties, often several in one block of four), all equal, all zero, and random. */
+static double converged_difference(int shape, int64_t t, test_rng *rng) {
+    double u = test_uniform(rng);
+    switch (shape) {
+    case 0: return 0.0;                                                            /* every key zero */
+    case 1: return 0.5;                                                            /* every key equal on each side */
+    case 2: return u < 0.67 ? 0.0 : ldexp((double)(1 + (int)(6 * test_uniform(rng))), -140); /* mostly zeros */
+    case 3: return u < 0.2 ? 0.0 : u < 0.9 ? 0x1p-130 : ldexp(1.0 + test_uniform(rng), -129); /* one value dominates */
+    case 4: return (t % 7 == 0) ? 3.0 : (double)(int)(4 * u) * 0.25;              /* few values, every block tied */
+    default: return test_normal(rng);                                              /* distinct keys */
+    }
+}
+
+/* TopK on the pattern in every variant against a plain sort of the keys (ties to the lowest positions), on shapes
+ * whose keys are zero, all equal or tied at the threshold within blocks, and on patterns of several lengths: the
+ * same positions, values M and shift + alpha M there, every other shift entry untouched. TopLEK on the same keys
+ * gives the reference's bits in every variant. */
+void test_pattern_step_topk_matches_plain_selection(void) {
+    int32_t variants[4];
+    int count = test_variants(variants);
+    fednl_build_info info;
+    CHECK_STATUS(fednl_get_build_info(&info), FEDNL_OK);
+    for (int problem = 0; problem < 4; problem++) {
+        int64_t dim = 50 + 3 * problem;
+        test_problem p = test_problem_make(70 + problem, dim, 0.25, 930 + (uint64_t)problem);
+        built_plan b = build(&p, FEDNL_HESSIAN_PLAN_SPARSE);
+        int64_t n = b.info.pattern_length;
+        double *hessian = plan_hessian_at(&p, &b), *shift = malloc((size_t)n * sizeof(double));
+        double *keys = malloc((size_t)n * sizeof(double));
+        int32_t *order = malloc((size_t)n * sizeof(int32_t));
+        CHECK(n > 1024); /* long enough for the vector loops and every pass */
+        for (int shape = 0; shape < 6; shape++) {
+            test_rng rng = {940 + (uint64_t)(10 * problem + shape)};
+            for (int64_t t = 0; t < n; t++) shift[t] = hessian[t] - converged_difference(shape, t, &rng);
+            int64_t ks[] = {1, 3, n / 4, n / 3 + 1, n - 3, n, n + 10};
+            for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++) {
+                fednl_compressor c = {FEDNL_COMPRESSOR_TOPK, 0, ks[q], 5 + q, 0};
+                int64_t want = ks[q] < n ? ks[q] : n;
+                for (int v = 0; v < count; v++) {
+                    step_result r = run_step(variants[v], &c, &b, dim, hessian, shift);
+                    /* the plain selection on the keys of M (r.diff): m^2 on the diagonal, 2 m^2 elsewhere */
+                    for (int64_t t = 0, i = 0; t < n; t++) {
+                        while (i < dim && diagonal_offset(dim, i) < b.pattern[t]) i++;
+                        int diagonal = i < dim && diagonal_offset(dim, i) == b.pattern[t];
+                        keys[t] = (diagonal ? 1.0 : 2.0) * r.diff[t] * r.diff[t];
+                        order[t] = (int32_t)t;
+                    }
+                    plain_keys = keys;
+                    qsort(order, (size_t)n, sizeof *order, plain_order);
+                    qsort(order, (size_t)want, sizeof *order, ascending);
+                    CHECK(r.count == want);
+                    int same = r.count == want, untouched = 1;
+                    for (int64_t e = 0; same && e < want; e++)
+                        same = r.indices[e] == b.pattern[order[e]] && memcmp(&r.values[e], &r.diff[order[e]], sizeof(double)) == 0;
+                    CHECK(same);
+                    double *expected = malloc((size_t)n * sizeof(double));
+                    memcpy(expected, shift, (size_t)n * sizeof(double));
+                    for (int64_t e = 0; e < want; e++) expected[order[e]] += 0.625 * r.diff[order[e]];
+                    untouched = memcmp(expected, r.shift, (size_t)n * sizeof(double)) == 0;
+                    CHECK(untouched);
+                    free(expected);
+                    free_step_result(&r);
+                }
+                /* TopLEK draws from the same TopK set: every variant gives the reference's bits */
+                c.kind = FEDNL_COMPRESSOR_TOPLEK;
+                step_result a = run_step(FEDNL_KERNEL_REFERENCE, &c, &b, dim, hessian, shift);
+                for (int v = 1; v < count; v++) {
+                    step_result r = run_step(variants[v], &c, &b, dim, hessian, shift);
+                    CHECK(a.count == r.count && memcmp(a.indices, r.indices, (size_t)a.count * sizeof(int32_t)) == 0 &&
+                          memcmp(a.values, r.values, (size_t)a.count * sizeof(double)) == 0 &&
+                          memcmp(a.shift, r.shift, (size_t)n * sizeof(double)) == 0);
+                    free_step_result(&r);
+                }
+                free_step_result(&a);
+            }
+        }
+        CHECK_STATUS(fednl_set_kernel_variant(info.active_variant), FEDNL_OK);
+        free(hessian);
+        free(shift);
+        free(keys);
+        free(order);
+        free_plan(&b);
+        test_problem_free(&p);
+    }
 }
 
 /* The AVX-512 sums of M's squares (M alone, and M with TopK's keys) keep the AVX2 association: the same norm bits

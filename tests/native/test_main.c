@@ -54,6 +54,7 @@
     X(pattern_multiply_refuses_short_buffers)                                                                \
     X(pattern_step_refuses_short_buffers)                                                                \
     X(pattern_step_selection_variants_agree_bitwise)                                                         \
+    X(pattern_step_topk_matches_plain_selection)                                                             \
     X(dense_hessian_matches_plain_sums)                                                                      \
     X(dense_hessian_matches_finite_differences)                                                              \
     X(dense_step_matches_pattern_step)                                                                       \

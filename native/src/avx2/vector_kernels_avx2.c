@@ -9,6 +9,9 @@
 #include <immintrin.h>
 #include <string.h>
 
+/* How many entries ahead the streaming kernels prefetch a cold array: about 2 KB of doubles. */
+#define FEDNL_PREFETCH_AHEAD 256
+
 static double horizontal_sum(__m256d v) {
     __m128d low = _mm256_castpd256_pd128(v);
     __m128d high = _mm256_extractf128_pd(v, 1);
@@ -223,15 +226,40 @@ static const int32_t set_double_lanes[16][8] = {
     {0, 1, 2, 3, 4, 5, 6, 7}};
 static const int32_t first_lanes[5][4] = {{0, 0, 0, 0}, {-1, 0, 0, 0}, {-1, -1, 0, 0}, {-1, -1, -1, 0}, {-1, -1, -1, -1}};
 
-/* The exponent fields of four keys: histogram lane l (l = t & 3 for t a multiple of 4) gets lane l's increment. */
-static inline void count_exponents(__m256d keys, int32_t *histogram) {
-    int64_t e[4];
-    _mm256_storeu_si256((__m256i *)(void *)e,
-                        _mm256_and_si256(_mm256_srli_epi64(_mm256_castpd_si256(keys), 52), _mm256_set1_epi64x(0x7FF)));
-    histogram[e[0]]++;
-    histogram[2048 + e[1]]++;
-    histogram[4096 + e[2]]++;
-    histogram[6144 + e[3]]++;
+/* The exponent fields of four keys: histogram lane l (l = t & 3 for t a multiple of 4) gets lane l's increment,
+ * except for zero keys. Converged clients' keys are mostly zeros, and increments of one counter wait on each
+ * other (store to load): zeros are counted in a register instead (*zeros), their increments sent to spare slots
+ * that change every block (spare[0..64), never read), so no increment waits on another of the same counter. */
+static inline void count_exponents(__m256d keys, int32_t *histogram, int32_t *spare, int64_t block, int64_t *zeros) {
+    const __m256i lane_bytes = _mm256_setr_epi64x(0, 4 * 2048, 4 * 4096, 4 * 6144), spare_bytes = _mm256_setr_epi64x(0, 4, 8, 12);
+    __m256i bits = _mm256_castpd_si256(keys);
+    __m256i zero = _mm256_cmpeq_epi64(bits, _mm256_setzero_si256());
+    __m256i field = _mm256_and_si256(_mm256_srli_epi64(bits, 52), _mm256_set1_epi64x(0x7FF));
+    /* the counters' addresses, chosen without a branch (which lanes hold zeros is unpredictable) */
+    __m256i counted = _mm256_add_epi64(_mm256_set1_epi64x((int64_t)(intptr_t)histogram),
+                                       _mm256_add_epi64(_mm256_slli_epi64(field, 2), lane_bytes));
+    __m256i spared = _mm256_add_epi64(_mm256_set1_epi64x((int64_t)(intptr_t)(spare + 4 * (block & 15))), spare_bytes);
+    *zeros += _mm_popcnt_u32((unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(zero)));
+    intptr_t at[4];
+    _mm256_storeu_si256((__m256i *)(void *)at, _mm256_blendv_epi8(counted, spared, zero));
+    for (int l = 0; l < 4; l++) (*(int32_t *)at[l])++;
+}
+
+/* fednl_diagonal_factors8 in registers: the factor 1 on the lanes of the diagonal entries in [t, t + 8), found by
+ * comparing positions, since a vector load of eight scalar stores would wait for them (no store forwarding). */
+static inline void diagonal_factors(int64_t t, int64_t n, int64_t dim, const int32_t *diagonal, int64_t *row,
+                                    int64_t *next, __m256d *low, __m256d *high) {
+    __m256i low_at = _mm256_setr_epi64x(t, t + 1, t + 2, t + 3), high_at = _mm256_setr_epi64x(t + 4, t + 5, t + 6, t + 7);
+    __m256i low_diagonal = _mm256_setzero_si256(), high_diagonal = _mm256_setzero_si256();
+    while (*next < t + 8) {
+        __m256i at = _mm256_set1_epi64x(*next);
+        low_diagonal = _mm256_or_si256(low_diagonal, _mm256_cmpeq_epi64(low_at, at));
+        high_diagonal = _mm256_or_si256(high_diagonal, _mm256_cmpeq_epi64(high_at, at));
+        (*row)++;
+        *next = *row < dim ? (diagonal != NULL ? diagonal[*row] : fednl_packed_row_offset(dim, *row)) : n;
+    }
+    *low = _mm256_blendv_pd(*low, _mm256_set1_pd(1.0), _mm256_castsi256_pd(low_diagonal));
+    *high = _mm256_blendv_pd(*high, _mm256_set1_pd(1.0), _mm256_castsi256_pd(high_diagonal));
 }
 
 /* difference_squares' loop (same accumulators, so the same sum), with keys (2 m^2, m^2 on the diagonal: a factor
@@ -239,11 +267,14 @@ static inline void count_exponents(__m256d keys, int32_t *histogram) {
 static double difference_keys(int64_t n, const double *h, const double *shift, int64_t dim, const int32_t *diagonal,
                               double *m, double *keys, int32_t *histogram, double *key_sum) {
     memset(histogram, 0, 4 * 2048 * sizeof *histogram);
+    int32_t spare[64] = {0};
     __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd(), two = _mm256_set1_pd(2.0);
-    int64_t row = 0, next = dim > 0 ? (diagonal != NULL ? diagonal[0] : 0) : n;
+    int64_t row = 0, next = dim > 0 ? (diagonal != NULL ? diagonal[0] : 0) : n, zeros = 0;
     double all = 0.0;
     int64_t t = 0;
     for (; t + 8 <= n; t += 8) {
+        /* the client's shift comes from memory (every client's is touched once a round): ask for it early */
+        _mm_prefetch((const char *)(shift + t + FEDNL_PREFETCH_AHEAD), _MM_HINT_T0);
         __m256d a = _mm256_sub_pd(_mm256_loadu_pd(h + t), _mm256_loadu_pd(shift + t));
         __m256d b = _mm256_sub_pd(_mm256_loadu_pd(h + t + 4), _mm256_loadu_pd(shift + t + 4));
         _mm256_storeu_pd(m + t, a);
@@ -251,20 +282,17 @@ static double difference_keys(int64_t n, const double *h, const double *shift, i
         acc0 = _mm256_fmadd_pd(a, a, acc0);
         acc1 = _mm256_fmadd_pd(b, b, acc1);
         __m256d fa = two, fb = two;
-        if (next < t + 8) { /* a diagonal entry in this block (about one block in eight on w8a) */
-            double f[8];
-            fednl_diagonal_factors8(t, n, dim, diagonal, &row, &next, f);
-            fa = _mm256_loadu_pd(f);
-            fb = _mm256_loadu_pd(f + 4);
-        }
+        if (next < t + 8) /* a diagonal entry in this block (about one block in three on w8a) */
+            diagonal_factors(t, n, dim, diagonal, &row, &next, &fa, &fb);
         __m256d ka = _mm256_mul_pd(_mm256_mul_pd(fa, a), a), kb = _mm256_mul_pd(_mm256_mul_pd(fb, b), b);
         _mm256_storeu_pd(keys + t, ka);
         _mm256_storeu_pd(keys + t + 4, kb);
-        count_exponents(ka, histogram);
-        count_exponents(kb, histogram);
+        count_exponents(ka, histogram, spare, t / 4, &zeros);
+        count_exponents(kb, histogram, spare, t / 4 + 1, &zeros);
         if (key_sum != NULL) /* in position order, as the reference sums them */
             for (int l = 0; l < 8; l++) all += keys[t + l];
     }
+    histogram[0] += (int32_t)zeros; /* +0 has exponent field 0 */
     double sum = horizontal_sum(_mm256_add_pd(acc0, acc1));
     return fednl_difference_keys_tail(t, n, h, shift, dim, diagonal, row, next, m, keys, histogram, sum, all, key_sum);
 }
@@ -292,23 +320,32 @@ static int64_t collect_field(int64_t n, const double *in, int shift, uint64_t ma
     return count;
 }
 
+/* The lowest `ties` set lanes of a 4-bit tie mask (ties >= 0). */
+static inline int first_ties(int equal, int64_t ties) {
+    while (_mm_popcnt_u32((unsigned)equal) > ties) equal &= ~(1 << (31 - __builtin_clz((unsigned)equal)));
+    return equal;
+}
+
+/* The lanes of the four keys at `keys` that TopK takes: those above the threshold and ties while *ties_left lasts.
+ * Ties take the lowest positions: a block takes every tie in it while the ties it may take last (a converged
+ * client's keys are mostly zeros, all tied at a zero threshold, so most blocks hold ties), and only the one block
+ * where they run out trims its tie lanes. */
+static inline int chosen_lanes(const double *keys, __m256d limit, int64_t *ties_left) {
+    __m256d v = _mm256_loadu_pd(keys);
+    int greater = _mm256_movemask_pd(_mm256_cmp_pd(v, limit, _CMP_GT_OQ));
+    int equal = _mm256_movemask_pd(_mm256_cmp_pd(v, limit, _CMP_EQ_OQ));
+    if (_mm_popcnt_u32((unsigned)equal) > *ties_left) equal = first_ties(equal, *ties_left);
+    *ties_left -= _mm_popcnt_u32((unsigned)equal);
+    return greater | equal;
+}
+
 static int64_t collect_positions(int64_t n, const double *keys, double threshold, int64_t above, int64_t k,
                                  int32_t *positions) {
     __m256d limit = _mm256_set1_pd(threshold);
     int64_t ties_left = k - above, count = 0, t;
     for (t = 0; t + 4 <= n && count < k; t += 4) {
-        __m256d v = _mm256_loadu_pd(keys + t);
-        int greater = _mm256_movemask_pd(_mm256_cmp_pd(v, limit, _CMP_GT_OQ));
-        if (_mm256_movemask_pd(_mm256_cmp_pd(v, limit, _CMP_EQ_OQ)) != 0) { /* ties: lane by lane, lowest first */
-            for (int64_t u = t; u < t + 4; u++) {
-                int64_t tie = (int64_t)(keys[u] == threshold) & (int64_t)(ties_left > 0);
-                if ((keys[u] > threshold) | tie) positions[count++] = (int32_t)u;
-                ties_left -= tie;
-            }
-            continue;
-        }
-        int taken = _mm_popcnt_u32((unsigned)greater);
-        __m128i at = _mm_add_epi32(_mm_set1_epi32((int32_t)t), _mm_loadu_si128((const __m128i *)(const void *)set_lanes[greater]));
+        int lanes = chosen_lanes(keys + t, limit, &ties_left), taken = _mm_popcnt_u32((unsigned)lanes);
+        __m128i at = _mm_add_epi32(_mm_set1_epi32((int32_t)t), _mm_loadu_si128((const __m128i *)(const void *)set_lanes[lanes]));
         /* positions holds exactly k, and count + taken <= k: a masked store only near the end (it is slow on AMD) */
         if (count + 4 <= k) _mm_storeu_si128((__m128i *)(void *)(positions + count), at);
         else _mm_maskstore_epi32(positions + count, _mm_loadu_si128((const __m128i *)(const void *)first_lanes[taken]), at);
@@ -320,6 +357,69 @@ static int64_t collect_positions(int64_t n, const double *keys, double threshold
         ties_left -= tie;
     }
     return count;
+}
+
+/* Blend masks for a 4-bit lane mask: all ones in the 64-bit lanes whose bit is set. */
+static const int64_t lane_masks[16][4] = {
+    {0, 0, 0, 0},   {-1, 0, 0, 0},   {0, -1, 0, 0},   {-1, -1, 0, 0},   {0, 0, -1, 0},   {-1, 0, -1, 0},
+    {0, -1, -1, 0}, {-1, -1, -1, 0}, {0, 0, 0, -1},   {-1, 0, 0, -1},   {0, -1, 0, -1},  {-1, -1, 0, -1},
+    {0, 0, -1, -1}, {-1, 0, -1, -1}, {0, -1, -1, -1}, {-1, -1, -1, -1}};
+
+/* The output cursors of collect_entries. */
+typedef struct entry_cursor {
+    int32_t *index;
+    double *value;
+} entry_cursor;
+
+/* One block's taken entries: their packed offsets (at) and M values packed to the cursor (masked stores only where
+ * fewer than four slots remain before end), and shift += alpha M on their lanes only (a blend, so the other lanes
+ * keep their bits, -0 included). */
+static inline void take_block(int lanes, __m128i at, __m256d mv, __m256d alpha, double *shift, entry_cursor *out,
+                              const int32_t *end) {
+    __m256d sv = _mm256_loadu_pd(shift);
+    __m256d in_lane = _mm256_loadu_pd((const double *)(const void *)lane_masks[lanes]);
+    _mm256_storeu_pd(shift, _mm256_blendv_pd(sv, _mm256_add_pd(sv, _mm256_mul_pd(alpha, mv)), in_lane));
+    at = _mm_castps_si128(_mm_permutevar_ps(_mm_castsi128_ps(at), _mm_loadu_si128((const __m128i *)(const void *)set_lanes[lanes])));
+    __m256d packed = _mm256_castsi256_pd(_mm256_permutevar8x32_epi32(
+        _mm256_castpd_si256(mv), _mm256_loadu_si256((const __m256i *)(const void *)set_double_lanes[lanes])));
+    int taken = _mm_popcnt_u32((unsigned)lanes);
+    if (end - out->index >= 4) {
+        _mm_storeu_si128((__m128i *)(void *)out->index, at);
+        _mm256_storeu_pd(out->value, packed);
+    } else {
+        __m128i first = _mm_loadu_si128((const __m128i *)(const void *)first_lanes[taken]);
+        _mm_maskstore_epi32(out->index, first, at);
+        _mm256_maskstore_pd(out->value, _mm256_cvtepi32_epi64(first), packed);
+    }
+    out->index += taken;
+    out->value += taken;
+}
+
+/* collect_positions' choice, applied as the step needs it, in the same pass over the keys; no branch on lanes
+ * (which blocks take nothing is unpredictable). Two loops, so that the pattern's one tests no null offsets. */
+static int64_t collect_entries(int64_t n, const double *keys, double threshold, int64_t above, int64_t k,
+                               const int32_t *offsets, const double *m, double alpha, double *shift, int32_t *indices,
+                               double *values) {
+    __m256d limit = _mm256_set1_pd(threshold), a = _mm256_set1_pd(alpha);
+    int64_t ties_left = k - above, t = 0;
+    entry_cursor out = {indices, values};
+    const int32_t *end = indices + k;
+    if (offsets != NULL) {
+        for (; t + 4 <= n && out.index < end; t += 4) {
+            _mm_prefetch((const char *)(offsets + t + FEDNL_PREFETCH_AHEAD), _MM_HINT_T0); /* the plan's, from memory */
+            int lanes = chosen_lanes(keys + t, limit, &ties_left);
+            __m128i at = _mm_loadu_si128((const __m128i *)(const void *)(offsets + t));
+            take_block(lanes, at, _mm256_loadu_pd(m + t), a, shift + t, &out, end);
+        }
+    } else {
+        for (; t + 4 <= n && out.index < end; t += 4) {
+            int lanes = chosen_lanes(keys + t, limit, &ties_left);
+            __m128i at = _mm_add_epi32(_mm_set1_epi32((int32_t)t), _mm_setr_epi32(0, 1, 2, 3));
+            take_block(lanes, at, _mm256_loadu_pd(m + t), a, shift + t, &out, end);
+        }
+    }
+    return fednl_collect_entries_tail(t, n, keys, threshold, ties_left, k, out.index - indices, offsets, m, alpha, shift,
+                                      indices, values);
 }
 
 /* Natural compression four entries at a time, each lane with its own counter-based draw (natural_avx2.h). */
@@ -353,6 +453,7 @@ const fednl_vector_kernels fednl_vector_kernels_avx2 = {
     difference_keys,
     collect_field,
     collect_positions,
+    collect_entries,
     natural,
     fednl_dense_step_avx2,
 };

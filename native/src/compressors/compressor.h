@@ -31,9 +31,16 @@ int64_t fednl_topk_positions(int64_t n, int64_t k, const double *keys, double *s
  * histogram[(t & 3) * 2048 + (bits of keys[t] >> 52 & 0x7FF)] (a NaN key with its sign set counts as 2047). */
 void fednl_exponent_histogram(int64_t n, const double *keys, int32_t *histogram);
 
-/* fednl_topk_positions with histogram already filled as fednl_exponent_histogram fills it (unused when k >= n). */
+/* fednl_topk_positions with histogram already filled as fednl_exponent_histogram fills it, or with the same sums
+ * over its four lanes per exponent field (unused when k >= n). */
 int64_t fednl_topk_positions_counted(int64_t n, int64_t k, const double *keys, double *scratch, int32_t *histogram,
                                      int32_t *positions);
+
+/* TopK in the pattern step: fednl_topk_positions_counted's choice applied as collect_entries (fednl_vector_kernels)
+ * applies it, for the min(k, n) entries. */
+int64_t fednl_topk_entries_counted(int64_t n, int64_t k, const double *keys, double *scratch, int32_t *histogram,
+                                   const int32_t *offsets, const double *m, double alpha, double *shift,
+                                   int32_t *indices, double *values);
 
 /* TopLEK's positions (ascending) among n entries of a matrix with `total` packed entries. */
 int64_t fednl_toplek_positions(int64_t n, int64_t k, int64_t total, const double *keys, double *scratch,
@@ -114,6 +121,23 @@ static inline double fednl_difference_keys_tail(int64_t t, int64_t n, const doub
     }
     if (key_sum != NULL) *key_sum = all;
     return sum;
+}
+
+/* collect_entries (fednl_vector_kernels) from t on, one entry at a time: ties_left ties may still be taken and count
+ * entries are written. Returns the count. */
+static inline int64_t fednl_collect_entries_tail(int64_t t, int64_t n, const double *keys, double threshold,
+                                                 int64_t ties_left, int64_t k, int64_t count, const int32_t *offsets,
+                                                 const double *m, double alpha, double *shift, int32_t *indices,
+                                                 double *values) {
+    for (; t < n && count < k; t++) {
+        int64_t tie = (int64_t)(keys[t] == threshold) & (int64_t)(ties_left > 0);
+        ties_left -= tie;
+        if (!((keys[t] > threshold) | tie)) continue;
+        indices[count] = offsets != NULL ? offsets[t] : (int32_t)t;
+        values[count++] = m[t];
+        shift[t] += alpha * m[t];
+    }
+    return count;
 }
 
 /* One entry of natural compression with the 64 random bits draw. A finite non-zero v lies in [low, 2 low) with low a

@@ -10,44 +10,76 @@ static uint64_t bits_of(double v) {
     return bits;
 }
 
+/* The highest bucket b of counts[0..buckets) (lanes interleaved histograms of `stride` apart, summed) whose count
+ * reaches *k, taking the counts of the buckets above it off *k. Blocks of eight buckets are summed first: keys
+ * crowd into a few buckets, so most blocks are empty and one comparison skips them. */
+static int64_t bucket_of_kth(const int32_t *counts, int lanes, int64_t stride, int64_t buckets, int64_t *k) {
+    int64_t bucket = buckets - 1;
+    for (; bucket >= 7; bucket -= 8) {
+        int64_t block = 0;
+        for (int l = 0; l < lanes; l++)
+            for (int64_t b = bucket - 7; b <= bucket; b++) block += counts[l * stride + b];
+        if (block >= *k) break;
+        *k -= block;
+    }
+    for (;; bucket--) {
+        int64_t in_bucket = 0;
+        for (int l = 0; l < lanes; l++) in_bucket += counts[l * stride + bucket];
+        if (in_bucket >= *k) return bucket;
+        *k -= in_bucket;
+    }
+}
+
+/* Whether the n >= 1 keys all have the same bits: then no pass can split them, and any of them is the answer. */
+static int all_same_bits(const double *keys, int64_t n) {
+    uint64_t first = bits_of(keys[0]);
+    for (int64_t t = 0; t < n; t += 64) {
+        uint64_t differ = 0;
+        int64_t end = t + 64 < n ? t + 64 : n;
+        for (int64_t u = t; u < end; u++) differ |= bits_of(keys[u]) ^ first;
+        if (differ != 0) return 0;
+    }
+    return 1;
+}
+
 /* The K-th largest of n non-negative keys, by radix selection: non-negative doubles order like their bit patterns,
  * so histograms of successive 11-bit fields (exponent first, then the mantissa) narrow the candidates to one
  * bucket per pass without a data-dependent branch; a quickselect finishes once a few dozen remain. Keys crowd into
  * a few binades, so the first pass, over all n keys, spreads its increments over four interleaved histograms so
  * that consecutive increments of one bucket do not wait on each other. histogram holds 4 x 2048 counts, already
  * filled with the keys' exponent fields (fednl_exponent_histogram, or a variant's fused first pass); the
- * collection passes are the active variant's. */
+ * collection passes are the active variant's. Once a converged client's keys are mostly equal (zeros, or a few
+ * distinct tiny values), the candidates soon all have the same bits: the passes stop there, since every further
+ * pass would keep them all and the quickselect would return any of them. */
 static double kth_largest_counted(const double *keys, int64_t n, int64_t k, double *scratch, int32_t *histogram,
                                   const fednl_vector_kernels *kernels, int64_t *above) {
-    int64_t bucket = 2047, in_bucket, k0 = k;
+    int64_t k0 = k;
     /* infinities and NaN (exponent field 2047) do not order like their bits: count what lies above by comparing */
     int special = histogram[2047] + histogram[4095] + histogram[6143] + histogram[8191] > 0;
-    for (;; bucket--) {
-        in_bucket = histogram[bucket] + histogram[2048 + bucket] + histogram[4096 + bucket] + histogram[6144 + bucket];
-        if (in_bucket >= k) break;
-        k -= in_bucket;
-    }
+    int64_t bucket = bucket_of_kth(histogram, 4, 2048, 2048, &k);
     int64_t count = kernels->collect_field(n, keys, 52, 0x7FF, bucket, scratch);
+    int same = all_same_bits(scratch, count);
     /* the mantissa's 52 bits, 11 at a time from the top */
-    for (int shift = 41; count > 32 && shift > -11; shift -= 11) {
+    for (int shift = 41; count > 32 && !same && shift > -11; shift -= 11) {
         int s = shift > 0 ? shift : 0, width = shift > 0 ? 11 : 11 + shift;
         uint64_t mask = (1ull << width) - 1;
-        memset(histogram, 0, 2048 * sizeof *histogram);
+        memset(histogram, 0, (mask + 1) * sizeof *histogram);
         for (int64_t t = 0; t < count; t++) histogram[(bits_of(scratch[t]) >> s) & mask]++;
-        for (bucket = (int64_t)mask;; bucket--) {
-            if (histogram[bucket] >= k) break;
-            k -= histogram[bucket];
-        }
+        bucket = bucket_of_kth(histogram, 1, 0, (int64_t)mask + 1, &k);
+        if (histogram[bucket] == count) continue; /* every candidate is in it: nothing to drop */
         count = kernels->collect_field(count, scratch, s, mask, bucket, scratch);
+        same = all_same_bits(scratch, count);
     }
-    double threshold = fednl_kth_largest(scratch, count, k);
+    double threshold = same ? scratch[0] : fednl_kth_largest(scratch, count, k);
     /* every key of a higher bucket (k0 - k of them) is larger than every key of the last one, which holds the rest */
     int64_t larger = 0;
     if (special) {
         for (int64_t t = 0; t < n; t++) larger += keys[t] > threshold;
-    } else {
+    } else if (!same) {
         for (int64_t t = 0; t < count; t++) larger += scratch[t] > threshold;
         larger += k0 - k;
+    } else {
+        larger = k0 - k;
     }
     *above = larger;
     return threshold;
@@ -68,6 +100,23 @@ int64_t fednl_topk_positions_counted(int64_t n, int64_t k, const double *keys, d
     int64_t above = 0;
     double threshold = kth_largest_counted(keys, n, k, scratch, histogram, kernels, &above);
     return kernels->collect_positions(n, keys, threshold, above, k, positions);
+}
+
+int64_t fednl_topk_entries_counted(int64_t n, int64_t k, const double *keys, double *scratch, int32_t *histogram,
+                                   const int32_t *offsets, const double *m, double alpha, double *shift,
+                                   int32_t *indices, double *values) {
+    const fednl_vector_kernels *kernels = fednl_active_kernels();
+    if (k >= n) { /* every entry, NaN keys too (as fednl_topk_positions_counted) */
+        for (int64_t t = 0; t < n; t++) {
+            indices[t] = offsets != NULL ? offsets[t] : (int32_t)t;
+            values[t] = m[t];
+            shift[t] += alpha * m[t];
+        }
+        return n;
+    }
+    int64_t above = 0;
+    double threshold = kth_largest_counted(keys, n, k, scratch, histogram, kernels, &above);
+    return kernels->collect_entries(n, keys, threshold, above, k, offsets, m, alpha, shift, indices, values);
 }
 
 int64_t fednl_topk_positions(int64_t n, int64_t k, const double *keys, double *scratch, int32_t *histogram,

@@ -113,11 +113,12 @@ void fednl_shift_step_run(const fednl_compressor *c, const fednl_step_pattern *p
             for (int64_t t = 0; t < n; t++) indices[t] = (int32_t)offset_at(offsets, t);
         written = n;
         break;
-    case FEDNL_COMPRESSOR_TOPK:
-    case FEDNL_COMPRESSOR_TOPLEK: {
+    case FEDNL_COMPRESSOR_TOPK: /* positions, values and the shift update in one pass */
+        written = fednl_topk_entries_counted(n, k, keys, scratch, histogram, offsets, m, alpha, shift, indices, values);
+        break;
+    case FEDNL_COMPRESSOR_TOPLEK:
         written = fednl_topk_positions_counted(n, k, keys, scratch, histogram, positions);
-        if (c->kind == FEDNL_COMPRESSOR_TOPLEK)
-            written = fednl_toplek_from_topk(k, total, keys, key_sum, &rng, written, positions, positions + (k < n ? k : n));
+        written = fednl_toplek_from_topk(k, total, keys, key_sum, &rng, written, positions, positions + (k < n ? k : n));
         for (int64_t t = 0; t < written; t++) {
             int32_t at = positions[t];
             indices[t] = (int32_t)offset_at(offsets, at);
@@ -125,7 +126,6 @@ void fednl_shift_step_run(const fednl_compressor *c, const fednl_step_pattern *p
             shift[at] += alpha * values[t];
         }
         break;
-    }
     case FEDNL_COMPRESSOR_RANDK:
     case FEDNL_COMPRESSOR_PERMK: {
         /* the chosen indices, then their pattern positions by popcount */
