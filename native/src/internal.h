@@ -88,8 +88,8 @@ typedef struct fednl_vector_kernels {
     /* TopK's and TopLEK's first pass, each entry read once: difference_squares (the same bits), the keys of
      * fednl_entry_keys on m (diagonal: the dim ascending positions of the diagonal entries) and their exponent
      * histogram: per exponent field, the counts of fednl_exponent_histogram summed over its four lanes (which lane
-     * holds a count may differ: AVX2 counts zero keys apart, in lane 0); when key_sum is not null, the keys summed in
-     * position order. */
+     * holds a count may differ: AVX2 counts zero keys apart, in lane 0); when key_sum is not null, the keys' sum as
+     * fednl_key_sum (compressors/compressor.h) adds them. */
     double (*difference_keys)(int64_t n, const double *h, const double *shift, int64_t dim, const int32_t *diagonal,
                               double *m, double *keys, int32_t *histogram, double *key_sum);
     /* Copies, in order, the in[t] whose field (bits >> shift) & mask equals bucket to out (out may be in);

@@ -120,11 +120,7 @@ static double difference_keys(int64_t n, const double *h, const double *shift, i
     double sum = difference_squares(n, h, shift, m);
     fednl_entry_keys(dim, n, diagonal, m, keys);
     fednl_exponent_histogram(n, keys, histogram);
-    if (key_sum != NULL) {
-        double all = 0.0;
-        for (int64_t t = 0; t < n; t++) all += keys[t];
-        *key_sum = all;
-    }
+    if (key_sum != NULL) *key_sum = fednl_key_sum(keys, n);
     return sum;
 }
 

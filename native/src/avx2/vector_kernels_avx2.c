@@ -269,8 +269,8 @@ static double difference_keys(int64_t n, const double *h, const double *shift, i
     memset(histogram, 0, 4 * 2048 * sizeof *histogram);
     int32_t spare[64] = {0};
     __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd(), two = _mm256_set1_pd(2.0);
+    __m256d keys_low = _mm256_setzero_pd(), keys_high = _mm256_setzero_pd(); /* fednl_key_sum's lanes 0-3, 4-7 */
     int64_t row = 0, next = dim > 0 ? (diagonal != NULL ? diagonal[0] : 0) : n, zeros = 0;
-    double all = 0.0;
     int64_t t = 0;
     for (; t + 8 <= n; t += 8) {
         /* the client's shift comes from memory (every client's is touched once a round): ask for it early */
@@ -289,12 +289,14 @@ static double difference_keys(int64_t n, const double *h, const double *shift, i
         _mm256_storeu_pd(keys + t + 4, kb);
         count_exponents(ka, histogram, spare, t / 4, &zeros);
         count_exponents(kb, histogram, spare, t / 4 + 1, &zeros);
-        if (key_sum != NULL) /* in position order, as the reference sums them */
-            for (int l = 0; l < 8; l++) all += keys[t + l];
+        keys_low = _mm256_add_pd(keys_low, ka);
+        keys_high = _mm256_add_pd(keys_high, kb);
     }
     histogram[0] += (int32_t)zeros; /* +0 has exponent field 0 */
-    double sum = horizontal_sum(_mm256_add_pd(acc0, acc1));
-    return fednl_difference_keys_tail(t, n, h, shift, dim, diagonal, row, next, m, keys, histogram, sum, all, key_sum);
+    double sum = horizontal_sum(_mm256_add_pd(acc0, acc1)), lanes[8];
+    _mm256_storeu_pd(lanes, keys_low);
+    _mm256_storeu_pd(lanes + 4, keys_high);
+    return fednl_difference_keys_tail(t, n, h, shift, dim, diagonal, row, next, m, keys, histogram, sum, lanes, key_sum);
 }
 
 static int64_t collect_field(int64_t n, const double *in, int shift, uint64_t mask, int64_t bucket, double *out) {

@@ -39,10 +39,9 @@ static double difference_squares(int64_t n, const double *h, const double *shift
 static double difference_keys(int64_t n, const double *h, const double *shift, int64_t dim, const int32_t *diagonal,
                               double *m, double *keys, int32_t *histogram, double *key_sum) {
     memset(histogram, 0, 4 * 2048 * sizeof *histogram);
-    __m512d acc = _mm512_setzero_pd(), two = _mm512_set1_pd(2.0);
+    __m512d acc = _mm512_setzero_pd(), two = _mm512_set1_pd(2.0), key_lanes = _mm512_setzero_pd(); /* fednl_key_sum's */
     const __m512i exponent_mask = _mm512_set1_epi64(0x7FF);
     int64_t row = 0, next = dim > 0 ? (diagonal != NULL ? diagonal[0] : 0) : n;
-    double all = 0.0;
     int64_t t = 0;
     for (; t + 8 <= n; t += 8) {
         __m512d a = _mm512_sub_pd(_mm512_loadu_pd(h + t), _mm512_loadu_pd(shift + t));
@@ -66,11 +65,11 @@ static double difference_keys(int64_t n, const double *h, const double *shift, i
         histogram[2048 + e[5]]++;
         histogram[4096 + e[6]]++;
         histogram[6144 + e[7]]++;
-        if (key_sum != NULL) /* in position order, as the reference sums them */
-            for (int l = 0; l < 8; l++) all += keys[t + l];
+        key_lanes = _mm512_add_pd(key_lanes, k);
     }
-    double sum = horizontal_sum(halves_sum(acc));
-    return fednl_difference_keys_tail(t, n, h, shift, dim, diagonal, row, next, m, keys, histogram, sum, all, key_sum);
+    double sum = horizontal_sum(halves_sum(acc)), lanes[8];
+    _mm512_storeu_pd(lanes, key_lanes);
+    return fednl_difference_keys_tail(t, n, h, shift, dim, diagonal, row, next, m, keys, histogram, sum, lanes, key_sum);
 }
 
 /* The loss step (loss_step.h) on 8 lanes. */

@@ -47,7 +47,7 @@ int64_t fednl_toplek_positions(int64_t n, int64_t k, int64_t total, const double
                                int32_t *histogram, fednl_random *rng, int32_t *positions, int32_t *heap);
 
 /* TopLEK from the TopK set: positions[0..top) as fednl_topk_positions returned them and norm_squared, the keys
- * summed in position order. */
+ * summed as fednl_key_sum adds them. */
 int64_t fednl_toplek_from_topk(int64_t k, int64_t total, const double *keys, double norm_squared, fednl_random *rng,
                                int64_t top, int32_t *positions, int32_t *heap);
 /* Entries a sparse compressor writes at most over `total` packed entries: PermK's ceil(D/n), else min(K, D). */
@@ -97,12 +97,25 @@ static inline void fednl_diagonal_factors8(int64_t t, int64_t n, int64_t dim, co
     }
 }
 
-/* The vector difference_keys' last n - t entries, one by one in the same roundings: M, its square into sum, the key
- * (m^2 on the diagonal, 2 m^2 elsewhere), its exponent into histogram lane t & 3 and the key into all (returned
- * through key_sum when asked). row and next are the diagonal walk's state at t. Returns sum. */
+/* TopLEK's |M|^2 as the sum of its keys: eight running sums, key t into sum t mod 8 in position order (a vector
+ * register's lanes, so no variant waits on one add chain), added as two 4-lane vectors are. */
+static inline double fednl_key_lanes_total(const double lanes[8]) {
+    return ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]));
+}
+
+static inline double fednl_key_sum(const double *keys, int64_t n) {
+    double lanes[8] = {0};
+    for (int64_t t = 0; t < n; t++) lanes[t & 7] += keys[t];
+    return fednl_key_lanes_total(lanes);
+}
+
+/* The vector difference_keys' last n - t entries (t a multiple of 8), one by one in the same roundings: M, its square
+ * into sum, the key (m^2 on the diagonal, 2 m^2 elsewhere), its exponent into histogram lane t & 3 and the key into
+ * lanes (fednl_key_sum's; their total returned through key_sum when asked). row and next are the diagonal walk's
+ * state at t. Returns sum. */
 static inline double fednl_difference_keys_tail(int64_t t, int64_t n, const double *h, const double *shift, int64_t dim,
                                                 const int32_t *diagonal, int64_t row, int64_t next, double *m,
-                                                double *keys, int32_t *histogram, double sum, double all,
+                                                double *keys, int32_t *histogram, double sum, double lanes[8],
                                                 double *key_sum) {
     for (; t < n; t++) {
         m[t] = h[t] - shift[t];
@@ -117,9 +130,9 @@ static inline double fednl_difference_keys_tail(int64_t t, int64_t n, const doub
         uint64_t bits;
         memcpy(&bits, &keys[t], sizeof bits);
         histogram[(t & 3) * 2048 + (int64_t)((bits >> 52) & 0x7FF)]++;
-        all += keys[t];
+        lanes[t & 7] += keys[t];
     }
-    if (key_sum != NULL) *key_sum = all;
+    if (key_sum != NULL) *key_sum = fednl_key_lanes_total(lanes);
     return sum;
 }
 

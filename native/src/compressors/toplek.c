@@ -27,8 +27,7 @@ static void sift_down(int32_t *heap, int64_t size, int64_t at, const double *key
 int64_t fednl_toplek_positions(int64_t n, int64_t k, int64_t total, const double *keys, double *scratch,
                                int32_t *histogram, fednl_random *rng, int32_t *positions, int32_t *heap) {
     int64_t top = fednl_topk_positions(n, k, keys, scratch, histogram, positions);
-    double norm_squared = 0.0;
-    for (int64_t t = 0; t < n; t++) norm_squared += keys[t];
+    double norm_squared = fednl_key_sum(keys, n);
     return fednl_toplek_from_topk(k, total, keys, norm_squared, rng, top, positions, heap);
 }
 
