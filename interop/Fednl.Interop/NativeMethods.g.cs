@@ -15,7 +15,7 @@ public static class NativeConstants
     /// <summary>
     /// Version of this interface. Bumped whenever a function, struct or enum here changes.
     /// </summary>
-    public const int AbiVersion = 8;
+    public const int AbiVersion = 9;
     /// <summary>
     /// Longest message fednl_last_error() can report, terminating zero included.
     /// </summary>
@@ -280,6 +280,20 @@ public static unsafe partial class NativeMethods
     [LibraryImport(Library)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static partial int fednl_csr_check(long rows, long cols, in long row_ptr, in int col_idx, in double values);
+
+    /// <summary>
+    /// CSR rows as a dense row-major matrix: the first rows * cols entries of out (out_length at least that) are zero but for out[r * cols + col_idx[k]] = values[k]. The dense oracle and the fused step read a client's rows this way; the client keeps them only as CSR. A column outside [0, cols) or a decreasing row_ptr is refused, naming the row.
+    /// </summary>
+    /// <param name="rows">C: <c>int64_t</c></param>
+    /// <param name="cols">C: <c>int64_t</c></param>
+    /// <param name="row_ptr">C: <c>const int64_t *</c></param>
+    /// <param name="col_idx">C: <c>const int32_t *</c></param>
+    /// <param name="values">C: <c>const double *</c></param>
+    /// <param name="out">C: <c>double *</c></param>
+    /// <param name="out_length">C: <c>int64_t</c></param>
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial int fednl_csr_to_dense(long rows, long cols, in long row_ptr, in int col_idx, in double values, ref double @out, long out_length);
 
     /// <summary>
     /// Logistic-regression oracle of one client on CSR data a (rows x cols), labels in {-1, +1}: f(x) = (1/m) sum_j log(1 + exp(-b_j a_j^T x)) + (lambda/2) |x|^2,  m = rows. Writes margins[j] = b_j a_j^T x (rows entries) and *f. grad (cols entries), hess_packed (the packed upper triangle of the Hessian, cols*(cols+1)/2 entries) and weights (rows entries: the Hessian's row weights s_j (1 - s_j) / m with s_j = 1 / (1 + exp(margins[j])), formed as e / (1 + e)^2 / m with e = exp(-|margins[j]|), what fednl_plan_hessian gathers) are written when not null; the packed Hessian is built by sparse rank-1 accumulation, so it costs sum_j nnz_j^2 / 2, not rows * cols^2 / 2. rows may be 0 (then only the regulariser remains). The CSR layout is trusted: see fednl_csr_check.

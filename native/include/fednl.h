@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 /** Version of this interface. Bumped whenever a function, struct or enum here changes. */
-#define FEDNL_ABI_VERSION 8
+#define FEDNL_ABI_VERSION 9
 
 /** Longest message fednl_last_error() can report, terminating zero included. */
 #define FEDNL_ERROR_CAPACITY 512
@@ -116,6 +116,14 @@ FEDNL_API int32_t fednl_set_kernel_variant(int32_t variant);
  */
 FEDNL_API int32_t fednl_csr_check(int64_t rows, int64_t cols, const int64_t *row_ptr, const int32_t *col_idx,
                                   const double *values);
+
+/**
+ * CSR rows as a dense row-major matrix: the first rows * cols entries of out (out_length at least that) are zero but
+ * for out[r * cols + col_idx[k]] = values[k]. The dense oracle and the fused step read a client's rows this way; the
+ * client keeps them only as CSR. A column outside [0, cols) or a decreasing row_ptr is refused, naming the row.
+ */
+FEDNL_API int32_t fednl_csr_to_dense(int64_t rows, int64_t cols, const int64_t *row_ptr, const int32_t *col_idx,
+                                     const double *values, double *out, int64_t out_length);
 
 /**
  * Logistic-regression oracle of one client on CSR data a (rows x cols), labels in {-1, +1}:

@@ -8,6 +8,8 @@
 #define TEST_CASES(X)                                                                                        \
     X(csr_check_accepts_valid)                                                                               \
     X(csr_check_names_bad_row)                                                                               \
+    X(csr_to_dense_matches_plain)                                                                            \
+    X(csr_to_dense_refuses_bad_input)                                                                        \
     X(logreg_sparse_matches_dense_reference)                                                                 \
     X(logreg_sparse_handles_empty_rows_and_clients)                                                          \
     X(logreg_gradient_matches_finite_differences)                                                            \

@@ -1,3 +1,5 @@
+using Fednl.Interop;
+
 namespace Fednl.Kernels;
 
 /// <summary>
@@ -31,4 +33,12 @@ public readonly ref struct CsrSpan
 
     /// <summary>Density nnz / (rows * cols), used to choose between the sparse and dense Hessian paths.</summary>
     public double Density => Rows == 0 ? 0.0 : (double)NonZeros / ((double)Rows * Columns);
+
+    /// <summary>The rows as a dense row-major matrix in the first Rows × Columns entries of <paramref name="rowMajor"/>.</summary>
+    public void ToDense(Span<double> rowMajor)
+    {
+        FednlNative.EnsureLoaded();
+        NativeError.Check(NativeMethods.fednl_csr_to_dense(Rows, Columns, in NativeSpan.Ref(RowPointers), in NativeSpan.Ref(ColumnIndices),
+            in NativeSpan.Ref(Values), ref NativeSpan.Ref(rowMajor), rowMajor.Length));
+    }
 }

@@ -116,6 +116,18 @@ public sealed class LogisticOracleTests(KernelVariant variant)
     }
 
     [Test]
+    public void Rows_written_out_densely_are_the_problem_s_dense_copy()
+    {
+        var p = RandomProblem.Create(rows: 77, columns: 69, density: 0.44, seed: 3);
+        var dense = Enumerable.Repeat(-7.0, p.Dense.Length + 1).ToArray(); // stale values are overwritten
+        p.Csr.ToDense(dense);
+        Assert.That(dense[..^1], Is.EqualTo(p.Dense));
+        Assert.That(dense[^1], Is.EqualTo(-7.0));
+        var ex = Assert.Throws<FednlNativeException>(() => p.Csr.ToDense(new double[p.Dense.Length - 1]));
+        Assert.That(ex!.Message, Does.Contain("out_length"));
+    }
+
+    [Test]
     public void A_native_failure_arrives_as_an_exception_with_the_native_message()
     {
         var p = RandomProblem.Create(rows: 4, columns: 3, density: 0.5, seed: 1);
