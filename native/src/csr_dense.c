@@ -15,9 +15,11 @@ FEDNL_API int32_t fednl_csr_to_dense(int64_t rows, int64_t cols, const int64_t *
     if (status != FEDNL_OK) return status;
     if (row_ptr[rows] > row_ptr[0] && (col_idx == NULL || values == NULL))
         return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "csr_to_dense: col_idx or values is null");
-    if (rows > 0) memset(out, 0, (size_t)(rows * cols) * sizeof *out);
     for (int64_t r = 0; r < rows; r++) {
+        /* row by row, so the zeros are still in L1 when the values land on them (one memset of the whole matrix
+         * may take the streaming path, and the values then wait on memory) */
         double *row = out + r * cols;
+        memset(row, 0, (size_t)cols * sizeof *row);
         int64_t begin = row_ptr[r], end = row_ptr[r + 1];
         if (end < begin)
             return fednl_fail(FEDNL_ERR_INVALID_ARGUMENT, "csr_to_dense row %lld: row_ptr decreases (%lld > %lld)",

@@ -40,7 +40,7 @@ public static class MemoryEstimate
         var spec = new CompressorSpec(options.Compressor, d, options.KMultiplier, clients.Count);
         // Server: H, its snapshot and the Cholesky workspace.
         long bytes = 8 * (2 * packed + SolveWorkspaceLength(d));
-        long maxPattern = 0, maxDenseWorkspace = 0, maxDenseRows = 0, maxSamples = 0, planWorkspace = 0;
+        long maxPattern = 0, maxDenseWorkspace = 0, maxSamples = 0, planWorkspace = 0;
         foreach (var client in clients)
         {
             bool dense = FedNLClient.ChoosesDense(client, options.HessianPath);
@@ -49,20 +49,17 @@ public static class MemoryEstimate
                 : PlanBound(client, packed);
             // Building a sparse plan borrows a workspace, one client at a time.
             if (!dense) planWorkspace = Math.Max(planWorkspace, 8 * Interop.NativeMethods.fednl_hessian_plan_workspace(client.Samples, d));
-            // The plan, its pattern's offsets (a dense plan has none) and H_i.
-            bytes += 8 * words + (dense ? 8 : 12) * pattern;
+            // The plan, its pattern's offsets (a dense plan has none) and H_i; on the dense path a dense copy of the rows.
+            bytes += 8 * words + (dense ? 8 : 12) * pattern + (dense ? 8L * client.Samples * d : 0);
             // The round's message: ∇f_i and S_i (all D values for identical and natural, K values and indices otherwise).
             bytes += 8L * d + (spec.IsDense ? 8 * packed : 12 * spec.K);
             maxPattern = Math.Max(maxPattern, pattern);
             maxSamples = Math.Max(maxSamples, client.Samples);
-            if (!dense) continue;
-            maxDenseWorkspace = Math.Max(maxDenseWorkspace, LogisticOracle.DenseWorkspaceLength(client.Samples, d));
-            maxDenseRows = Math.Max(maxDenseRows, (long)client.Samples * d);
+            if (dense) maxDenseWorkspace = Math.Max(maxDenseWorkspace, LogisticOracle.DenseWorkspaceLength(client.Samples, d));
         }
-        // Each worker: a packed matrix, a Hessian over the longest pattern, the compressor's and the dense oracle's
-        // workspace, and the dense copy of one client's rows.
+        // Each worker: a packed matrix, a Hessian over the longest pattern, the compressor's and the dense oracle's workspace.
         long workers = Math.Clamp(options.Threads, 1, clients.Count);
-        long perWorker = 8 * (packed + maxPattern + maxDenseWorkspace + maxDenseRows + 2 * maxSamples)
+        long perWorker = 8 * (packed + maxPattern + maxDenseWorkspace + 2 * maxSamples)
                          + 8 * HessianCompressor.WorkspaceLength(spec, maxPattern);
         return bytes + workers * perWorker + planWorkspace;
     }

@@ -20,7 +20,6 @@ public sealed class ClientScratch : IDisposable
         Packed = new double[PackedSymmetric.Length(spec.Dimension)];
         Compressor = new HessianCompressor(spec, maxPattern);
         DenseWorkspace = new double[clients.Max(c => c.DenseWorkspaceLength)];
-        DenseRows = new double[clients.Max(c => c.DenseRowsLength)];
         Vector = new double[spec.Dimension];
     }
 
@@ -37,10 +36,6 @@ public sealed class ClientScratch : IDisposable
 
     public HessianCompressor Compressor { get; }
     public double[] DenseWorkspace { get; }
-
-    /// <summary>The rows of a dense client as a row-major matrix, and the client whose rows they are (null: none).</summary>
-    public double[] DenseRows { get; }
-    public FedNLClient? DenseRowsOf { get; set; }
 
     /// <summary>A d-vector for intermediate results.</summary>
     public double[] Vector { get; }

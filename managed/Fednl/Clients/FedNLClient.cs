@@ -15,6 +15,9 @@ namespace Fednl.Clients;
 /// </summary>
 public sealed class FedNLClient
 {
+    /// <summary>A dense client's rows as a row-major m × d matrix (null on the sparse path).</summary>
+    private readonly double[]? _denseRows;
+
     public FedNLClient(int id, Dataset data, double lambda, HessianPath path)
     {
         Id = id;
@@ -22,6 +25,13 @@ public sealed class FedNLClient
         Lambda = lambda;
         Dimension = data.Features;
         UsesDenseHessian = ChoosesDense(data, path);
+        if (UsesDenseHessian)
+        {
+            // Held beside the CSR for the whole run: writing it out each round instead (fednl_csr_to_dense into the
+            // worker's scratch) saved 5 MB of phishing's 61 but made its rounds 25 % slower (randseqk, 1.35 → 1.70 s).
+            _denseRows = new double[(long)data.Samples * Dimension];
+            Csr.ToDense(_denseRows);
+        }
         UsesFusedStep = UsesDenseHessian && FitsFusedStep(data.Samples, Dimension);
         Plan = HessianPlan.Build(Csr, UsesDenseHessian);
         Shift = new double[Plan.PatternLength];
@@ -78,24 +88,6 @@ public sealed class FedNLClient
     public double[]? LocalModel { get; private set; }
     public double LocalDifferenceNorm { get; private set; }
     public double[]? LocalGradientTerm { get; private set; }
-
-    /// <summary>Doubles of the dense copy of its rows this client needs in a worker's scratch (0 on the sparse path).</summary>
-    public long DenseRowsLength => UsesDenseHessian ? (long)Samples * Dimension : 0;
-
-    /// <summary>
-    /// The client's rows as a dense row-major m × d matrix, for the dense oracle and the fused step: written into the
-    /// worker's scratch when another client's rows are there. The rows are held once, as CSR; a copy per client
-    /// would double them (phishing: 6 MB beside the 4 MB of CSR) to save writing m·d entries a round (native, ≈ 1 µs
-    /// for a phishing client against its fused step's ≈ 11 µs; a managed loop took ≈ 3 µs).
-    /// </summary>
-    private ReadOnlySpan<double> DenseRows(ClientScratch scratch)
-    {
-        var rows = scratch.DenseRows.AsSpan(0, checked((int)DenseRowsLength));
-        if (ReferenceEquals(scratch.DenseRowsOf, this)) return rows;
-        Csr.ToDense(rows);
-        scratch.DenseRowsOf = this;
-        return rows;
-    }
 
     /// <summary>Doubles of dense-oracle workspace this client needs (0 on the sparse path).</summary>
     public long DenseWorkspaceLength => UsesDenseHessian ? LogisticOracle.DenseWorkspaceLength(Samples, Dimension) : 0;
@@ -164,7 +156,7 @@ public sealed class FedNLClient
         var margins = scratch.Margins.AsSpan(0, Samples);
         var weights = withHessian ? scratch.Weights.AsSpan(0, Samples) : default;
         if (UsesDenseHessian)
-            return LogisticOracle.EvaluateDense(DenseRows(scratch), Samples, Dimension, Data.Labels, x, Lambda, margins, gradient,
+            return LogisticOracle.EvaluateDense(_denseRows, Samples, Dimension, Data.Labels, x, Lambda, margins, gradient,
                 withHessian && !UsesFusedStep ? scratch.Packed : default, scratch.DenseWorkspace,
                 UsesFusedStep ? weights : default);
         return LogisticOracle.EvaluateSparse(Csr, Data.Labels, x, Lambda, margins, gradient, weights: weights);
@@ -173,7 +165,7 @@ public sealed class FedNLClient
     /// <summary>The Hessian over the pattern at the x of the last <see cref="Oracle"/> call (made with withHessian).</summary>
     private void Hessian(ClientScratch scratch, Span<double> hessian)
     {
-        if (UsesFusedStep) LogisticOracle.DenseHessian(DenseRows(scratch), Samples, Dimension, scratch.Weights.AsSpan(0, Samples), Lambda, hessian);
+        if (UsesFusedStep) LogisticOracle.DenseHessian(_denseRows, Samples, Dimension, scratch.Weights.AsSpan(0, Samples), Lambda, hessian);
         else Plan.Hessian(scratch.Weights.AsSpan(0, Samples + 1), Lambda, UsesDenseHessian ? scratch.Packed : default, hessian);
     }
 
@@ -185,7 +177,7 @@ public sealed class FedNLClient
     private double ShiftStep(ClientScratch scratch, Span<double> difference, double alpha, ulong compressorSeed,
         ClientReply update, bool remaining, out double remainingNorm) =>
         UsesFusedStep
-            ? scratch.Compressor.DenseStep(DenseRows(scratch), Samples, scratch.Weights.AsSpan(0, Samples), Lambda, difference, Shift,
+            ? scratch.Compressor.DenseStep(_denseRows, Samples, scratch.Weights.AsSpan(0, Samples), Lambda, difference, Shift,
                 alpha, compressorSeed, update.Difference!, remaining, out remainingNorm, client: Id)
             : scratch.Compressor.PatternStep(Plan, difference, Shift, alpha, compressorSeed, update.Difference!, remaining,
                 out remainingNorm, client: Id);
