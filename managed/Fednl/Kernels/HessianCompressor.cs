@@ -88,10 +88,11 @@ public sealed class HessianCompressor : IDisposable
     }
 
     /// <summary>
-    /// <see cref="PatternStep"/> for a dense client with few rows, fused with forming its Hessian
-    /// (fednl_dense_shift_step): the Hessian Σ_j w_j a_j a_jᵀ + λI is summed in a fixed order strip by strip and each
-    /// strip goes straight into M = Hessian − shift, ‖M‖_F, S = C(M) and shift += α S, so for identical and natural the
-    /// Hessian and M never reach memory. The pattern is every packed entry; <paramref name="difference"/> (D entries)
+    /// <see cref="PatternStep"/> for a dense client that takes the fused step (<see cref="Fednl.Clients.FedNLClient.FitsFusedStep"/>),
+    /// fused with forming its Hessian (fednl_dense_shift_step): the Hessian Σ_j w_j a_j a_jᵀ + λI is summed in a fixed
+    /// order, panel by panel of four packed rows (or strip by strip past the panels' bounds), and goes from registers
+    /// or an L1 buffer straight into M = Hessian − shift, ‖M‖_F, S = C(M) and shift += α S, so for identical and natural
+    /// the Hessian and M never reach memory. The pattern is every packed entry; <paramref name="difference"/> (D entries)
     /// is scratch for the other kinds, left holding M as <see cref="PatternStep"/> leaves it.
     /// </summary>
     /// <param name="rowMajor">The client's rows (rows × d, row-major).</param>
