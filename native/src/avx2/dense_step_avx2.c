@@ -110,10 +110,49 @@ static inline __attribute__((always_inline)) void strip(const fednl_dense_job *j
 #define PANEL_BUFFER 4096
 #define PANEL_MAX_SAMPLES 1024
 
+/* The lines of the next panel's shift and out that are still to be prefetched, and how many each tile takes. */
+typedef struct panel_ahead {
+    char *shift, *out;
+    int64_t lines, per_tile;
+    int write_shift; /* the finish stores the shift too: fetch it for writing */
+} panel_ahead;
+
+/* The finish streams the shift (and out) from L3 or memory, where the hardware prefetcher starts late on each
+ * panel's short run and the stores to out wait for their lines: each tile fetches a share of the next panel's lines
+ * (packed rows i + 4 .. i + 7, contiguous), so that they arrive while this panel's FMAs run. */
+static panel_ahead next_panel_lines(const fednl_dense_job *job, int64_t i, int64_t width) {
+    panel_ahead a = {NULL, NULL, 0, 0, 0};
+    int64_t dim = job->dim;
+    if (job->mode == FEDNL_DENSE_HESSIAN || i + PANEL_ROWS >= dim) return a;
+    int64_t first = fednl_packed_row_offset(dim, i + PANEL_ROWS);
+    int64_t end = fednl_packed_row_offset(dim, i + 2 * PANEL_ROWS < dim ? i + 2 * PANEL_ROWS : dim);
+    int64_t tiles = (width + 4 * PANEL_VECTORS - 1) / (4 * PANEL_VECTORS);
+    a.shift = (char *)(job->shift + first);
+    a.out = (char *)(job->out + first);
+    a.lines = ((end - first) * 8 + 63) / 64 + 1;
+    a.per_tile = (a.lines + tiles - 1) / tiles;
+    a.write_shift = job->mode != FEDNL_DENSE_DIFFERENCE;
+    return a;
+}
+
+static inline __attribute__((always_inline)) void prefetch_some(panel_ahead *a) {
+    int64_t now = a->lines < a->per_tile ? a->lines : a->per_tile;
+    for (int64_t l = 0; l < now; l++) {
+        if (a->write_shift) _m_prefetchw(a->shift + 64 * l);
+        else _mm_prefetch(a->shift + 64 * l, _MM_HINT_T1);
+        _m_prefetchw(a->out + 64 * l);
+    }
+    a->shift += 64 * now;
+    a->out += 64 * now;
+    a->lines -= now;
+}
+
 /* The panel's Hessian at columns col.. (vectors of 4, the last with count lanes) into h (row stride stride), from
  * weighted[4 j + r] = w_j a_j,i+r. */
 static inline __attribute__((always_inline)) void panel_tile(const fednl_dense_job *job, const double *weighted, int64_t col,
-                                                             int vectors, int count, double *h, int64_t stride) {
+                                                             int vectors, int count, double *h, int64_t stride,
+                                                             panel_ahead *ahead) {
+    prefetch_some(ahead);
     __m256i mask = _mm256_loadu_si256((const __m256i *)(const void *)first_lanes_mask[count & 3]);
     __m256d acc[PANEL_ROWS][PANEL_VECTORS];
     for (int r = 0; r < PANEL_ROWS; r++)
@@ -165,13 +204,14 @@ static void panel(const fednl_dense_job *job, int64_t i, double *weighted, doubl
     const double *from = job->a + i;
     for (int64_t j = 0; j < job->rows; j++, from += dim)
         _mm256_storeu_pd(weighted + PANEL_ROWS * j, _mm256_mul_pd(_mm256_set1_pd(job->weights[j]), load4(from, live, mask)));
+    panel_ahead ahead = next_panel_lines(job, i, width);
     for (; t + 4 * PANEL_VECTORS <= width; t += 4 * PANEL_VECTORS)
-        panel_tile(job, weighted, i + t, PANEL_VECTORS, 4, h + t, stride);
+        panel_tile(job, weighted, i + t, PANEL_VECTORS, 4, h + t, stride, &ahead);
     int rest = (int)(width - t), count = rest & 3 ? rest & 3 : 4;
     switch ((rest + 3) / 4) {
-    case 1: panel_tile(job, weighted, i + t, 1, count, h + t, stride); break;
-    case 2: panel_tile(job, weighted, i + t, 2, count, h + t, stride); break;
-    case 3: panel_tile(job, weighted, i + t, 3, count, h + t, stride); break;
+    case 1: panel_tile(job, weighted, i + t, 1, count, h + t, stride, &ahead); break;
+    case 2: panel_tile(job, weighted, i + t, 2, count, h + t, stride, &ahead); break;
+    case 3: panel_tile(job, weighted, i + t, 3, count, h + t, stride, &ahead); break;
     default: break;
     }
     for (int r = 0; r < live; r++) {

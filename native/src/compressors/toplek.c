@@ -40,20 +40,30 @@ static int exponent_of(double v) {
 /* The entries the pops below can reach, into heap; returns how many. Pops come in key order, so they are a prefix
  * of it, and every binade above holds larger keys than every binade below: the set of keys in the top binades
  * whose mass exceeds what the pops must remove (norm - bound), by a margin above every rounding of the two
- * sums, holds every pop. Without such binades (or with a non-finite norm), the whole TopK set. */
+ * sums, holds every pop. Without such binades (or with a non-finite norm), the whole TopK set. Only the binades
+ * the TopK set spans are cleared and scanned (the others would add zeros): a few dozen of the 2048 as a rule. */
 static int64_t reachable(const double *keys, double norm_squared, double bound, int64_t top, const int32_t *positions,
                          int32_t *heap) {
     int64_t size = 0;
     if (top >= 64 && isfinite(norm_squared)) {
-        double mass[2048] = {0};
+        double need = (norm_squared - bound) + norm_squared * (1e-9 + (double)(top + 2048) * 0x1.0p-50);
+        if (!(need > 0.0)) return 0; /* the empty top binade already holds it */
+        int lowest = 2047, highest = 0;
+        for (int64_t t = 0; t < top; t++) {
+            int e = exponent_of(keys[positions[t]]);
+            lowest = e < lowest ? e : lowest;
+            highest = e > highest ? e : highest;
+        }
+        double mass[2048];
+        for (int e = lowest; e <= highest; e++) mass[e] = 0.0;
         for (int64_t t = 0; t < top; t++) mass[exponent_of(keys[positions[t]])] += keys[positions[t]];
-        double need = (norm_squared - bound) + norm_squared * (1e-9 + (double)(top + 2048) * 0x1.0p-50), sum = 0.0;
-        int low = 2047;
-        for (; low >= 0; low--) {
+        double sum = 0.0;
+        int low = highest;
+        for (; low >= lowest; low--) {
             sum += mass[low];
             if (sum >= need) break;
         }
-        if (low >= 0) {
+        if (low >= lowest) {
             for (int64_t t = 0; t < top; t++) {
                 heap[size] = positions[t];
                 size += exponent_of(keys[positions[t]]) >= low;
