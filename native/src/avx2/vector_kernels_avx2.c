@@ -322,21 +322,22 @@ static int64_t collect_field(int64_t n, const double *in, int shift, uint64_t ma
     return count;
 }
 
-/* The lowest `ties` set lanes of a 4-bit tie mask (ties >= 0). */
-static inline int first_ties(int equal, int64_t ties) {
-    while (_mm_popcnt_u32((unsigned)equal) > ties) equal &= ~(1 << (31 - __builtin_clz((unsigned)equal)));
-    return equal;
-}
+/* lowest_lanes[mask][l]: the lowest min(l, popcount(mask)) set lanes of a 4-bit mask. */
+static const uint8_t lowest_lanes[16][5] = {
+    {0, 0, 0, 0, 0}, {0, 1, 1, 1, 1},  {0, 2, 2, 2, 2},   {0, 1, 3, 3, 3},   {0, 4, 4, 4, 4},   {0, 1, 5, 5, 5},
+    {0, 2, 6, 6, 6}, {0, 1, 3, 7, 7},  {0, 8, 8, 8, 8},   {0, 1, 9, 9, 9},   {0, 2, 10, 10, 10}, {0, 1, 3, 11, 11},
+    {0, 4, 12, 12, 12}, {0, 1, 5, 13, 13}, {0, 2, 6, 14, 14}, {0, 1, 3, 7, 15}};
 
 /* The lanes of the four keys at `keys` that TopK takes: those above the threshold and ties while *ties_left lasts.
- * Ties take the lowest positions: a block takes every tie in it while the ties it may take last (a converged
- * client's keys are mostly zeros, all tied at a zero threshold, so most blocks hold ties), and only the one block
- * where they run out trims its tie lanes. */
+ * Ties take the lowest positions. Converged clients' keys often repeat a few tiny values, so tie lanes come at
+ * random, often after the ties have run out: the branches go on how many ties are left (which changes state once
+ * or twice a pass), never on which lanes tie. */
 static inline int chosen_lanes(const double *keys, __m256d limit, int64_t *ties_left) {
     __m256d v = _mm256_loadu_pd(keys);
     int greater = _mm256_movemask_pd(_mm256_cmp_pd(v, limit, _CMP_GT_OQ));
+    if (*ties_left == 0) return greater;
     int equal = _mm256_movemask_pd(_mm256_cmp_pd(v, limit, _CMP_EQ_OQ));
-    if (_mm_popcnt_u32((unsigned)equal) > *ties_left) equal = first_ties(equal, *ties_left);
+    if (*ties_left < 4) equal = lowest_lanes[equal][*ties_left];
     *ties_left -= _mm_popcnt_u32((unsigned)equal);
     return greater | equal;
 }

@@ -37,11 +37,16 @@ static int exponent_of(double v) {
     return (int)((bits >> 52) & 0x7FF);
 }
 
+/* Binades the reachable set's mass table spans at most; a TopK set spread wider takes the whole-set path. */
+#define REACH_BINADES 256
+
 /* The entries the pops below can reach, into heap; returns how many. Pops come in key order, so they are a prefix
  * of it, and every binade above holds larger keys than every binade below: the set of keys in the top binades
  * whose mass exceeds what the pops must remove (norm - bound), by a margin above every rounding of the two
- * sums, holds every pop. Without such binades (or with a non-finite norm), the whole TopK set. Only the binades
- * the TopK set spans are cleared and scanned (the others would add zeros): a few dozen of the 2048 as a rule. */
+ * sums (in any order of addition), holds every pop; any set that holds them gives the same pops. Without such
+ * binades (or with a non-finite norm, or a TopK set spread over more than REACH_BINADES binades), the whole TopK
+ * set. The masses are summed in four lanes by position, so that consecutive keys of one binade do not wait on each
+ * other's stores. */
 static int64_t reachable(const double *keys, double norm_squared, double bound, int64_t top, const int32_t *positions,
                          int32_t *heap) {
     int64_t size = 0;
@@ -54,21 +59,24 @@ static int64_t reachable(const double *keys, double norm_squared, double bound, 
             lowest = e < lowest ? e : lowest;
             highest = e > highest ? e : highest;
         }
-        double mass[2048];
-        for (int e = lowest; e <= highest; e++) mass[e] = 0.0;
-        for (int64_t t = 0; t < top; t++) mass[exponent_of(keys[positions[t]])] += keys[positions[t]];
-        double sum = 0.0;
-        int low = highest;
-        for (; low >= lowest; low--) {
-            sum += mass[low];
-            if (sum >= need) break;
-        }
-        if (low >= lowest) {
-            for (int64_t t = 0; t < top; t++) {
-                heap[size] = positions[t];
-                size += exponent_of(keys[positions[t]]) >= low;
+        if (highest - lowest < REACH_BINADES) {
+            double mass[REACH_BINADES][4];
+            for (int e = 0; e <= highest - lowest; e++) mass[e][0] = mass[e][1] = mass[e][2] = mass[e][3] = 0.0;
+            for (int64_t t = 0; t < top; t++) mass[exponent_of(keys[positions[t]]) - lowest][t & 3] += keys[positions[t]];
+            double sum = 0.0;
+            int low = highest;
+            for (; low >= lowest; low--) {
+                const double *m = mass[low - lowest];
+                sum += (m[0] + m[1]) + (m[2] + m[3]);
+                if (sum >= need) break;
             }
-            return size;
+            if (low >= lowest) {
+                for (int64_t t = 0; t < top; t++) {
+                    heap[size] = positions[t];
+                    size += exponent_of(keys[positions[t]]) >= low;
+                }
+                return size;
+            }
         }
     }
     for (int64_t t = 0; t < top; t++) heap[t] = positions[t];
