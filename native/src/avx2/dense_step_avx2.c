@@ -1,6 +1,6 @@
 /* dense_step_avx2.c - the fused dense client step (fednl_dense_job in internal.h) with AVX2 + FMA. Clients that fit
- * the panel buffers go in panels of four packed rows: their Hessian is formed in register tiles (panel_tile) into an
- * L1-resident buffer, from which each row is finished. Larger ones go row by row in strips of up to 48 entries whose
+ * the panel buffers go in panels of four packed rows (after their first dim mod 4 rows, which go in strips): their
+ * Hessian is formed in register tiles (panel_tile) into an L1-resident buffer, from which each row is finished. Larger ones go row by row in strips of up to 48 entries whose
  * Hessian accumulates in up to 12 registers over the client's rows and is finished while still in registers. The
  * finish (finish4) takes M, its squares, S, the shift update and the stores, so the shift is read and written once.
  * The operations and their order are the reference's, so the bits are too. */
@@ -253,8 +253,12 @@ void fednl_dense_step_avx2(const fednl_dense_job *given, fednl_dense_sums *out) 
     sums.diagonal = sums.remaining_diagonal = 0.0;
     int64_t dim = job.dim;
     if (PANEL_ROWS * (dim + 4) <= PANEL_BUFFER && job.rows <= PANEL_MAX_SAMPLES) {
+        /* The first dim mod 4 rows go in strips, so that every panel's rows are dim - i = 0 mod 4 wide and its tiles
+         * compute no padding past the rows' ends (d = 69: 8 % fewer FMAs). Rows are still finished in order. */
         double h[PANEL_BUFFER], weighted[PANEL_ROWS * PANEL_MAX_SAMPLES];
-        for (int64_t i = 0; i < dim; i += PANEL_ROWS) panel(&job, i, weighted, h, &sums);
+        int64_t first = dim % PANEL_ROWS;
+        for (int64_t i = 0; i < first; i++) row_in_strips(&job, i, &sums);
+        for (int64_t i = first; i < dim; i += PANEL_ROWS) panel(&job, i, weighted, h, &sums);
     } else
         for (int64_t i = 0; i < dim; i++) row_in_strips(&job, i, &sums);
     _mm256_storeu_pd(out->squares, sums.squares_even);
