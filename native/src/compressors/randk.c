@@ -6,15 +6,16 @@
 
 void fednl_random_subset(int64_t total, int64_t k, fednl_random *rng, uint64_t *bitmap) {
     memset(bitmap, 0, (size_t)((total + 63) / 64) * sizeof *bitmap);
+    /* The generator's state lives in registers for the loop (the bitmap's stores could alias it), and the position
+     * set is chosen without a branch: whether t is taken already is a coin flip the predictor cannot learn. */
+    fednl_random state = *rng;
     for (int64_t j = total - k; j < total; j++) {
-        int64_t t = (int64_t)fednl_random_below(rng, (uint64_t)j + 1);
-        uint64_t bit = 1ull << (t & 63);
-        if (bitmap[t >> 6] & bit) {
-            bitmap[j >> 6] |= 1ull << (j & 63);
-        } else {
-            bitmap[t >> 6] |= bit;
-        }
+        int64_t t = (int64_t)fednl_random_below(&state, (uint64_t)j + 1);
+        int64_t taken = (int64_t)((bitmap[t >> 6] >> (t & 63)) & 1);
+        int64_t set = taken ? j : t;
+        bitmap[set >> 6] |= 1ull << (set & 63);
     }
+    *rng = state;
 }
 
 int64_t fednl_randk_indices(int64_t total, int64_t k, fednl_random *rng, int32_t *indices, uint64_t *bitmap) {
