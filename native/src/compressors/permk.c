@@ -31,12 +31,14 @@ int64_t fednl_permk_indices(int64_t total, int64_t clients, int64_t client, fedn
     }
     int64_t begin = r + client * q, end = begin + q;
     for (int64_t t = 0; t < total; t++) permutation[t] = (int32_t)t;
+    fednl_random state = *rng; /* in registers for the loop, whatever the compiler assumes of the swaps' stores */
     for (int64_t t = 0; t < end; t++) {
-        int64_t j = t + (int64_t)fednl_random_below(rng, (uint64_t)(total - t));
+        int64_t j = t + (int64_t)fednl_random_below(&state, (uint64_t)(total - t));
         int32_t kept = permutation[j];
         permutation[j] = permutation[t];
         permutation[t] = kept;
     }
+    *rng = state;
     if (count == 1) indices[0] = permutation[indices[0]];
     for (int64_t t = begin; t < end; t++) indices[count++] = permutation[t];
     fednl_sort_indices(indices, count);
