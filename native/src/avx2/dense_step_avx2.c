@@ -1,6 +1,7 @@
 /* dense_step_avx2.c - the fused dense client step (fednl_dense_job in internal.h) with AVX2 + FMA. Clients that fit
  * the panel buffers go in panels of four packed rows (after their first dim mod 4 rows, which go in strips): their
- * Hessian is formed in register tiles (panel_tile) into an L1-resident buffer, from which each row is finished. Larger ones go row by row in strips of up to 48 entries whose
+ * Hessian is formed in register tiles (panel_tile) into an L1-resident buffer, from which each row is finished.
+ * Larger ones go row by row in strips of up to 48 entries whose
  * Hessian accumulates in up to 12 registers over the client's rows and is finished while still in registers. The
  * finish (finish4) takes M, its squares, S, the shift update and the stores, so the shift is read and written once.
  * The operations and their order are the reference's, so the bits are too. */

@@ -335,7 +335,7 @@ static const uint8_t lowest_lanes[16][5] = {
 static inline int chosen_lanes(const double *keys, __m256d limit, int64_t *ties_left) {
     __m256d v = _mm256_loadu_pd(keys);
     int greater = _mm256_movemask_pd(_mm256_cmp_pd(v, limit, _CMP_GT_OQ));
-    if (*ties_left == 0) return greater;
+    if (*ties_left <= 0) return greater;
     int equal = _mm256_movemask_pd(_mm256_cmp_pd(v, limit, _CMP_EQ_OQ));
     if (*ties_left < 4) equal = lowest_lanes[equal][*ties_left];
     *ties_left -= _mm_popcnt_u32((unsigned)equal);
