@@ -282,7 +282,7 @@ public static unsafe partial class NativeMethods
     public static partial int fednl_csr_check(long rows, long cols, in long row_ptr, in int col_idx, in double values);
 
     /// <summary>
-    /// CSR rows as a dense row-major matrix: the first rows * cols entries of out (out_length at least that) are zero but for out[r * cols + col_idx[k]] = values[k]. The dense oracle and the fused step read a client's rows this way; the client keeps them only as CSR. A column outside [0, cols) or a decreasing row_ptr is refused, naming the row.
+    /// CSR rows as a dense row-major matrix: the first rows * cols entries of out (out_length at least that) are zero but for out[r * cols + col_idx[k]] = values[k]. The dense oracle and the fused step read a client's rows this way; a dense client builds this copy once. A column outside [0, cols) or a decreasing row_ptr is refused, naming the row.
     /// </summary>
     /// <param name="rows">C: <c>int64_t</c></param>
     /// <param name="cols">C: <c>int64_t</c></param>

@@ -119,8 +119,8 @@ FEDNL_API int32_t fednl_csr_check(int64_t rows, int64_t cols, const int64_t *row
 
 /**
  * CSR rows as a dense row-major matrix: the first rows * cols entries of out (out_length at least that) are zero but
- * for out[r * cols + col_idx[k]] = values[k]. The dense oracle and the fused step read a client's rows this way; the
- * client keeps them only as CSR. A column outside [0, cols) or a decreasing row_ptr is refused, naming the row.
+ * for out[r * cols + col_idx[k]] = values[k]. The dense oracle and the fused step read a client's rows this way; a
+ * dense client builds this copy once. A column outside [0, cols) or a decreasing row_ptr is refused, naming the row.
  */
 FEDNL_API int32_t fednl_csr_to_dense(int64_t rows, int64_t cols, const int64_t *row_ptr, const int32_t *col_idx,
                                      const double *values, double *out, int64_t out_length);

@@ -1,5 +1,5 @@
-/* csr_dense.c - a client's CSR rows written out densely, each round, for the dense oracle and the fused step: held
- * once as CSR, a dense client's rows take 1 + 12 / 8 density bytes per entry instead of 8 more per entry. */
+/* csr_dense.c - a client's CSR rows written out densely, once, for the dense oracle and the fused step, which read
+ * the rows as a row-major matrix every round. */
 #include "internal.h"
 
 #include <string.h>
