@@ -86,12 +86,14 @@ typedef struct fednl_vector_kernels {
     /* m[t] = h[t] - shift[t]; returns sum of m[t]^2 */
     double (*difference_squares)(int64_t n, const double *h, const double *shift, double *m);
     /* TopK's and TopLEK's first pass, each entry read once: difference_squares (the same bits), the keys of
-     * fednl_entry_keys on m (diagonal: the dim ascending positions of the diagonal entries) and their exponent
-     * histogram: per exponent field, the counts of fednl_exponent_histogram summed over its four lanes (which lane
-     * holds a count may differ: AVX2 counts zero keys apart, in lane 0); when key_sum is not null, the keys' sum as
-     * fednl_key_sum (compressors/compressor.h) adds them. */
+     * fednl_entry_keys on m (diagonal: the dim ascending positions of the diagonal entries) and in *top their largest
+     * exponent field, as fednl_top_field finds it; when key_sum is not null, the keys' sum as fednl_key_sum
+     * (compressors/compressor.h) adds them. */
     double (*difference_keys)(int64_t n, const double *h, const double *shift, int64_t dim, const int32_t *diagonal,
-                              double *m, double *keys, int32_t *histogram, double *key_sum);
+                              double *m, double *keys, int64_t *top, double *key_sum);
+    /* TopK's radix counts: counts[b] += how many of the n keys have min(top - (bits >> shift), 31) == b; keys with
+     * (bits >> shift) > top are not counted. Needs |top - (bits >> shift)| < 2^31 for every key. */
+    void (*count_fields)(int64_t n, const double *keys, int shift, int64_t top, int64_t counts[32]);
     /* Copies, in order, the in[t] whose field (bits >> shift) & mask equals bucket to out (out may be in);
      * returns how many. */
     int64_t (*collect_field)(int64_t n, const double *in, int shift, uint64_t mask, int64_t bucket, double *out);

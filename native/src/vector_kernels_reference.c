@@ -114,12 +114,12 @@ static double difference_squares(int64_t n, const double *h, const double *shift
     return fednl_difference_squares_tail(t, n, h, shift, m, sum);
 }
 
-/* The separate passes fused kernels are held to: difference_squares, fednl_entry_keys, fednl_exponent_histogram. */
+/* The separate passes fused kernels are held to: difference_squares, fednl_entry_keys, fednl_top_field. */
 static double difference_keys(int64_t n, const double *h, const double *shift, int64_t dim, const int32_t *diagonal,
-                              double *m, double *keys, int32_t *histogram, double *key_sum) {
+                              double *m, double *keys, int64_t *top, double *key_sum) {
     double sum = difference_squares(n, h, shift, m);
     fednl_entry_keys(dim, n, diagonal, m, keys);
-    fednl_exponent_histogram(n, keys, histogram);
+    *top = fednl_top_field(n, keys);
     if (key_sum != NULL) *key_sum = fednl_key_sum(keys, n);
     return sum;
 }
@@ -128,6 +128,13 @@ static uint64_t bits_of(double v) {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
     return bits;
+}
+
+static void count_fields(int64_t n, const double *keys, int shift, int64_t top, int64_t counts[32]) {
+    for (int64_t t = 0; t < n; t++) {
+        int64_t below = top - (int64_t)(bits_of(keys[t]) >> shift);
+        if (below >= 0) counts[below < 31 ? below : 31]++;
+    }
 }
 
 static int64_t collect_field(int64_t n, const double *in, int shift, uint64_t mask, int64_t bucket, double *out) {
@@ -204,6 +211,7 @@ const fednl_vector_kernels fednl_vector_kernels_reference = {
     randk_gather,
     difference_squares,
     difference_keys,
+    count_fields,
     collect_field,
     collect_positions,
     collect_entries,

@@ -668,7 +668,9 @@ static int ascending(const void *a, const void *b) {
 }
 
 /* Differences shaped as a converged client's (most of M exactly zero, the rest a few distinct tiny values, so the
- * threshold has long runs of ties, often several in one block of four), all equal, all zero, and random. */
+ * threshold has long runs of ties, often several in one block of four), all equal, all zero, random, and keys spread
+ * over hundreds of binades (TopK's first pass then finds the K-th more than 31 binades below the largest key, once
+ * or several times over), a few huge among tiny ones, and subnormal keys among normal ones and zeros. */
 static double converged_difference(int shape, int64_t t, test_rng *rng) {
     double u = test_uniform(rng);
     switch (shape) {
@@ -677,7 +679,10 @@ static double converged_difference(int shape, int64_t t, test_rng *rng) {
     case 2: return u < 0.67 ? 0.0 : ldexp((double)(1 + (int)(6 * test_uniform(rng))), -140); /* mostly zeros */
     case 3: return u < 0.2 ? 0.0 : u < 0.9 ? 0x1p-130 : ldexp(1.0 + test_uniform(rng), -129); /* one value dominates */
     case 4: return (t % 7 == 0) ? 3.0 : (double)(int)(4 * u) * 0.25;              /* few values, every block tied */
-    default: return test_normal(rng);                                              /* distinct keys */
+    case 5: return test_normal(rng);                                               /* distinct keys */
+    case 6: return test_normal(rng) * ldexp(1.0, -(int)(160 * u));                 /* 320 binades of keys */
+    case 7: return u < 0.02 ? 1e150 * (1.0 + u) : test_normal(rng) * 1e-150;       /* a few huge, the rest tiny */
+    default: return u < 0.1 ? 0.0 : u < 0.4 ? test_normal(rng) : ldexp(1.0 + u, -530 - (int)(30 * u)); /* subnormal keys */
     }
 }
 
@@ -699,15 +704,18 @@ void test_pattern_step_topk_matches_plain_selection(void) {
         double *keys = malloc((size_t)n * sizeof(double));
         int32_t *order = malloc((size_t)n * sizeof(int32_t));
         CHECK(n > 1024); /* long enough for the vector loops and every pass */
-        for (int shape = 0; shape < 6; shape++) {
+        double *zeros = calloc((size_t)n, sizeof(double));
+        for (int shape = 0; shape < 9; shape++) {
             test_rng rng = {940 + (uint64_t)(10 * problem + shape)};
-            for (int64_t t = 0; t < n; t++) shift[t] = hessian[t] - converged_difference(shape, t, &rng);
+            /* the spread shapes on H = 0, so that M is the difference itself (H - tiny would round to H) */
+            double *h = shape >= 6 ? zeros : hessian;
+            for (int64_t t = 0; t < n; t++) shift[t] = h[t] - converged_difference(shape, t, &rng);
             int64_t ks[] = {1, 3, n / 4, n / 3 + 1, n - 3, n, n + 10};
             for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++) {
                 fednl_compressor c = {FEDNL_COMPRESSOR_TOPK, 0, ks[q], 5 + q, 0};
                 int64_t want = ks[q] < n ? ks[q] : n;
                 for (int v = 0; v < count; v++) {
-                    step_result r = run_step(variants[v], &c, &b, dim, hessian, shift);
+                    step_result r = run_step(variants[v], &c, &b, dim, h, shift);
                     /* the plain selection on the keys of M (r.diff): m^2 on the diagonal, 2 m^2 elsewhere */
                     for (int64_t t = 0, i = 0; t < n; t++) {
                         while (i < dim && diagonal_offset(dim, i) < b.pattern[t]) i++;
@@ -733,9 +741,9 @@ void test_pattern_step_topk_matches_plain_selection(void) {
                 }
                 /* TopLEK draws from the same TopK set: every variant gives the reference's bits */
                 c.kind = FEDNL_COMPRESSOR_TOPLEK;
-                step_result a = run_step(FEDNL_KERNEL_REFERENCE, &c, &b, dim, hessian, shift);
+                step_result a = run_step(FEDNL_KERNEL_REFERENCE, &c, &b, dim, h, shift);
                 for (int v = 1; v < count; v++) {
-                    step_result r = run_step(variants[v], &c, &b, dim, hessian, shift);
+                    step_result r = run_step(variants[v], &c, &b, dim, h, shift);
                     CHECK(a.count == r.count && memcmp(a.indices, r.indices, (size_t)a.count * sizeof(int32_t)) == 0 &&
                           memcmp(a.values, r.values, (size_t)a.count * sizeof(double)) == 0 &&
                           memcmp(a.shift, r.shift, (size_t)n * sizeof(double)) == 0);
@@ -745,6 +753,7 @@ void test_pattern_step_topk_matches_plain_selection(void) {
             }
         }
         CHECK_STATUS(fednl_set_kernel_variant(info.active_variant), FEDNL_OK);
+        free(zeros);
         free(hessian);
         free(shift);
         free(keys);

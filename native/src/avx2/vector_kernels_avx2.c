@@ -226,25 +226,6 @@ static const int32_t set_double_lanes[16][8] = {
     {0, 1, 2, 3, 4, 5, 6, 7}};
 static const int32_t first_lanes[5][4] = {{0, 0, 0, 0}, {-1, 0, 0, 0}, {-1, -1, 0, 0}, {-1, -1, -1, 0}, {-1, -1, -1, -1}};
 
-/* The exponent fields of four keys: histogram lane l (l = t & 3 for t a multiple of 4) gets lane l's increment,
- * except for zero keys. Converged clients' keys are mostly zeros, and increments of one counter wait on each
- * other (store to load): zeros are counted in a register instead (*zeros), their increments sent to spare slots
- * that change every block (spare[0..64), never read), so no increment waits on another of the same counter. */
-static inline void count_exponents(__m256d keys, int32_t *histogram, int32_t *spare, int64_t block, int64_t *zeros) {
-    const __m256i lane_bytes = _mm256_setr_epi64x(0, 4 * 2048, 4 * 4096, 4 * 6144), spare_bytes = _mm256_setr_epi64x(0, 4, 8, 12);
-    __m256i bits = _mm256_castpd_si256(keys);
-    __m256i zero = _mm256_cmpeq_epi64(bits, _mm256_setzero_si256());
-    __m256i field = _mm256_and_si256(_mm256_srli_epi64(bits, 52), _mm256_set1_epi64x(0x7FF));
-    /* the counters' addresses, chosen without a branch (which lanes hold zeros is unpredictable) */
-    __m256i counted = _mm256_add_epi64(_mm256_set1_epi64x((int64_t)(intptr_t)histogram),
-                                       _mm256_add_epi64(_mm256_slli_epi64(field, 2), lane_bytes));
-    __m256i spared = _mm256_add_epi64(_mm256_set1_epi64x((int64_t)(intptr_t)(spare + 4 * (block & 15))), spare_bytes);
-    *zeros += _mm_popcnt_u32((unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(zero)));
-    intptr_t at[4];
-    _mm256_storeu_si256((__m256i *)(void *)at, _mm256_blendv_epi8(counted, spared, zero));
-    for (int l = 0; l < 4; l++) (*(int32_t *)at[l])++;
-}
-
 /* fednl_diagonal_factors8 in registers: the factor 1 on the lanes of the diagonal entries in [t, t + 8), found by
  * comparing positions, since a vector load of eight scalar stores would wait for them (no store forwarding). */
 static inline void diagonal_factors(int64_t t, int64_t n, int64_t dim, const int32_t *diagonal, int64_t *row,
@@ -263,14 +244,13 @@ static inline void diagonal_factors(int64_t t, int64_t n, int64_t dim, const int
 }
 
 /* difference_squares' loop (same accumulators, so the same sum), with keys (2 m^2, m^2 on the diagonal: a factor
- * of 1 or 2 times m, times m, as fednl_entry_keys rounds them) and the histogram in the same pass. */
+ * of 1 or 2 times m, times m, as fednl_entry_keys rounds them) and their largest exponent field in the same pass. */
 static double difference_keys(int64_t n, const double *h, const double *shift, int64_t dim, const int32_t *diagonal,
-                              double *m, double *keys, int32_t *histogram, double *key_sum) {
-    memset(histogram, 0, 4 * 2048 * sizeof *histogram);
-    int32_t spare[64] = {0};
+                              double *m, double *keys, int64_t *top, double *key_sum) {
     __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd(), two = _mm256_set1_pd(2.0);
     __m256d keys_low = _mm256_setzero_pd(), keys_high = _mm256_setzero_pd(); /* fednl_key_sum's lanes 0-3, 4-7 */
-    int64_t row = 0, next = dim > 0 ? (diagonal != NULL ? diagonal[0] : 0) : n, zeros = 0;
+    __m256i fields = _mm256_setzero_si256(), field_mask = _mm256_set1_epi64x(0x7FF);
+    int64_t row = 0, next = dim > 0 ? (diagonal != NULL ? diagonal[0] : 0) : n;
     int64_t t = 0;
     for (; t + 8 <= n; t += 8) {
         /* the client's shift comes from memory (every client's is touched once a round): ask for it early */
@@ -287,16 +267,70 @@ static double difference_keys(int64_t n, const double *h, const double *shift, i
         __m256d ka = _mm256_mul_pd(_mm256_mul_pd(fa, a), a), kb = _mm256_mul_pd(_mm256_mul_pd(fb, b), b);
         _mm256_storeu_pd(keys + t, ka);
         _mm256_storeu_pd(keys + t + 4, kb);
-        count_exponents(ka, histogram, spare, t / 4, &zeros);
-        count_exponents(kb, histogram, spare, t / 4 + 1, &zeros);
+        /* the fields are below 2^11, so the low 32-bit halves' maximum is the 64-bit lanes' */
+        __m256i fa_bits = _mm256_and_si256(_mm256_srli_epi64(_mm256_castpd_si256(ka), 52), field_mask);
+        __m256i fb_bits = _mm256_and_si256(_mm256_srli_epi64(_mm256_castpd_si256(kb), 52), field_mask);
+        fields = _mm256_max_epu32(fields, _mm256_max_epu32(fa_bits, fb_bits));
         keys_low = _mm256_add_pd(keys_low, ka);
         keys_high = _mm256_add_pd(keys_high, kb);
     }
-    histogram[0] += (int32_t)zeros; /* +0 has exponent field 0 */
+    int64_t lanes_top[4];
+    _mm256_storeu_si256((__m256i *)(void *)lanes_top, fields);
+    *top = 0;
+    for (int l = 0; l < 4; l++) *top = lanes_top[l] > *top ? lanes_top[l] : *top;
     double sum = horizontal_sum(_mm256_add_pd(acc0, acc1)), lanes[8];
     _mm256_storeu_pd(lanes, keys_low);
     _mm256_storeu_pd(lanes + 4, keys_high);
-    return fednl_difference_keys_tail(t, n, h, shift, dim, diagonal, row, next, m, keys, histogram, sum, lanes, key_sum);
+    return fednl_difference_keys_tail(t, n, h, shift, dim, diagonal, row, next, m, keys, top, sum, lanes, key_sum);
+}
+
+/* Adds the per-lane byte counters of one count_fields run (acc[j] byte 8 l + i: bin 8 j + i, lane l) to totals[j]
+ * (lane i: bin 8 j + i). */
+static inline void add_bin_bytes(const __m256i acc[4], __m256i totals[4]) {
+    for (int j = 0; j < 4; j++) {
+        /* bytes to 16 bits: lanes 0 and 1, then lanes 2 and 3; their sum, then its two halves (lanes 0 + 2, 1 + 3) */
+        __m256i low = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(acc[j]));
+        __m256i high = _mm256_cvtepu8_epi16(_mm256_extracti128_si256(acc[j], 1));
+        __m256i pairs = _mm256_add_epi16(low, high);
+        __m128i sum = _mm_add_epi16(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256(pairs, 1));
+        totals[j] = _mm256_add_epi32(totals[j], _mm256_cvtepu16_epi32(sum));
+    }
+}
+
+/* count_fields with the 32 bins' counters in registers: a key's bin b sets one byte, byte b mod 8 of accumulator
+ * b / 8 in its lane, by shifting a one left 8 b - 64 j bits into each accumulator j (a shift of 64 or more, or below
+ * 0, gives 0), so no count waits on a store. A lane's bytes hold 255 keys: they are added to 32-bit totals every 255 blocks. */
+static void count_fields(int64_t n, const double *keys, int shift, int64_t top, int64_t counts[32]) {
+    const __m256i one = _mm256_set1_epi64x(1), last = _mm256_set1_epi64x(31), limit = _mm256_set1_epi64x(top);
+    const __m256i by64 = _mm256_set1_epi64x(64), by128 = _mm256_set1_epi64x(128), by192 = _mm256_set1_epi64x(192);
+    __m128i by = _mm_cvtsi32_si128(shift);
+    __m256i totals[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+    int64_t t = 0;
+    while (t + 4 <= n) {
+        __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+        int64_t end = n - t > 4 * 255 ? t + 4 * 255 : n;
+        for (; t + 4 <= end; t += 4) {
+            __m256i bits = _mm256_loadu_si256((const __m256i *)(const void *)(keys + t));
+            /* |top - field| < 2^31, so a signed 32-bit minimum of the halves is the 64-bit one; a field above top
+             * gives a negative shift, which no accumulator counts */
+            __m256i bin = _mm256_min_epi32(_mm256_sub_epi64(limit, _mm256_srl_epi64(bits, by)), last);
+            __m256i at = _mm256_slli_epi64(bin, 3);
+            acc[0] = _mm256_add_epi64(acc[0], _mm256_sllv_epi64(one, at));
+            acc[1] = _mm256_add_epi64(acc[1], _mm256_sllv_epi64(one, _mm256_sub_epi64(at, by64)));
+            acc[2] = _mm256_add_epi64(acc[2], _mm256_sllv_epi64(one, _mm256_sub_epi64(at, by128)));
+            acc[3] = _mm256_add_epi64(acc[3], _mm256_sllv_epi64(one, _mm256_sub_epi64(at, by192)));
+        }
+        add_bin_bytes(acc, totals);
+    }
+    int32_t bins[32];
+    for (int j = 0; j < 4; j++) _mm256_storeu_si256((__m256i *)(void *)(bins + 8 * j), totals[j]);
+    for (int b = 0; b < 32; b++) counts[b] += bins[b];
+    for (; t < n; t++) {
+        uint64_t bits;
+        memcpy(&bits, keys + t, sizeof bits);
+        int64_t below = top - (int64_t)(bits >> shift);
+        if (below >= 0) counts[below < 31 ? below : 31]++;
+    }
 }
 
 static int64_t collect_field(int64_t n, const double *in, int shift, uint64_t mask, int64_t bucket, double *out) {
@@ -454,6 +488,7 @@ const fednl_vector_kernels fednl_vector_kernels_avx2 = {
     randk_gather,
     difference_squares,
     difference_keys,
+    count_fields,
     collect_field,
     collect_positions,
     collect_entries,

@@ -35,12 +35,12 @@ static double difference_squares(int64_t n, const double *h, const double *shift
     return fednl_difference_squares_tail(t, n, h, shift, m, sum);
 }
 
-/* difference_squares' loop with the keys and their exponent histogram (histogram lane t & 3), as the AVX2 form. */
+/* difference_squares' loop with the keys and their largest exponent field, as the AVX2 form. */
 static double difference_keys(int64_t n, const double *h, const double *shift, int64_t dim, const int32_t *diagonal,
-                              double *m, double *keys, int32_t *histogram, double *key_sum) {
-    memset(histogram, 0, 4 * 2048 * sizeof *histogram);
+                              double *m, double *keys, int64_t *top, double *key_sum) {
     __m512d acc = _mm512_setzero_pd(), two = _mm512_set1_pd(2.0), key_lanes = _mm512_setzero_pd(); /* fednl_key_sum's */
     const __m512i exponent_mask = _mm512_set1_epi64(0x7FF);
+    __m512i fields = _mm512_setzero_si512();
     int64_t row = 0, next = dim > 0 ? (diagonal != NULL ? diagonal[0] : 0) : n;
     int64_t t = 0;
     for (; t + 8 <= n; t += 8) {
@@ -48,28 +48,64 @@ static double difference_keys(int64_t n, const double *h, const double *shift, i
         _mm512_storeu_pd(m + t, a);
         acc = _mm512_fmadd_pd(a, a, acc);
         __m512d factor = two;
-        if (next < t + 8) { /* a diagonal entry in this block */
-            double f[8];
-            fednl_diagonal_factors8(t, n, dim, diagonal, &row, &next, f);
-            factor = _mm512_loadu_pd(f);
+        if (next < t + 8) { /* a diagonal entry in this block: factor 1 on its lanes, chosen by a mask (a vector load
+                             * of eight scalar stores would wait for them: no store forwarding) */
+            unsigned lanes = 0;
+            while (next < t + 8) {
+                lanes |= 1u << (next - t);
+                row++;
+                next = row < dim ? (diagonal != NULL ? diagonal[row] : fednl_packed_row_offset(dim, row)) : n;
+            }
+            factor = _mm512_mask_blend_pd((__mmask8)lanes, two, _mm512_set1_pd(1.0));
         }
         __m512d k = _mm512_mul_pd(_mm512_mul_pd(factor, a), a);
         _mm512_storeu_pd(keys + t, k);
-        int64_t e[8];
-        _mm512_storeu_si512((void *)e, _mm512_and_si512(_mm512_srli_epi64(_mm512_castpd_si512(k), 52), exponent_mask));
-        histogram[e[0]]++;
-        histogram[2048 + e[1]]++;
-        histogram[4096 + e[2]]++;
-        histogram[6144 + e[3]]++;
-        histogram[e[4]]++;
-        histogram[2048 + e[5]]++;
-        histogram[4096 + e[6]]++;
-        histogram[6144 + e[7]]++;
+        fields = _mm512_max_epu64(fields, _mm512_and_si512(_mm512_srli_epi64(_mm512_castpd_si512(k), 52), exponent_mask));
         key_lanes = _mm512_add_pd(key_lanes, k);
     }
+    *top = (int64_t)_mm512_reduce_max_epu64(fields);
     double sum = horizontal_sum(halves_sum(acc)), lanes[8];
     _mm512_storeu_pd(lanes, key_lanes);
-    return fednl_difference_keys_tail(t, n, h, shift, dim, diagonal, row, next, m, keys, histogram, sum, lanes, key_sum);
+    return fednl_difference_keys_tail(t, n, h, shift, dim, diagonal, row, next, m, keys, top, sum, lanes, key_sum);
+}
+
+/* The AVX2 count_fields on eight lanes: a lane's bytes hold 255 keys, so its counters go to 32-bit totals every 255
+ * blocks of eight. */
+static void count_fields(int64_t n, const double *keys, int shift, int64_t top, int64_t counts[32]) {
+    const __m512i one = _mm512_set1_epi64(1), last = _mm512_set1_epi64(31), limit = _mm512_set1_epi64(top);
+    const __m512i by64 = _mm512_set1_epi64(64), by128 = _mm512_set1_epi64(128), by192 = _mm512_set1_epi64(192);
+    const __m128i by = _mm_cvtsi32_si128(shift);
+    __m256i totals[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+    int64_t t = 0;
+    while (t + 8 <= n) {
+        __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
+        int64_t end = n - t > 8 * 255 ? t + 8 * 255 : n;
+        for (; t + 8 <= end; t += 8) {
+            __m512i bits = _mm512_loadu_si512((const void *)(keys + t));
+            __m512i at = _mm512_slli_epi64(_mm512_min_epi64(_mm512_sub_epi64(limit, _mm512_srl_epi64(bits, by)), last), 3);
+            acc[0] = _mm512_add_epi64(acc[0], _mm512_sllv_epi64(one, at));
+            acc[1] = _mm512_add_epi64(acc[1], _mm512_sllv_epi64(one, _mm512_sub_epi64(at, by64)));
+            acc[2] = _mm512_add_epi64(acc[2], _mm512_sllv_epi64(one, _mm512_sub_epi64(at, by128)));
+            acc[3] = _mm512_add_epi64(acc[3], _mm512_sllv_epi64(one, _mm512_sub_epi64(at, by192)));
+        }
+        for (int j = 0; j < 4; j++) {
+            /* bytes to 16 bits (lanes 0-3, lanes 4-7), their sum, then halves until one lane of eight bins is left */
+            __m512i wide = _mm512_add_epi16(_mm512_cvtepu8_epi16(_mm512_castsi512_si256(acc[j])),
+                                            _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(acc[j], 1)));
+            __m256i half = _mm256_add_epi16(_mm512_castsi512_si256(wide), _mm512_extracti64x4_epi64(wide, 1));
+            __m128i sum = _mm_add_epi16(_mm256_castsi256_si128(half), _mm256_extracti128_si256(half, 1));
+            totals[j] = _mm256_add_epi32(totals[j], _mm256_cvtepu16_epi32(sum));
+        }
+    }
+    int32_t bins[32];
+    for (int j = 0; j < 4; j++) _mm256_storeu_si256((__m256i *)(void *)(bins + 8 * j), totals[j]);
+    for (int b = 0; b < 32; b++) counts[b] += bins[b];
+    for (; t < n; t++) {
+        uint64_t bits;
+        memcpy(&bits, keys + t, sizeof bits);
+        int64_t below = top - (int64_t)(bits >> shift);
+        if (below >= 0) counts[below < 31 ? below : 31]++;
+    }
 }
 
 /* The loss step (loss_step.h) on 8 lanes. */
@@ -128,6 +164,7 @@ const fednl_vector_kernels *fednl_vector_kernels_avx512(void) {
             built.loss_block = loss_block;
             built.difference_squares = difference_squares;
             built.difference_keys = difference_keys;
+            built.count_fields = count_fields;
             table = built;
             atomic_store_explicit(&table_state, 2, memory_order_release);
         } else {

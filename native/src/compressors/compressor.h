@@ -27,20 +27,18 @@ void fednl_sort_indices(int32_t *a, int64_t n);
 int64_t fednl_topk_positions(int64_t n, int64_t k, const double *keys, double *scratch, int32_t *histogram,
                              int32_t *positions);
 
-/* The 4 x 2048 interleaved exponent counts fednl_topk_positions starts from: entry t adds 1 at
- * histogram[(t & 3) * 2048 + (bits of keys[t] >> 52 & 0x7FF)] (a NaN key with its sign set counts as 2047). */
-void fednl_exponent_histogram(int64_t n, const double *keys, int32_t *histogram);
+/* The largest exponent field (bits >> 52 & 0x7FF) of keys[0..n), 0 when n = 0: where TopK's radix passes start. */
+int64_t fednl_top_field(int64_t n, const double *keys);
 
-/* fednl_topk_positions with histogram already filled as fednl_exponent_histogram fills it, or with the same sums
- * over its four lanes per exponent field (unused when k >= n). */
-int64_t fednl_topk_positions_counted(int64_t n, int64_t k, const double *keys, double *scratch, int32_t *histogram,
-                                     int32_t *positions);
+/* fednl_topk_positions given top = fednl_top_field(n, keys) (a variant's fused first pass finds it). */
+int64_t fednl_topk_positions_below(int64_t n, int64_t k, const double *keys, int64_t top, double *scratch,
+                                   int32_t *histogram, int32_t *positions);
 
-/* TopK in the pattern step: fednl_topk_positions_counted's choice applied as collect_entries (fednl_vector_kernels)
+/* TopK in the pattern step: fednl_topk_positions_below's choice applied as collect_entries (fednl_vector_kernels)
  * applies it, for the min(k, n) entries. */
-int64_t fednl_topk_entries_counted(int64_t n, int64_t k, const double *keys, double *scratch, int32_t *histogram,
-                                   const int32_t *offsets, const double *m, double alpha, double *shift,
-                                   int32_t *indices, double *values);
+int64_t fednl_topk_entries_below(int64_t n, int64_t k, const double *keys, int64_t top, double *scratch,
+                                 int32_t *histogram, const int32_t *offsets, const double *m, double alpha,
+                                 double *shift, int32_t *indices, double *values);
 
 /* TopLEK's positions (ascending) among n entries of a matrix with `total` packed entries. */
 int64_t fednl_toplek_positions(int64_t n, int64_t k, int64_t total, const double *keys, double *scratch,
@@ -110,12 +108,12 @@ static inline double fednl_key_sum(const double *keys, int64_t n) {
 }
 
 /* The vector difference_keys' last n - t entries (t a multiple of 8), one by one in the same roundings: M, its square
- * into sum, the key (m^2 on the diagonal, 2 m^2 elsewhere), its exponent into histogram lane t & 3 and the key into
- * lanes (fednl_key_sum's; their total returned through key_sum when asked). row and next are the diagonal walk's
- * state at t. Returns sum. */
+ * into sum, the key (m^2 on the diagonal, 2 m^2 elsewhere), its exponent field into *top (the largest so far) and the
+ * key into lanes (fednl_key_sum's; their total returned through key_sum when asked). row and next are the diagonal
+ * walk's state at t. Returns sum. */
 static inline double fednl_difference_keys_tail(int64_t t, int64_t n, const double *h, const double *shift, int64_t dim,
                                                 const int32_t *diagonal, int64_t row, int64_t next, double *m,
-                                                double *keys, int32_t *histogram, double sum, double lanes[8],
+                                                double *keys, int64_t *top, double sum, double lanes[8],
                                                 double *key_sum) {
     for (; t < n; t++) {
         m[t] = h[t] - shift[t];
@@ -129,7 +127,8 @@ static inline double fednl_difference_keys_tail(int64_t t, int64_t n, const doub
         keys[t] = factor * m[t] * m[t];
         uint64_t bits;
         memcpy(&bits, &keys[t], sizeof bits);
-        histogram[(t & 3) * 2048 + (int64_t)((bits >> 52) & 0x7FF)]++;
+        int64_t field = (int64_t)((bits >> 52) & 0x7FF);
+        if (field > *top) *top = field;
         lanes[t & 7] += keys[t];
     }
     if (key_sum != NULL) *key_sum = fednl_key_lanes_total(lanes);

@@ -89,11 +89,12 @@ void fednl_shift_step_run(const fednl_compressor *c, const fednl_step_pattern *p
     const int32_t *offsets = p->offsets;
     double *m = difference;
     int selecting = c->kind == FEDNL_COMPRESSOR_TOPK || c->kind == FEDNL_COMPRESSOR_TOPLEK;
-    /* TopK and TopLEK form their keys, exponent counts (and TopLEK its key sum) in the same pass as M */
+    /* TopK and TopLEK form their keys, largest exponent field (and TopLEK its key sum) in the same pass as M */
     double *keys = (double *)work, *scratch = selecting ? keys + n : NULL, key_sum = 0.0;
     int32_t *histogram = selecting ? (int32_t *)(scratch + n) : NULL, *positions = selecting ? histogram + 4 * 2048 : NULL;
+    int64_t top = 0;
     if (!difference_formed) {
-        double all = selecting ? kernels->difference_keys(n, difference, shift, dim, p->diagonal, m, keys, histogram,
+        double all = selecting ? kernels->difference_keys(n, difference, shift, dim, p->diagonal, m, keys, &top,
                                                           c->kind == FEDNL_COMPRESSOR_TOPLEK ? &key_sum : NULL)
                                : kernels->difference_squares(n, difference, shift, m);
         *difference_norm = sqrt(pattern_sum_squares(p, m, all));
@@ -114,10 +115,10 @@ void fednl_shift_step_run(const fednl_compressor *c, const fednl_step_pattern *p
         written = n;
         break;
     case FEDNL_COMPRESSOR_TOPK: /* positions, values and the shift update in one pass */
-        written = fednl_topk_entries_counted(n, k, keys, scratch, histogram, offsets, m, alpha, shift, indices, values);
+        written = fednl_topk_entries_below(n, k, keys, top, scratch, histogram, offsets, m, alpha, shift, indices, values);
         break;
     case FEDNL_COMPRESSOR_TOPLEK:
-        written = fednl_topk_positions_counted(n, k, keys, scratch, histogram, positions);
+        written = fednl_topk_positions_below(n, k, keys, top, scratch, histogram, positions);
         written = fednl_toplek_from_topk(k, total, keys, key_sum, &rng, written, positions, positions + (k < n ? k : n));
         for (int64_t t = 0; t < written; t++) {
             int32_t at = positions[t];
