@@ -1,6 +1,7 @@
 /* test_compressors.c - compressor contracts: exactness, counts, ordering, contraction bounds, unbiasedness
  * and variance over many seeded draws (deterministic: the seeds are fixed). */
 #include "test_util.h"
+#include "../../native/src/random.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@ void test_compress_natural_variants_agree_bitwise(void);
 void test_compress_toplek_matches_plain_selection(void);
 void test_compress_natural_draws_follow_positions(void);
 void test_compress_natural_lanes_are_independent(void);
+void test_compress_randk_matches_plain_floyd(void);
 
 typedef struct compressed {
     int64_t dim, total, capacity, count, work_len;
@@ -682,4 +684,43 @@ void test_compress_natural_lanes_are_independent(void) {
     CHECK_CLOSE(subnormal_mean / (double)subnormals, 1.25, 5.0 * sqrt(0.25 * 0.75 / (double)subnormals));
     free(m);
     free(v);
+}
+
+/* RandK's indices are Floyd's algorithm on the seed's xoshiro256** stream (random.h), drawn plainly here with a flag
+ * per entry: for j = D - K .. D - 1, t uniform in [0, j]; take t, or j when t is taken. Matrices whose D is below,
+ * at and above multiples of 64, K from 1 to D, so that j's run starts and ends inside and at the edges of words. */
+void test_compress_randk_matches_plain_floyd(void) {
+    const int64_t dims[] = {1, 3, 10, 11, 15, 16, 69, 100};
+    for (size_t q = 0; q < sizeof dims / sizeof dims[0]; q++) {
+        int64_t dim = dims[q], total = dim * (dim + 1) / 2;
+        char *taken = malloc((size_t)total);
+        double *m = random_packed(dim, 70 + q);
+        int64_t ks[] = {1, 2, total / 3, total / 2, total - 64, total - 63, total - 1, total};
+        for (size_t r = 0; r < sizeof ks / sizeof ks[0]; r++) {
+            int64_t k = ks[r];
+            if (k < 1 || k > total) continue;
+            for (uint64_t seed = 0; seed < 5; seed++) {
+                fednl_compressor c = {FEDNL_COMPRESSOR_RANDK, 0, k, 1000 * seed + (uint64_t)q, 0};
+                fednl_random rng = fednl_random_seed(c.seed);
+                memset(taken, 0, (size_t)total);
+                for (int64_t j = total - k; j < total; j++) {
+                    int64_t t = (int64_t)fednl_random_below(&rng, (uint64_t)j + 1);
+                    taken[taken[t] ? j : t] = 1;
+                }
+                compressed out = make_compressed(&c, dim);
+                CHECK_STATUS(compress_into(&c, m, &out), FEDNL_OK);
+                CHECK(out.count == k);
+                int64_t at = 0;
+                for (int64_t e = 0; e < total && at <= out.count; e++)
+                    if (taken[e]) {
+                        CHECK(at < out.count && out.indices[at] == e);
+                        at++;
+                    }
+                CHECK(at == out.count);
+                free_compressed(&out);
+            }
+        }
+        free(taken);
+        free(m);
+    }
 }

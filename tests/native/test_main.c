@@ -40,6 +40,7 @@
     X(compress_natural_variants_agree_bitwise)                                                               \
     X(compress_natural_draws_follow_positions)                                                               \
     X(compress_natural_lanes_are_independent)                                                                \
+    X(compress_randk_matches_plain_floyd)                                                                    \
     X(compress_toplek_matches_plain_selection)                                                               \
     X(compress_permk_blocks_partition_the_entries)                                                           \
     X(compress_permk_entries_reach_every_block_uniformly)                                                    \

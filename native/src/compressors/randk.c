@@ -6,16 +6,25 @@
 
 void fednl_random_subset(int64_t total, int64_t k, fednl_random *rng, uint64_t *bitmap) {
     memset(bitmap, 0, (size_t)((total + 63) / 64) * sizeof *bitmap);
-    /* The generator's state lives in registers for the loop (the bitmap's stores could alias it). The choice of the
-     * position to set stays a branch: as arithmetic, each store's address would wait on the load before it, and the
-     * draws ran 40 % slower. */
+    /* The generator's state lives in registers for the loop (the bitmap's stores could alias it). Floyd's step sets
+     * t when it is free and j otherwise: setting t's bit either way leaves the set as it is, so t's word takes its bit
+     * unconditionally, and j's bit goes to a register word (j ascends) stored once j leaves its word. No store
+     * address then depends on a loaded bit, and no branch on one: a t in j's word is looked up in the register too. */
     fednl_random state = *rng;
-    for (int64_t j = total - k; j < total; j++) {
+    int64_t j = total - k;
+    uint64_t j_bits = 0; /* the bits set in j's word since it was last stored */
+    for (; j < total; j++) {
+        if ((j & 63) == 0 && j_bits != 0) {
+            bitmap[(j >> 6) - 1] |= j_bits;
+            j_bits = 0;
+        }
         int64_t t = (int64_t)fednl_random_below(&state, (uint64_t)j + 1);
-        int64_t taken = (int64_t)((bitmap[t >> 6] >> (t & 63)) & 1);
-        int64_t set = taken ? j : t;
-        bitmap[set >> 6] |= 1ull << (set & 63);
+        uint64_t same_word = 0 - (uint64_t)((t >> 6) == (j >> 6));
+        uint64_t taken = ((bitmap[t >> 6] | (j_bits & same_word)) >> (t & 63)) & 1;
+        bitmap[t >> 6] |= 1ull << (t & 63);
+        j_bits |= taken << (j & 63);
     }
+    if (j_bits != 0) bitmap[(j - 1) >> 6] |= j_bits;
     *rng = state;
 }
 
