@@ -120,6 +120,10 @@ extern const fednl_vector_kernels fednl_vector_kernels_avx2;
 void fednl_dense_step_avx2(const fednl_dense_job *job, fednl_dense_sums *sums);
 #endif
 #if defined(FEDNL_HAVE_AVX512_BUILD)
+/* The AVX-512 dense_step (avx512/dense_step_avx512.c): the AVX2 step's bits with 8-lane register tiles. */
+void fednl_dense_step_avx512(const fednl_dense_job *job, fednl_dense_sums *sums);
+#endif
+#if defined(FEDNL_HAVE_AVX512_BUILD)
 /* The AVX-512 table: the AVX2 one with the kernels that have an AVX-512 form (avx512/vector_kernels_avx512.c). */
 const fednl_vector_kernels *fednl_vector_kernels_avx512(void);
 #endif

@@ -239,10 +239,10 @@ void test_dense_step_matches_pattern_step(void) {
         }
 }
 
-/* Every kind, shapes with every strip, panel and tile remainder (dim mod 4 and mod 12, rows 0 and 1, and the
- * row-by-row strips of clients past the panels' bounds: more than 1024 rows, dim above 1020), M zero, subnormal, a
- * power of two and not finite at chosen entries: the active variant (AVX2 under the reference) gives the reference's
- * bits in every output. */
+/* Every kind, shapes with every strip, panel and tile remainder (dim mod 4, mod 12 and mod 24 for the AVX-512 tiles,
+ * rows 0 and 1, and the row-by-row strips of clients past the panels' bounds: more than 1024 rows, dim above 1020), M
+ * zero, subnormal, a power of two and not finite at chosen entries: the active variant (AVX2 under the reference)
+ * gives the reference's bits in every output. */
 void test_dense_step_variants_agree_bitwise(void) {
     fednl_build_info info;
     CHECK_STATUS(fednl_get_build_info(&info), FEDNL_OK);

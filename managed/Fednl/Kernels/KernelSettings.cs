@@ -5,7 +5,7 @@ namespace Fednl.Kernels;
 /// <summary>Which implementation of the vector kernels runs.</summary>
 public enum KernelVariant
 {
-    /// <summary>AVX2 when the CPU has it (AVX-512 only when asked for), unless FEDNL_KERNEL says otherwise.</summary>
+    /// <summary>AVX-512 when the CPU has it, else AVX2 when it has that, unless FEDNL_KERNEL says otherwise.</summary>
     Auto = 0,
     /// <summary>Plain scalar C.</summary>
     Reference = 1,

@@ -165,6 +165,7 @@ const fednl_vector_kernels *fednl_vector_kernels_avx512(void) {
             built.difference_squares = difference_squares;
             built.difference_keys = difference_keys;
             built.count_fields = count_fields;
+            built.dense_step = fednl_dense_step_avx512;
             table = built;
             atomic_store_explicit(&table_state, 2, memory_order_release);
         } else {
