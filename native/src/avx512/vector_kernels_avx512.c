@@ -108,6 +108,103 @@ static void count_fields(int64_t n, const double *keys, int shift, int64_t top, 
     }
 }
 
+/* The AVX2 collect_field on eight lanes, packing each block's wanted lanes with a compress (out may be in: the whole
+ * block is loaded before the store, which writes at most up to the block's end). */
+static int64_t collect_field(int64_t n, const double *in, int shift, uint64_t mask, int64_t bucket, double *out) {
+    const __m512i field_mask = _mm512_set1_epi64((long long)mask), wanted = _mm512_set1_epi64((long long)bucket);
+    const __m128i by = _mm_cvtsi32_si128(shift);
+    int64_t count = 0, t = 0;
+    for (; t + 8 <= n; t += 8) {
+        __m512i bits = _mm512_loadu_si512((const void *)(in + t));
+        __mmask8 lanes = _mm512_cmpeq_epi64_mask(_mm512_and_si512(_mm512_srl_epi64(bits, by), field_mask), wanted);
+        _mm512_storeu_si512((void *)(out + count), _mm512_maskz_compress_epi64(lanes, bits));
+        count += _mm_popcnt_u32(lanes);
+    }
+    for (; t < n; t++) {
+        double v = in[t];
+        uint64_t bits;
+        memcpy(&bits, &v, sizeof bits);
+        out[count] = v;
+        count += (int64_t)((bits >> shift) & mask) == bucket;
+    }
+    return count;
+}
+
+/* The lanes of the eight keys at `keys` that TopK takes, as the AVX2 chosen_lanes picks them: those above the
+ * threshold and, while *ties_left lasts, ties, the lowest positions first. */
+static inline unsigned chosen_lanes8(const double *keys, __m512d limit, int64_t *ties_left) {
+    __m512d v = _mm512_loadu_pd(keys);
+    unsigned greater = _mm512_cmp_pd_mask(v, limit, _CMP_GT_OQ);
+    if (*ties_left <= 0) return greater;
+    unsigned equal = _mm512_cmp_pd_mask(v, limit, _CMP_EQ_OQ);
+    if (*ties_left < 8) { /* keep the lowest *ties_left of them */
+        unsigned kept = 0;
+        for (int64_t l = 0; l < *ties_left && equal != 0; l++) {
+            kept |= equal & (0u - equal);
+            equal &= equal - 1;
+        }
+        equal = kept;
+    }
+    *ties_left -= _mm_popcnt_u32(equal);
+    return greater | equal;
+}
+
+/* The AVX2 collect_positions on eight lanes: each block's taken positions packed with a compress, stored whole while
+ * eight slots remain, masked after. */
+static int64_t collect_positions(int64_t n, const double *keys, double threshold, int64_t above, int64_t k,
+                                 int32_t *positions) {
+    const __m512d limit = _mm512_set1_pd(threshold);
+    const __m256i lanes8 = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    int64_t ties_left = k - above, count = 0, t;
+    for (t = 0; t + 8 <= n && count < k; t += 8) {
+        unsigned lanes = chosen_lanes8(keys + t, limit, &ties_left);
+        int taken = _mm_popcnt_u32(lanes);
+        __m256i at = _mm256_maskz_compress_epi32((__mmask8)lanes, _mm256_add_epi32(_mm256_set1_epi32((int32_t)t), lanes8));
+        if (count + 8 <= k) _mm256_storeu_si256((__m256i *)(void *)(positions + count), at);
+        else _mm256_mask_storeu_epi32(positions + count, (__mmask8)((1u << taken) - 1), at);
+        count += taken;
+    }
+    for (; t < n && count < k; t++) {
+        int64_t tie = (int64_t)(keys[t] == threshold) & (int64_t)(ties_left > 0);
+        if ((keys[t] > threshold) | tie) positions[count++] = (int32_t)t;
+        ties_left -= tie;
+    }
+    return count;
+}
+
+/* The AVX2 collect_entries on eight lanes: the taken lanes' offsets and M values packed with compresses (stored whole
+ * while eight slots remain, masked after), shift += alpha M on those lanes only (a masked store, so the others keep
+ * their bits). */
+static int64_t collect_entries(int64_t n, const double *keys, double threshold, int64_t above, int64_t k,
+                               const int32_t *offsets, const double *m, double alpha, double *shift, int32_t *indices,
+                               double *values) {
+    const __m512d limit = _mm512_set1_pd(threshold), a = _mm512_set1_pd(alpha);
+    const __m256i lanes8 = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    int64_t ties_left = k - above, count = 0, t = 0;
+    for (; t + 8 <= n && count < k; t += 8) {
+        unsigned lanes = chosen_lanes8(keys + t, limit, &ties_left);
+        __mmask8 chosen = (__mmask8)lanes;
+        int taken = _mm_popcnt_u32(lanes);
+        __m256i at = offsets != NULL ? _mm256_loadu_si256((const __m256i *)(const void *)(offsets + t))
+                                     : _mm256_add_epi32(_mm256_set1_epi32((int32_t)t), lanes8);
+        __m512d mv = _mm512_loadu_pd(m + t);
+        _mm512_mask_storeu_pd(shift + t, chosen, _mm512_add_pd(_mm512_loadu_pd(shift + t), _mm512_mul_pd(a, mv)));
+        __m256i packed_at = _mm256_maskz_compress_epi32(chosen, at);
+        __m512d packed_m = _mm512_maskz_compress_pd(chosen, mv);
+        if (count + 8 <= k) {
+            _mm256_storeu_si256((__m256i *)(void *)(indices + count), packed_at);
+            _mm512_storeu_pd(values + count, packed_m);
+        } else {
+            __mmask8 first = (__mmask8)((1u << taken) - 1);
+            _mm256_mask_storeu_epi32(indices + count, first, packed_at);
+            _mm512_mask_storeu_pd(values + count, first, packed_m);
+        }
+        count += taken;
+    }
+    return fednl_collect_entries_tail(t, n, keys, threshold, ties_left, k, count, offsets, m, alpha, shift, indices,
+                                      values);
+}
+
 /* The loss step (loss_step.h) on 8 lanes. */
 #define LS_V __m512d
 #define LS_SET1(c) _mm512_set1_pd(c)
@@ -165,6 +262,9 @@ const fednl_vector_kernels *fednl_vector_kernels_avx512(void) {
             built.difference_squares = difference_squares;
             built.difference_keys = difference_keys;
             built.count_fields = count_fields;
+            built.collect_field = collect_field;
+            built.collect_positions = collect_positions;
+            built.collect_entries = collect_entries;
             built.dense_step = fednl_dense_step_avx512;
             table = built;
             atomic_store_explicit(&table_state, 2, memory_order_release);
