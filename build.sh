@@ -113,13 +113,30 @@ build_managed() {
     -p:FednlNativeDir="$root/build/native/lib/"
 }
 
+# The fednl command precompiled (ReadyToRun, framework-dependent): a run then spends no time compiling its own code
+# as it starts (a one-round phishing run: 0.31 s instead of 0.52). The ReadyToRun compiler comes from NuGet; where it
+# cannot be had (offline without it in the cache, or a machine other than x86-64), ./fednl runs the build output.
+publish_cli() {
+  cli_dll="managed/Fednl.Cli/bin/$configuration/net10.0/Fednl.Cli.dll"
+  [ "$(uname -m)" = "x86_64" ] || return 0
+  log "fednl command, precompiled (ReadyToRun)"
+  local out
+  if out="$(dotnet publish managed/Fednl.Cli/Fednl.Cli.csproj -c "$configuration" -r linux-x64 --self-contained false \
+      -p:PublishReadyToRun=true -nologo -v quiet -clp:ErrorsOnly -p:FednlNativeDir="$root/build/native/lib/" 2>&1)"; then
+    cli_dll="managed/Fednl.Cli/bin/$configuration/net10.0/linux-x64/publish/Fednl.Cli.dll"
+  else
+    printf '%s\n' "$out" | tail -n 5 >&2
+    echo "warning: the precompiled fednl command could not be built (above); ./fednl runs the build output, which compiles its code as it starts" >&2
+  fi
+}
+
 write_launcher() {
   # Relative to the launcher's own folder (through symlinks), so a moved or copied checkout keeps working.
   cat > "$root/fednl" <<EOF
 #!/usr/bin/env bash
 # Launcher written by build.sh: runs the fednl command built in $configuration beside this file.
 here="\$(cd "\$(dirname "\$(readlink -f "\${BASH_SOURCE[0]}")")" && pwd)"
-exec dotnet "\$here/managed/Fednl.Cli/bin/$configuration/net10.0/Fednl.Cli.dll" "\$@"
+exec dotnet "\$here/$cli_dll" "\$@"
 EOF
   chmod +x "$root/fednl"
 }
@@ -269,6 +286,7 @@ ensure_packages
 restore_managed
 build_native "build/native"
 build_managed
+publish_cli
 write_launcher
 
 case "$command_name" in
