@@ -325,7 +325,7 @@ public static unsafe partial class NativeMethods
     public static partial long fednl_logreg_dense_workspace(long rows, long cols);
 
     /// <summary>
-    /// The same oracle on dense row-major data a (rows x cols). The Hessian goes through OpenBLAS dsyrk on the rows scaled by sqrt(s_j (1 - s_j)); work holds work_len &gt;= fednl_logreg_dense_workspace(rows, cols) doubles and is only needed when grad or hess_packed is not null. a has rows * cols entries; the outputs have the lengths fednl_logreg_sparse gives, weights (when not null) the Hessian's row weights s_j (1 - s_j) / m that fednl_dense_hessian and fednl_dense_shift_step take.
+    /// The same oracle on dense row-major data a (rows x cols). The Hessian goes through OpenBLAS dsyrk on the rows scaled by sqrt(s_j (1 - s_j) / m); work holds work_len &gt;= fednl_logreg_dense_workspace(rows, cols) doubles and is only needed when grad or hess_packed is not null. a has rows * cols entries; the outputs have the lengths fednl_logreg_sparse gives, weights (when not null) the Hessian's row weights s_j (1 - s_j) / m, formed as fednl_logreg_sparse forms them, that fednl_dense_hessian and fednl_dense_shift_step take.
     /// </summary>
     /// <param name="rows">C: <c>int64_t</c></param>
     /// <param name="cols">C: <c>int64_t</c></param>

@@ -145,10 +145,10 @@ FEDNL_API int64_t fednl_logreg_dense_workspace(int64_t rows, int64_t cols);
 
 /**
  * The same oracle on dense row-major data a (rows x cols). The Hessian goes through OpenBLAS dsyrk on
- * the rows scaled by sqrt(s_j (1 - s_j)); work holds work_len >= fednl_logreg_dense_workspace(rows, cols)
+ * the rows scaled by sqrt(s_j (1 - s_j) / m); work holds work_len >= fednl_logreg_dense_workspace(rows, cols)
  * doubles and is only needed when grad or hess_packed is not null. a has rows * cols entries; the outputs have
- * the lengths fednl_logreg_sparse gives, weights (when not null) the Hessian's row weights s_j (1 - s_j) / m that
- * fednl_dense_hessian and fednl_dense_shift_step take.
+ * the lengths fednl_logreg_sparse gives, weights (when not null) the Hessian's row weights s_j (1 - s_j) / m, formed
+ * as fednl_logreg_sparse forms them, that fednl_dense_hessian and fednl_dense_shift_step take.
  */
 FEDNL_API int32_t fednl_logreg_dense(int64_t rows, int64_t cols, const double *a, const double *labels,
                                      const double *x, double lambda, double *margins, double *f, double *grad,

@@ -197,15 +197,6 @@ static inline int fednl_highest_bit(uint64_t bits) {
 #endif
 }
 
-/* sigma(-z) = 1 / (1 + exp(z)), stable for both signs. */
-static inline double fednl_sigmoid_neg(double z) {
-    if (z >= 0.0) {
-        double e = exp(-z);
-        return e / (1.0 + e);
-    }
-    return 1.0 / (1.0 + exp(z));
-}
-
 /* The loss sum_j log(1 + exp(-z_j)) over a client's rows, from the variants' loss_block (loss_step.h). With
  * e_j = exp(-|z_j|) each term is log(1 + e_j), plus -z_j when z_j <= 0. Row j's linear part goes to lane j mod 8 of
  * linear; its factor 1 + e_j, in [1, 2], to lane j mod 8 of product; after every FEDNL_LOSS_BLOCK rows the lanes'

@@ -8,8 +8,9 @@
 
 FEDNL_API int64_t fednl_logreg_dense_workspace(int64_t rows, int64_t cols) {
     if (rows < 0 || cols < 1) return 0;
-    /* rows: per-sample gradient coefficients; rows*cols: scaled rows; cols*cols: dsyrk's full output. */
-    return rows + rows * cols + cols * cols;
+    /* rows each: the gradient's coefficients and the Hessian's row weights; rows*cols: scaled rows; cols*cols:
+     * dsyrk's full output. */
+    return 2 * rows + rows * cols + cols * cols;
 }
 
 FEDNL_API int32_t fednl_logreg_dense(int64_t rows, int64_t cols, const double *a, const double *labels,
@@ -31,37 +32,32 @@ FEDNL_API int32_t fednl_logreg_dense(int64_t rows, int64_t cols, const double *a
     const int m = (int)rows, d = (int)cols;
     double inv_m = rows > 0 ? 1.0 / (double)rows : 0.0;
 
+    /* the loss step forms each row's gradient coefficient and Hessian weight with its loss term, from the same exp
+     * (as fednl_logreg_sparse's do) */
+    double *coef = grad != NULL ? work : NULL;
+    double *row_weights = weights != NULL ? weights : hess_packed != NULL ? work + rows : NULL;
     fednl_loss_sum loss = fednl_loss_sum_start();
     if (m > 0) {
         cblas_dgemv(CblasRowMajor, CblasNoTrans, m, d, 1.0, a, d, x, 1, 0.0, margins, 1);
         for (int j = 0; j < m; j++) margins[j] *= labels[j];
-        fednl_loss_sum_rows(&loss, fednl_active_kernels(), rows, margins, labels, inv_m, NULL, NULL);
+        fednl_loss_sum_rows(&loss, fednl_active_kernels(), rows, margins, labels, inv_m, coef, row_weights);
     }
 
     double norm_squared = 0.0;
     for (int i = 0; i < d; i++) norm_squared += x[i] * x[i];
     *f = fednl_loss_sum_total(&loss) * inv_m + 0.5 * lambda * norm_squared;
 
-    if (weights != NULL)
-        for (int j = 0; j < m; j++) {
-            double s = fednl_sigmoid_neg(margins[j]);
-            weights[j] = inv_m * s * (1.0 - s);
-        }
-
     if (grad != NULL) {
-        double *coef = work;
-        for (int j = 0; j < m; j++) coef[j] = -inv_m * labels[j] * fednl_sigmoid_neg(margins[j]);
         for (int i = 0; i < d; i++) grad[i] = lambda * x[i];
         if (m > 0) cblas_dgemv(CblasRowMajor, CblasTrans, m, d, 1.0, a, d, coef, 1, 1.0, grad, 1);
     }
 
     if (hess_packed != NULL) {
-        double *scaled = work + rows, *full = work + rows + rows * cols;
+        double *scaled = work + 2 * rows, *full = scaled + rows * cols;
         if (m > 0) {
-            /* H = (1/m) sum_j w_j a_j a_j^T = B^T B with row j of B = sqrt(w_j / m) a_j. */
+            /* H = sum_j w_j a_j a_j^T = B^T B with row j of B = sqrt(w_j) a_j (w_j = s_j (1 - s_j) / m). */
             for (int j = 0; j < m; j++) {
-                double s = fednl_sigmoid_neg(margins[j]);
-                double scale = sqrt(inv_m * s * (1.0 - s));
+                double scale = sqrt(row_weights[j]);
                 const double *src = a + (int64_t)j * d;
                 double *dst = scaled + (int64_t)j * d;
                 for (int i = 0; i < d; i++) dst[i] = scale * src[i];
