@@ -269,9 +269,10 @@ public static class WorkCounts
             double m = c.Rows, z = c.Nonzeros, P = c.PatternLength;
             if (c.Dense && c.Fused)
             {
-                // dgemv (margins), dgemv^T (gradient), the row weights; three exps per row as on the dsyrk path
+                // dgemv (margins), dgemv^T (gradient), the row weights; one exp per row (the loss step's, which also
+                // gives the gradient's coefficient and the row weight)
                 oracle += new PhaseWork(ReadBytes: 2 * 8 * m * dd + 8 * m + 8 * dd, WrittenBytes: 24 * m + 8 * dd,
-                    Fmas: 2 * m * dd, Gathers: 0, Exps: 3 * m, Footprint: 8 * m * dd + 8 * m);
+                    Fmas: 2 * m * dd, Gathers: 0, Exps: m, Footprint: 8 * m * dd + 8 * m);
                 oracleScratch = Math.Max(oracleScratch, 16 * m);
                 compression += FusedStepWork(m, d, D, kind, kept) with { Footprint = 8 * m * dd + 8 * D };
                 compressionScratch = Math.Max(compressionScratch, 8 * D + 20 * Math.Min(kept, D));
@@ -281,10 +282,10 @@ public static class WorkCounts
             if (c.Dense)
             {
                 // dgemv (margins), dgemv^T (gradient), rows scaled by sqrt(w_j), dsyrk into a full d x d, packed copy;
-                // one exp for the loss, one for the gradient's sigmoid, one for the Hessian's
+                // one exp per row (the loss step's)
                 oracle += new PhaseWork(ReadBytes: 4 * 8 * m * dd + 8 * dd * dd + 8 * m + 8 * dd,
                     WrittenBytes: 8 * m * dd + 8 * dd * dd + 8 * D + 16 * m + 8 * dd,
-                    Fmas: 3 * m * dd + m * dd * (dd + 1) / 2, Gathers: 0, Exps: 3 * m, Footprint: 8 * m * dd + 8 * m);
+                    Fmas: 3 * m * dd + m * dd * (dd + 1) / 2, Gathers: 0, Exps: m, Footprint: 8 * m * dd + 8 * m);
                 oracleScratch = Math.Max(oracleScratch, 8 * (m * dd + dd * dd + D));
                 // the dense plan copies the packed Hessian (both scratch)
                 hessian += new PhaseWork(8 * D, 8 * D, 0, 0, 0);
