@@ -30,9 +30,15 @@ int64_t fednl_topk_positions(int64_t n, int64_t k, const double *keys, double *s
 /* The largest exponent field (bits >> 52 & 0x7FF) of keys[0..n), 0 when n = 0: where TopK's radix passes start. */
 int64_t fednl_top_field(int64_t n, const double *keys);
 
-/* fednl_topk_positions given top = fednl_top_field(n, keys) (a variant's fused first pass finds it). */
+/* The exponent fields of a TopK set's largest and smallest keys, or -1 when not known. */
+typedef struct fednl_topk_span {
+    int64_t highest, lowest;
+} fednl_topk_span;
+
+/* fednl_topk_positions given top = fednl_top_field(n, keys) (a variant's fused first pass finds it); span (when not
+ * null) receives the set's exponent span: top and the K-th largest key's field (unknown when k >= n). */
 int64_t fednl_topk_positions_below(int64_t n, int64_t k, const double *keys, int64_t top, double *scratch,
-                                   int32_t *histogram, int32_t *positions);
+                                   int32_t *histogram, int32_t *positions, fednl_topk_span *span);
 
 /* TopK in the pattern step: fednl_topk_positions_below's choice applied as collect_entries (fednl_vector_kernels)
  * applies it, for the min(k, n) entries. */
@@ -44,10 +50,10 @@ int64_t fednl_topk_entries_below(int64_t n, int64_t k, const double *keys, int64
 int64_t fednl_toplek_positions(int64_t n, int64_t k, int64_t total, const double *keys, double *scratch,
                                int32_t *histogram, fednl_random *rng, int32_t *positions, int32_t *heap);
 
-/* TopLEK from the TopK set: positions[0..top) as fednl_topk_positions returned them and norm_squared, the keys
- * summed as fednl_key_sum adds them. */
+/* TopLEK from the TopK set: positions[0..top) and span as fednl_topk_positions_below gave them, and norm_squared,
+ * the keys summed as fednl_key_sum adds them. */
 int64_t fednl_toplek_from_topk(int64_t k, int64_t total, const double *keys, double norm_squared, fednl_random *rng,
-                               int64_t top, int32_t *positions, int32_t *heap);
+                               int64_t top, const fednl_topk_span *span, int32_t *positions, int32_t *heap);
 /* Entries a sparse compressor writes at most over `total` packed entries: PermK's ceil(D/n), else min(K, D). */
 static inline int64_t fednl_sparse_budget(const fednl_compressor *c, int64_t total) {
     if (c->kind == FEDNL_COMPRESSOR_PERMK) return (total + c->clients - 1) / c->clients;

@@ -148,14 +148,19 @@ int64_t fednl_top_field(int64_t n, const double *keys) {
 }
 
 int64_t fednl_topk_positions_below(int64_t n, int64_t k, const double *keys, int64_t top, double *scratch,
-                                   int32_t *histogram, int32_t *positions) {
+                                   int32_t *histogram, int32_t *positions, fednl_topk_span *span) {
     if (k >= n) {
         for (int64_t t = 0; t < n; t++) positions[t] = (int32_t)t;
+        if (span != NULL) span->highest = span->lowest = -1;
         return n;
     }
     const fednl_vector_kernels *kernels = fednl_active_kernels();
     int64_t above = 0;
     double threshold = kth_largest(keys, n, k, top, scratch, histogram, kernels, &above);
+    if (span != NULL) { /* the set holds the largest key and, at its smallest, the K-th */
+        span->highest = top;
+        span->lowest = (int64_t)((bits_of(threshold) >> 52) & 0x7FF);
+    }
     return kernels->collect_positions(n, keys, threshold, above, k, positions);
 }
 
@@ -178,5 +183,6 @@ int64_t fednl_topk_entries_below(int64_t n, int64_t k, const double *keys, int64
 
 int64_t fednl_topk_positions(int64_t n, int64_t k, const double *keys, double *scratch, int32_t *histogram,
                              int32_t *positions) {
-    return fednl_topk_positions_below(n, k, keys, k < n ? fednl_top_field(n, keys) : 0, scratch, histogram, positions);
+    return fednl_topk_positions_below(n, k, keys, k < n ? fednl_top_field(n, keys) : 0, scratch, histogram, positions,
+                                      NULL);
 }

@@ -26,9 +26,11 @@ static void sift_down(int32_t *heap, int64_t size, int64_t at, const double *key
 
 int64_t fednl_toplek_positions(int64_t n, int64_t k, int64_t total, const double *keys, double *scratch,
                                int32_t *histogram, fednl_random *rng, int32_t *positions, int32_t *heap) {
-    int64_t top = fednl_topk_positions(n, k, keys, scratch, histogram, positions);
+    fednl_topk_span span;
+    int64_t top = fednl_topk_positions_below(n, k, keys, k < n ? fednl_top_field(n, keys) : 0, scratch, histogram,
+                                             positions, &span);
     double norm_squared = fednl_key_sum(keys, n);
-    return fednl_toplek_from_topk(k, total, keys, norm_squared, rng, top, positions, heap);
+    return fednl_toplek_from_topk(k, total, keys, norm_squared, rng, top, &span, positions, heap);
 }
 
 static int exponent_of(double v) {
@@ -47,18 +49,19 @@ static int exponent_of(double v) {
  * binades (or with a non-finite norm, or a TopK set spread over more than REACH_BINADES binades), the whole TopK
  * set. The masses are summed in four lanes by position, so that consecutive keys of one binade do not wait on each
  * other's stores. */
-static int64_t reachable(const double *keys, double norm_squared, double bound, int64_t top, const int32_t *positions,
-                         int32_t *heap) {
+static int64_t reachable(const double *keys, double norm_squared, double bound, int64_t top,
+                         const fednl_topk_span *span, const int32_t *positions, int32_t *heap) {
     int64_t size = 0;
     if (top >= 64 && isfinite(norm_squared)) {
         double need = (norm_squared - bound) + norm_squared * (1e-9 + (double)(top + 2048) * 0x1.0p-50);
         if (!(need > 0.0)) return 0; /* the empty top binade already holds it */
-        int lowest = 2047, highest = 0;
-        for (int64_t t = 0; t < top; t++) {
-            int e = exponent_of(keys[positions[t]]);
-            lowest = e < lowest ? e : lowest;
-            highest = e > highest ? e : highest;
-        }
+        int lowest = (int)span->lowest, highest = (int)span->highest;
+        if (span->highest < 0) /* not known: a pass over the set */
+            for (int64_t t = 0; t < top; t++) {
+                int e = exponent_of(keys[positions[t]]);
+                lowest = t == 0 || e < lowest ? e : lowest;
+                highest = t == 0 || e > highest ? e : highest;
+            }
         if (highest - lowest < REACH_BINADES) {
             double mass[REACH_BINADES][4];
             for (int e = 0; e <= highest - lowest; e++) mass[e][0] = mass[e][1] = mass[e][2] = mass[e][3] = 0.0;
@@ -84,14 +87,14 @@ static int64_t reachable(const double *keys, double norm_squared, double bound, 
 }
 
 int64_t fednl_toplek_from_topk(int64_t k, int64_t total, const double *keys, double norm_squared, fednl_random *rng,
-                               int64_t top, int32_t *positions, int32_t *heap) {
+                               int64_t top, const fednl_topk_span *span, int32_t *positions, int32_t *heap) {
     /* the bound uses the budget K (not the count TopK found), so a short entry list never loosens it */
     double bound = (1.0 - (double)(k < total ? k : total) / (double)total) * norm_squared;
 
     /* Pop the TopK set from a max-heap of keys (ties: lower position first, so the result is deterministic)
      * until the residual is within the bound: O(K + kept log K), and usually only a few entries are kept. Only
      * the entries the pops can reach go into the heap. */
-    int64_t size = reachable(keys, norm_squared, bound, top, positions, heap), reach = size;
+    int64_t size = reachable(keys, norm_squared, bound, top, span, positions, heap), reach = size;
     for (int64_t t = size / 2 - 1; t >= 0; t--) sift_down(heap, size, t, keys);
 
     double kept = 0.0;

@@ -117,9 +117,10 @@ void fednl_shift_step_run(const fednl_compressor *c, const fednl_step_pattern *p
     case FEDNL_COMPRESSOR_TOPK: /* positions, values and the shift update in one pass */
         written = fednl_topk_entries_below(n, k, keys, top, scratch, histogram, offsets, m, alpha, shift, indices, values);
         break;
-    case FEDNL_COMPRESSOR_TOPLEK:
-        written = fednl_topk_positions_below(n, k, keys, top, scratch, histogram, positions);
-        written = fednl_toplek_from_topk(k, total, keys, key_sum, &rng, written, positions, positions + (k < n ? k : n));
+    case FEDNL_COMPRESSOR_TOPLEK: {
+        fednl_topk_span span;
+        written = fednl_topk_positions_below(n, k, keys, top, scratch, histogram, positions, &span);
+        written = fednl_toplek_from_topk(k, total, keys, key_sum, &rng, written, &span, positions, positions + (k < n ? k : n));
         for (int64_t t = 0; t < written; t++) {
             int32_t at = positions[t];
             indices[t] = (int32_t)offset_at(offsets, at);
@@ -127,6 +128,7 @@ void fednl_shift_step_run(const fednl_compressor *c, const fednl_step_pattern *p
             shift[at] += alpha * values[t];
         }
         break;
+    }
     case FEDNL_COMPRESSOR_RANDK:
     case FEDNL_COMPRESSOR_PERMK: {
         /* the chosen indices, then their pattern positions by popcount */
