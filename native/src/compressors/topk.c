@@ -44,12 +44,12 @@ static int all_same_bits(const double *keys, int64_t n) {
 
 /* The K-th largest of n non-negative keys, by radix selection over the full exponent field: non-negative doubles
  * order like their bit patterns, so histograms of successive 11-bit fields (exponent first, then the mantissa)
- * narrow the candidates to one bucket per pass; a quickselect finishes once a few dozen remain. The fallback of
- * kth_largest below, for keys spread over more than 31 binades below the largest or with infinities or NaN: the
- * first pass spreads its increments over four interleaved histograms (histogram, 4 x 2048 counts) so that
- * consecutive increments of one bucket do not wait on each other. Once the candidates all have the same bits (a
- * converged client's zeros, or a few distinct tiny values), the passes stop there, since every further pass would
- * keep them all and the quickselect would return any of them. */
+ * narrow the candidates to one bucket per pass; a quickselect finishes once a few dozen remain. kth_largest's
+ * fallback for keys with infinities or NaN, which do not order like their bits: the first pass spreads its
+ * increments over four interleaved histograms (histogram, 4 x 2048 counts) so that consecutive increments of one
+ * bucket do not wait on each other. Once the candidates all have the same bits (a converged client's zeros, or a few
+ * distinct tiny values), the passes stop there, since every further pass would keep them all and the quickselect
+ * would return any of them. */
 static double kth_largest_histogram(const double *keys, int64_t n, int64_t k, double *scratch, int32_t *histogram,
                                     const fednl_vector_kernels *kernels, int64_t *above) {
     int64_t k0 = k;
