@@ -124,27 +124,12 @@ static double difference_keys(int64_t n, const double *h, const double *shift, i
     return sum;
 }
 
-static uint64_t bits_of(double v) {
-    uint64_t bits;
-    memcpy(&bits, &v, sizeof bits);
-    return bits;
-}
-
 static void count_fields(int64_t n, const double *keys, int shift, int64_t top, int64_t counts[32]) {
-    for (int64_t t = 0; t < n; t++) {
-        int64_t below = top - (int64_t)(bits_of(keys[t]) >> shift);
-        if (below >= 0) counts[below < 31 ? below : 31]++;
-    }
+    fednl_count_fields_tail(0, n, keys, shift, top, counts);
 }
 
 static int64_t collect_field(int64_t n, const double *in, int shift, uint64_t mask, int64_t bucket, double *out) {
-    int64_t count = 0;
-    for (int64_t t = 0; t < n; t++) {
-        double v = in[t];
-        out[count] = v;
-        count += (int64_t)((bits_of(v) >> shift) & mask) == bucket;
-    }
-    return count;
+    return fednl_collect_field_tail(0, n, in, shift, mask, bucket, out, 0);
 }
 
 static int64_t collect_positions(int64_t n, const double *keys, double threshold, int64_t above, int64_t k,

@@ -325,12 +325,7 @@ static void count_fields(int64_t n, const double *keys, int shift, int64_t top, 
     int32_t bins[32];
     for (int j = 0; j < 4; j++) _mm256_storeu_si256((__m256i *)(void *)(bins + 8 * j), totals[j]);
     for (int b = 0; b < 32; b++) counts[b] += bins[b];
-    for (; t < n; t++) {
-        uint64_t bits;
-        memcpy(&bits, keys + t, sizeof bits);
-        int64_t below = top - (int64_t)(bits >> shift);
-        if (below >= 0) counts[below < 31 ? below : 31]++;
-    }
+    fednl_count_fields_tail(t, n, keys, shift, top, counts);
 }
 
 static int64_t collect_field(int64_t n, const double *in, int shift, uint64_t mask, int64_t bucket, double *out) {
@@ -346,14 +341,7 @@ static int64_t collect_field(int64_t n, const double *in, int shift, uint64_t ma
         _mm256_storeu_si256((__m256i *)(void *)(out + count), packed);
         count += _mm_popcnt_u32((unsigned)lanes);
     }
-    for (; t < n; t++) {
-        double v = in[t];
-        uint64_t bits;
-        memcpy(&bits, &v, sizeof bits);
-        out[count] = v;
-        count += (int64_t)((bits >> shift) & mask) == bucket;
-    }
-    return count;
+    return fednl_collect_field_tail(t, n, in, shift, mask, bucket, out, count);
 }
 
 /* lowest_lanes[mask][l]: the lowest min(l, popcount(mask)) set lanes of a 4-bit mask. */
@@ -388,12 +376,7 @@ static int64_t collect_positions(int64_t n, const double *keys, double threshold
         else _mm_maskstore_epi32(positions + count, _mm_loadu_si128((const __m128i *)(const void *)first_lanes[taken]), at);
         count += taken;
     }
-    for (; t < n && count < k; t++) {
-        int64_t tie = (int64_t)(keys[t] == threshold) & (int64_t)(ties_left > 0);
-        if ((keys[t] > threshold) | tie) positions[count++] = (int32_t)t;
-        ties_left -= tie;
-    }
-    return count;
+    return fednl_collect_positions_tail(t, n, keys, threshold, ties_left, k, count, positions);
 }
 
 /* Blend masks for a 4-bit lane mask: all ones in the 64-bit lanes whose bit is set. */

@@ -100,12 +100,7 @@ static void count_fields(int64_t n, const double *keys, int shift, int64_t top, 
     int32_t bins[32];
     for (int j = 0; j < 4; j++) _mm256_storeu_si256((__m256i *)(void *)(bins + 8 * j), totals[j]);
     for (int b = 0; b < 32; b++) counts[b] += bins[b];
-    for (; t < n; t++) {
-        uint64_t bits;
-        memcpy(&bits, keys + t, sizeof bits);
-        int64_t below = top - (int64_t)(bits >> shift);
-        if (below >= 0) counts[below < 31 ? below : 31]++;
-    }
+    fednl_count_fields_tail(t, n, keys, shift, top, counts);
 }
 
 /* The AVX2 collect_field on eight lanes, packing each block's wanted lanes with a compress (out may be in: the whole
@@ -120,14 +115,7 @@ static int64_t collect_field(int64_t n, const double *in, int shift, uint64_t ma
         _mm512_storeu_si512((void *)(out + count), _mm512_maskz_compress_epi64(lanes, bits));
         count += _mm_popcnt_u32(lanes);
     }
-    for (; t < n; t++) {
-        double v = in[t];
-        uint64_t bits;
-        memcpy(&bits, &v, sizeof bits);
-        out[count] = v;
-        count += (int64_t)((bits >> shift) & mask) == bucket;
-    }
-    return count;
+    return fednl_collect_field_tail(t, n, in, shift, mask, bucket, out, count);
 }
 
 /* The lanes of the eight keys at `keys` that TopK takes, as the AVX2 chosen_lanes picks them: those above the
@@ -164,12 +152,7 @@ static int64_t collect_positions(int64_t n, const double *keys, double threshold
         else _mm256_mask_storeu_epi32(positions + count, (__mmask8)((1u << taken) - 1), at);
         count += taken;
     }
-    for (; t < n && count < k; t++) {
-        int64_t tie = (int64_t)(keys[t] == threshold) & (int64_t)(ties_left > 0);
-        if ((keys[t] > threshold) | tie) positions[count++] = (int32_t)t;
-        ties_left -= tie;
-    }
-    return count;
+    return fednl_collect_positions_tail(t, n, keys, threshold, ties_left, k, count, positions);
 }
 
 /* The AVX2 collect_entries on eight lanes: the taken lanes' offsets and M values packed with compresses (stored whole

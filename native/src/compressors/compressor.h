@@ -141,6 +141,42 @@ static inline double fednl_difference_keys_tail(int64_t t, int64_t n, const doub
     return sum;
 }
 
+/* collect_field (fednl_vector_kernels) from t on, one value at a time, count of them already kept. Returns the count. */
+static inline int64_t fednl_collect_field_tail(int64_t t, int64_t n, const double *in, int shift, uint64_t mask,
+                                               int64_t bucket, double *out, int64_t count) {
+    for (; t < n; t++) {
+        double v = in[t];
+        uint64_t bits;
+        memcpy(&bits, &v, sizeof bits);
+        out[count] = v;
+        count += (int64_t)((bits >> shift) & mask) == bucket;
+    }
+    return count;
+}
+
+/* collect_positions (fednl_vector_kernels) from t on, one key at a time: ties_left ties may still be taken and
+ * count positions are written. Returns the count. */
+static inline int64_t fednl_collect_positions_tail(int64_t t, int64_t n, const double *keys, double threshold,
+                                                   int64_t ties_left, int64_t k, int64_t count, int32_t *positions) {
+    for (; t < n && count < k; t++) {
+        int64_t tie = (int64_t)(keys[t] == threshold) & (int64_t)(ties_left > 0);
+        if ((keys[t] > threshold) | tie) positions[count++] = (int32_t)t;
+        ties_left -= tie;
+    }
+    return count;
+}
+
+/* count_fields (fednl_vector_kernels) from t on, one key at a time. */
+static inline void fednl_count_fields_tail(int64_t t, int64_t n, const double *keys, int shift, int64_t top,
+                                           int64_t counts[32]) {
+    for (; t < n; t++) {
+        uint64_t bits;
+        memcpy(&bits, keys + t, sizeof bits);
+        int64_t below = top - (int64_t)(bits >> shift);
+        if (below >= 0) counts[below < 31 ? below : 31]++;
+    }
+}
+
 /* collect_entries (fednl_vector_kernels) from t on, one entry at a time: ties_left ties may still be taken and count
  * entries are written. Returns the count. */
 static inline int64_t fednl_collect_entries_tail(int64_t t, int64_t n, const double *keys, double threshold,
