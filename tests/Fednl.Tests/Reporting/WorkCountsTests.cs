@@ -54,21 +54,22 @@ public sealed class WorkCountsTests
     [Test]
     public void Dense_client_counts_are_exact()
     {
-        // m = 2 rows, d = 2, D = 3: two dgemv and the scaling (3·m·d = 12) plus dsyrk m·d(d+1)/2 = 6 FMAs, 3 exps per row
+        // m = 2 rows, d = 2, D = 3: two dgemv and the scaling (3·m·d = 12) plus dsyrk m·d(d+1)/2 = 6 FMAs, one exp per
+        // row (the loss step's)
         var shape = new ClientShape(Rows: 2, Nonzeros: 4, Pairs: 0, PatternLength: 3, PlanBytes: 64, Dense: true, Valued: true);
         var work = WorkCounts.PerRound([shape], d: 2, CompressorKind.Natural, k: 3);
-        Assert.That(work.Oracle, Is.EqualTo(new PhaseWork(128 + 32 + 16 + 16, 32 + 32 + 24 + 32 + 16, 18, 0, 6, 32 + 16 + 8 * (4 + 4 + 3))));
+        Assert.That(work.Oracle, Is.EqualTo(new PhaseWork(128 + 32 + 16 + 16, 32 + 32 + 24 + 32 + 16, 18, 0, 2, 32 + 16 + 8 * (4 + 4 + 3))));
         Assert.That(work.Hessian, Is.EqualTo(new PhaseWork(24, 24, 0, 0, 0, 48)));
     }
 
     [Test]
     public void Fused_dense_client_counts_its_hessian_under_compression()
     {
-        // m = 2 rows, d = 2, D = 3: the oracle's two dgemv (2·m·d = 8 FMAs) and 3 exps per row; the fused step's m·D = 6
+        // m = 2 rows, d = 2, D = 3: the oracle's two dgemv (2·m·d = 8 FMAs) and one exp per row; the fused step's m·D = 6
         // Hessian FMAs plus, for natural, the squares and the shift update (2D = 6); no Hessian phase at all
         var shape = new ClientShape(Rows: 2, Nonzeros: 4, Pairs: 0, PatternLength: 3, PlanBytes: 64, Dense: true, Valued: true, Fused: true);
         var work = WorkCounts.PerRound([shape], d: 2, CompressorKind.Natural, k: 3);
-        Assert.That(work.Oracle, Is.EqualTo(new PhaseWork(64 + 16 + 16, 48 + 16, 8, 0, 6, 48 + 32)));
+        Assert.That(work.Oracle, Is.EqualTo(new PhaseWork(64 + 16 + 16, 48 + 16, 8, 0, 2, 48 + 32)));
         Assert.That(work.Hessian, Is.EqualTo(PhaseWork.None));
         Assert.That(work.Compression, Is.EqualTo(new PhaseWork(32 + 24, 48, 6 + 6, 0, 0, 32 + 24 + 24 + 60)));
         // the selecting kinds take H written out, then the pattern step's whole pass over it
