@@ -51,13 +51,17 @@ internal sealed partial class FednlProcess : IDisposable
     public string Errors { get { lock (_gate) return _err.ToString(); } }
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Waits for exit; fails the test (and kills the process) after <paramref name="seconds"/>.</summary>
-    public int WaitForExit(double seconds = 120)
+    /// <summary>
+    /// Waits for exit; fails the test (and kills the process) after <paramref name="seconds"/>, with the other
+    /// processes' logs (<paramref name="context"/>) when given.
+    /// </summary>
+    public int WaitForExit(double seconds = 120, Func<string>? context = null)
     {
         if (!_process.WaitForExit(TimeSpan.FromSeconds(seconds)))
         {
             Kill();
-            Assert.Fail($"{Name} did not exit within {seconds} s\nstdout:\n{Output}\nstderr:\n{Errors}");
+            Assert.Fail($"{Name} did not exit within {seconds} s\nstdout:\n{Output}\nstderr:\n{Errors}" +
+                        (context is null ? "" : $"\nthe other processes:\n{context()}"));
         }
         _process.WaitForExit(); // drain the output readers
         return _process.ExitCode;

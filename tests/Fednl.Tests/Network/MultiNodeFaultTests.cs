@@ -394,10 +394,12 @@ public sealed class MultiNodeFaultTests(string engine)
         var first = deployment.StartMaster(args, "--checkpoint", checkpoint, "--checkpoint-every", "5");
         using var proxy = deployment.Proxy(first.ListeningPort());
         proxy.FreezeAt(12);
-        // A short retry window: the clients must wait for the master from the moment it vanished, not from when they connected.
-        var clients = Enumerable.Range(0, Clients).Select(i => deployment.StartClient(proxy.Port, i, "--retry-for", "4")).ToArray();
+        // A retry window shorter than the freeze below: the clients must wait for the master from the moment it vanished,
+        // not from when they connected. 10 s, so that a restarted master still starting up on a loaded machine (it can
+        // take seconds to serve its first handshakes) is reached within it.
+        var clients = Enumerable.Range(0, Clients).Select(i => deployment.StartClient(proxy.Port, i, "--retry-for", "10")).ToArray();
         proxy.WaitUntilFrozen();
-        Thread.Sleep(5000); // longer than the clients' retry window
+        Thread.Sleep(11000); // longer than the clients' retry window
         first.Kill();
         Assert.That(first.WaitForExit(), Is.Not.Zero, "the master was killed");
         Assert.That(first.Errors, Does.Contain("checkpoint: round 10 written"));
@@ -406,7 +408,7 @@ public sealed class MultiNodeFaultTests(string engine)
         var second = deployment.StartMaster(args, "--checkpoint", checkpoint, "--checkpoint-every", "5", "--resume");
         proxy.UpstreamPort = second.ListeningPort();
         proxy.ReleaseAndCloseAll(); // the clients lose the dead master's connections only now
-        Assert.That(second.WaitForExit(), Is.Zero, deployment.Logs());
+        Assert.That(second.WaitForExit(context: deployment.Logs), Is.Zero, deployment.Logs());
         Assert.That(second.Errors, Does.Contain("at round 10"));
         foreach (var c in clients) Assert.That(c.WaitForExit(), Is.Zero, deployment.Logs());
         Deployment.AssertSameHistory(Deployment.SingleNode(options).History, deployment.History(), deployment.Logs());
