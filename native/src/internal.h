@@ -111,6 +111,15 @@ typedef struct fednl_vector_kernels {
     void (*natural)(int64_t count, const double *m, uint64_t key, const int32_t *offsets, double *values);
     /* The fused dense client step of fednl_dense_job over every packed row, its sums zeroed first. */
     void (*dense_step)(const fednl_dense_job *job, fednl_dense_sums *sums);
+    /* The dense oracle's margins on row-major a (rows x cols): z[j] = labels[j] * (a_j . x), the dot product in
+     * eight lanes (i mod 8, by fma) over whole blocks of eight, added as difference_squares adds its lanes, then the
+     * tail by fma in order. */
+    void (*dense_margins)(int64_t rows, int64_t cols, const double *a, const double *x, const double *labels,
+                          double *z);
+    /* The dense oracle's gradient: grad[i] = lambda * x[i], then grad[i] = fma(coef[j], a[j][i], grad[i]) for the
+     * rows j in order. */
+    void (*dense_gradient)(int64_t rows, int64_t cols, const double *a, const double *coef, double lambda,
+                           const double *x, double *grad);
 } fednl_vector_kernels;
 
 extern const fednl_vector_kernels fednl_vector_kernels_reference;

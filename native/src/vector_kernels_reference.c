@@ -186,6 +186,27 @@ static void dense_step(const fednl_dense_job *job, fednl_dense_sums *sums) {
     }
 }
 
+static void dense_margins(int64_t rows, int64_t cols, const double *a, const double *x, const double *labels, double *z) {
+    int64_t whole = cols - cols % 8;
+    for (int64_t j = 0; j < rows; j++) {
+        const double *row = a + j * cols;
+        double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (int64_t i = 0; i < whole; i += 8)
+            for (int l = 0; l < 8; l++) lanes[l] = fma(row[i + l], x[i + l], lanes[l]);
+        double s0 = lanes[0] + lanes[4], s1 = lanes[1] + lanes[5], s2 = lanes[2] + lanes[6], s3 = lanes[3] + lanes[7];
+        double dot = (s0 + s2) + (s1 + s3);
+        for (int64_t i = whole; i < cols; i++) dot = fma(row[i], x[i], dot);
+        z[j] = labels[j] * dot;
+    }
+}
+
+static void dense_gradient(int64_t rows, int64_t cols, const double *a, const double *coef, double lambda, const double *x,
+                           double *grad) {
+    for (int64_t i = 0; i < cols; i++) grad[i] = lambda * x[i];
+    for (int64_t j = 0; j < rows; j++)
+        for (int64_t i = 0; i < cols; i++) grad[i] = fma(coef[j], a[j * cols + i], grad[i]);
+}
+
 const fednl_vector_kernels fednl_vector_kernels_reference = {
     sparse_dot,
     sparse_axpy,
@@ -202,4 +223,6 @@ const fednl_vector_kernels fednl_vector_kernels_reference = {
     collect_entries,
     fednl_natural,
     dense_step,
+    dense_margins,
+    dense_gradient,
 };

@@ -10,6 +10,7 @@ void test_logreg_sparse_handles_empty_rows_and_clients(void);
 void test_logreg_gradient_matches_finite_differences(void);
 void test_logreg_hessian_matches_finite_differences(void);
 void test_logreg_dense_matches_sparse(void);
+void test_logreg_dense_variants_agree_bitwise(void);
 void test_logreg_loss_is_stable_for_large_margins(void);
 void test_logreg_rejects_bad_arguments(void);
 
@@ -137,6 +138,81 @@ void test_logreg_dense_matches_sparse(void) {
         free(hd);
         test_problem_free(&p);
     }
+}
+
+/* One dense oracle call's outputs (gradient and row weights, no Hessian). */
+typedef struct {
+    double f, *margins, *grad, *weights;
+} dense_out;
+
+static dense_out run_dense_oracle(const test_problem *p) {
+    int64_t work_len = fednl_logreg_dense_workspace(p->rows, p->cols);
+    double *work = malloc((size_t)work_len * sizeof(double));
+    dense_out o = {0, malloc((size_t)(p->rows + 1) * sizeof(double)), malloc((size_t)p->cols * sizeof(double)),
+                   malloc((size_t)(p->rows + 1) * sizeof(double))};
+    CHECK_STATUS(fednl_logreg_dense(p->rows, p->cols, p->dense, p->labels, p->x, lambda, o.margins, &o.f, o.grad, NULL,
+                                    o.weights, work, work_len),
+                 FEDNL_OK);
+    free(work);
+    return o;
+}
+
+static void dense_out_free(dense_out *o) {
+    free(o->margins);
+    free(o->grad);
+    free(o->weights);
+}
+
+/* The dense oracle's margins and gradient in their fixed orders written plainly (exactly the kernels' bits, in every
+ * variant), near long-double sums, and the active variant (AVX2 under the reference) bit for bit the reference's,
+ * over shapes that leave every remainder of the eight-row, eight-lane and 32/64-column blocks. */
+void test_logreg_dense_variants_agree_bitwise(void) {
+    fednl_build_info info;
+    CHECK_STATUS(fednl_get_build_info(&info), FEDNL_OK);
+    int32_t before = info.active_variant;
+    int32_t variant = before == FEDNL_KERNEL_REFERENCE && info.avx2_available ? FEDNL_KERNEL_AVX2 : before;
+    const int64_t shapes[][2] = {{0, 3}, {1, 1}, {3, 7}, {4, 8}, {7, 9}, {8, 16}, {9, 31}, {12, 33}, {15, 63},
+                                 {16, 64}, {17, 65}, {77, 69}, {5, 71}, {12, 130}, {3, 500}, {40, 2}};
+    for (size_t n = 0; n < sizeof shapes / sizeof shapes[0]; n++) {
+        int64_t rows = shapes[n][0], cols = shapes[n][1];
+        test_problem p = test_problem_make(rows, cols, 0.6, 4100 + n);
+        CHECK_STATUS(fednl_set_kernel_variant(FEDNL_KERNEL_REFERENCE), FEDNL_OK);
+        dense_out a = run_dense_oracle(&p);
+        CHECK_STATUS(fednl_set_kernel_variant(variant), FEDNL_OK);
+        dense_out v = run_dense_oracle(&p);
+        CHECK(memcmp(&a.f, &v.f, sizeof a.f) == 0);
+        CHECK(memcmp(a.margins, v.margins, (size_t)rows * sizeof(double)) == 0);
+        CHECK(memcmp(a.weights, v.weights, (size_t)rows * sizeof(double)) == 0);
+        CHECK(memcmp(a.grad, v.grad, (size_t)cols * sizeof(double)) == 0);
+
+        int64_t whole = cols - cols % 8;
+        double *coef = malloc((size_t)(rows + 1) * sizeof(double));
+        for (int64_t j = 0; j < rows; j++) {
+            const double *row = p.dense + j * cols;
+            double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            long double naive = 0.0L;
+            for (int64_t i = 0; i < cols; i++) {
+                if (i < whole) lanes[i % 8] = fma(row[i], p.x[i], lanes[i % 8]);
+                naive += (long double)row[i] * p.x[i];
+            }
+            double dot = ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]));
+            for (int64_t i = whole; i < cols; i++) dot = fma(row[i], p.x[i], dot);
+            CHECK(v.margins[j] == p.labels[j] * dot);
+            CHECK_CLOSE(v.margins[j], (double)(p.labels[j] * naive), 1e-14);
+            double s = 1.0 / (1.0 + exp(v.margins[j])); /* sigma(-z), within rounding of the loss step's */
+            coef[j] = -p.labels[j] * s / (double)rows;
+        }
+        for (int64_t i = 0; i < cols; i++) {
+            double g = lambda * p.x[i];
+            for (int64_t j = 0; j < rows; j++) g = fma(coef[j], p.dense[j * cols + i], g);
+            CHECK_CLOSE(v.grad[i], g, 1e-15);
+        }
+        free(coef);
+        dense_out_free(&a);
+        dense_out_free(&v);
+        test_problem_free(&p);
+    }
+    CHECK_STATUS(fednl_set_kernel_variant(before), FEDNL_OK);
 }
 
 void test_logreg_loss_is_stable_for_large_margins(void) {

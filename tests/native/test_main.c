@@ -15,6 +15,7 @@
     X(logreg_gradient_matches_finite_differences)                                                            \
     X(logreg_hessian_matches_finite_differences)                                                             \
     X(logreg_dense_matches_sparse)                                                                           \
+    X(logreg_dense_variants_agree_bitwise)                                                                   \
     X(logreg_loss_is_stable_for_large_margins)                                                               \
     X(logreg_rejects_bad_arguments)                                                                          \
     X(loss_exp_is_within_an_ulp)                                                                             \

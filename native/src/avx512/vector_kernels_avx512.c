@@ -231,6 +231,71 @@ static void loss_block(int64_t count, const double *z, const double *labels, dou
     _mm512_storeu_pd(lanes, product);
 }
 
+/* The AVX2 form with eight rows at a time, each in one register holding its two accumulators. */
+static void dense_margins(int64_t rows, int64_t cols, const double *a, const double *x, const double *labels, double *z) {
+    int64_t whole = cols - cols % 8, j = 0;
+    for (; j + 8 <= rows; j += 8) {
+        const double *r = a + j * cols;
+        __m512d acc[8];
+        for (int q = 0; q < 8; q++) acc[q] = _mm512_setzero_pd();
+        for (int64_t i = 0; i < whole; i += 8) {
+            __m512d xv = _mm512_loadu_pd(x + i);
+            for (int q = 0; q < 8; q++) acc[q] = _mm512_fmadd_pd(_mm512_loadu_pd(r + q * cols + i), xv, acc[q]);
+        }
+        for (int q = 0; q < 8; q++) {
+            const double *row = r + q * cols;
+            double dot = horizontal_sum(halves_sum(acc[q]));
+            for (int64_t i = whole; i < cols; i++) dot = fma(row[i], x[i], dot);
+            z[j + q] = labels[j + q] * dot;
+        }
+    }
+    for (; j < rows; j++) {
+        const double *row = a + j * cols;
+        __m512d acc = _mm512_setzero_pd();
+        for (int64_t i = 0; i < whole; i += 8) acc = _mm512_fmadd_pd(_mm512_loadu_pd(row + i), _mm512_loadu_pd(x + i), acc);
+        double dot = horizontal_sum(halves_sum(acc));
+        for (int64_t i = whole; i < cols; i++) dot = fma(row[i], x[i], dot);
+        z[j] = labels[j] * dot;
+    }
+}
+
+/* The AVX2 form on eight-lane vectors; the last columns by a masked vector (each column is its own chain). */
+static void dense_gradient(int64_t rows, int64_t cols, const double *a, const double *coef, double lambda, const double *x,
+                           double *grad) {
+    __m512d scale = _mm512_set1_pd(lambda);
+    int64_t i = 0;
+    for (; i + 64 <= cols; i += 64) {
+        __m512d g[8];
+        for (int v = 0; v < 8; v++) g[v] = _mm512_mul_pd(scale, _mm512_loadu_pd(x + i + 8 * v));
+        for (int64_t j = 0; j < rows; j++) {
+            const double *row = a + j * cols + i;
+            __m512d c = _mm512_set1_pd(coef[j]);
+            for (int v = 0; v < 8; v++) g[v] = _mm512_fmadd_pd(c, _mm512_loadu_pd(row + 8 * v), g[v]);
+        }
+        for (int v = 0; v < 8; v++) _mm512_storeu_pd(grad + i + 8 * v, g[v]);
+    }
+    /* up to 63 columns left: at most eight vectors, the last one masked, all in flight together */
+    int64_t left = cols - i;
+    if (left > 0) {
+        int vectors = (int)((left + 7) / 8);
+        __mmask8 last = (__mmask8)((1u << (left - 8 * (vectors - 1))) - 1u);
+        __m512d g[8];
+        for (int v = 0; v < vectors; v++) {
+            __mmask8 mask = v == vectors - 1 ? last : (__mmask8)0xFF;
+            g[v] = _mm512_mul_pd(scale, _mm512_maskz_loadu_pd(mask, x + i + 8 * v));
+        }
+        for (int64_t j = 0; j < rows; j++) {
+            const double *row = a + j * cols + i;
+            __m512d c = _mm512_set1_pd(coef[j]);
+            for (int v = 0; v < vectors; v++) {
+                __mmask8 mask = v == vectors - 1 ? last : (__mmask8)0xFF;
+                g[v] = _mm512_fmadd_pd(c, _mm512_maskz_loadu_pd(mask, row + 8 * v), g[v]);
+            }
+        }
+        for (int v = 0; v < vectors; v++) _mm512_mask_storeu_pd(grad + i + 8 * v, v == vectors - 1 ? last : (__mmask8)0xFF, g[v]);
+    }
+}
+
 /* The AVX2 table with the kernels above in place of theirs, built once: an entry added to the table later is the
  * AVX2 one here without any change to this file. */
 static fednl_vector_kernels table;
@@ -249,6 +314,8 @@ const fednl_vector_kernels *fednl_vector_kernels_avx512(void) {
             built.collect_positions = collect_positions;
             built.collect_entries = collect_entries;
             built.dense_step = fednl_dense_step_avx512;
+            built.dense_margins = dense_margins;
+            built.dense_gradient = dense_gradient;
             table = built;
             atomic_store_explicit(&table_state, 2, memory_order_release);
         } else {
