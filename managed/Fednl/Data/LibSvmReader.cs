@@ -30,7 +30,7 @@ public static class LibSvmReader
         if (text.StartsWith("\uFEFF"u8)) text = text[3..]; // a UTF-8 byte order mark
         // The arrays are sized before parsing, so the data is held once: at most one row per line, and exactly one
         // entry per ':' in a well-formed file (anything else fails below). Only unusual files (blank lines) are trimmed.
-        int lines = text.Count((byte)'\n') + 1;
+        int lines = text.Count((byte)'\n') + (text.IsEmpty || text[^1] != (byte)'\n' ? 1 : 0); // a last line unended too
         long colons = text.Count((byte)':') + (addIntercept ? (long)lines : 0);
         if (colons > Array.MaxLength) throw new LibSvmFormatException(file, 0, "", $"has {colons} entries, more than an array holds");
         var rowPointers = new long[lines + 1];
@@ -57,16 +57,26 @@ public static class LibSvmReader
             {
                 rest = TrimStart(rest);
                 if (rest.IsEmpty) break;
-                var token = NextToken(ref rest);
-                int colon = token.IndexOf((byte)':');
-                if (colon < 0) throw Error(file, lineNumber, token, "expected index:value");
-                var indexText = token[..colon];
-                if (!Utf8Parser.TryParse(indexText, out int index, out int consumed) || consumed != indexText.Length)
-                    throw Error(file, lineNumber, token, "index is not an integer");
-                if (index <= 0) throw Error(file, lineNumber, token, $"index must be >= 1, got {index}");
-                if (index <= previous) throw Error(file, lineNumber, token, $"indices must ascend, {index} follows {previous}");
+                int index;
+                double value;
+                if (TryParsePlainEntry(rest, out index, out value, out int length))
+                {
+                    if (index <= previous) throw Error(file, lineNumber, rest[..length], $"indices must ascend, {index} follows {previous}");
+                    rest = rest[length..];
+                }
+                else
+                {
+                    var token = NextToken(ref rest);
+                    int colon = token.IndexOf((byte)':');
+                    if (colon < 0) throw Error(file, lineNumber, token, "expected index:value");
+                    var indexText = token[..colon];
+                    if (!Utf8Parser.TryParse(indexText, out index, out int consumed) || consumed != indexText.Length)
+                        throw Error(file, lineNumber, token, "index is not an integer");
+                    if (index <= 0) throw Error(file, lineNumber, token, $"index must be >= 1, got {index}");
+                    if (index <= previous) throw Error(file, lineNumber, token, $"indices must ascend, {index} follows {previous}");
+                    value = ParseNumber(token[(colon + 1)..], file, lineNumber, "value is not a number", token);
+                }
                 previous = index;
-                double value = ParseNumber(token[(colon + 1)..], file, lineNumber, "value is not a number", token);
                 indices[entries] = index - 1;
                 values[entries++] = value;
                 if (index > maxIndex) maxIndex = index;
@@ -109,11 +119,83 @@ public static class LibSvmReader
 
     private static double ParseNumber(ReadOnlySpan<byte> token, string file, int line, string problem, ReadOnlySpan<byte> shown = default)
     {
+        if (TryParsePlainDecimal(token, out double plain)) return plain;
         if (IsNonFiniteWord(token)) throw Error(file, line, shown.IsEmpty ? token : shown, "NaN or infinity is not allowed");
         if (!double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
             throw Error(file, line, shown.IsEmpty ? token : shown, problem);
         if (!double.IsFinite(value)) throw Error(file, line, shown.IsEmpty ? token : shown, "NaN or infinity is not allowed");
         return value;
+    }
+
+    /// <summary>
+    /// The common entry shape in one pass: "index:value" with an index of 1 to 9 digits (not 0) and a plain decimal
+    /// value (<see cref="TryParsePlainDecimal"/>), ended by a blank or the line's end; <paramref name="length"/> is
+    /// the entry's length. Anything else returns false and is parsed, or reported, token by token.
+    /// </summary>
+    private static bool TryParsePlainEntry(ReadOnlySpan<byte> text, out int index, out double value, out int length)
+    {
+        index = 0;
+        value = 0;
+        int i = 0;
+        for (; i < text.Length && i < 9; i++)
+        {
+            uint digit = (uint)(text[i] - (byte)'0');
+            if (digit > 9) break;
+            index = index * 10 + (int)digit;
+        }
+        length = i;
+        if (i == 0 || index == 0 || i >= text.Length || text[i] != (byte)':') return false;
+        int end = i + 1;
+        while (end < text.Length && text[end] != (byte)' ' && text[end] != (byte)'\t') end++;
+        length = end;
+        return TryParsePlainDecimal(text[(i + 1)..end], out value);
+    }
+
+    /// <summary>Exact powers of ten: 10^k for k ≤ 15 is a double without rounding.</summary>
+    private static ReadOnlySpan<double> PowersOfTen =>
+        [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+    /// <summary>
+    /// The common token shape, an optional sign, digits and an optional point with more digits, at most 15 digits in
+    /// all: its digits m and the power 10^f both are doubles without rounding, so one division m / 10^f rounds
+    /// once and gives the correctly rounded value, the bits double.Parse gives (Clinger's fast path). Anything else
+    /// (exponents, longer tokens, stray characters) is left to double.TryParse.
+    /// </summary>
+    internal static bool TryParsePlainDecimal(ReadOnlySpan<byte> token, out double value)
+    {
+        value = 0;
+        int i = 0;
+        bool negative = false;
+        if (!token.IsEmpty && token[0] is (byte)'+' or (byte)'-')
+        {
+            negative = token[0] == (byte)'-';
+            i = 1;
+        }
+        long mantissa = 0;
+        int digits = 0, fraction = 0;
+        bool point = false;
+        for (; i < token.Length; i++)
+        {
+            uint digit = (uint)(token[i] - (byte)'0');
+            if (digit <= 9)
+            {
+                if (++digits > 15) return false;
+                mantissa = mantissa * 10 + digit;
+                if (point) fraction++;
+            }
+            else if (token[i] == (byte)'.' && !point)
+            {
+                point = true;
+            }
+            else
+            {
+                return false;
+            }
+        }
+        if (digits == 0) return false;
+        double magnitude = mantissa / PowersOfTen[fraction];
+        value = negative ? -magnitude : magnitude;
+        return true;
     }
 
     /// <summary>inf, infinity or nan in any case, with an optional sign: spelled as numbers, but not finite.</summary>

@@ -78,6 +78,50 @@ public sealed class LibSvmReaderTests
         Assert.That(e.Message, Does.Contain("bad.svm:" + line));
     }
 
+    /// <summary>
+    /// The one-pass shape (digits, an optional point, at most 15 digits) gives double.Parse's bits: random decimals of
+    /// every length and point position, with signs, leading zeros and the edge shapes ("5.", ".5", "-0"); longer or
+    /// other tokens are left to double.Parse.
+    /// </summary>
+    [Test]
+    public void Plain_decimals_parse_to_the_bits_double_parse_gives()
+    {
+        var random = new Random(11);
+        var tokens = new List<string> { "0", "-0", "+0", "5.", ".5", "-.5", "007", "0.18257", "999999999999999", "0.000000000000001",
+            "123456789.012345", "9007199254740993", "1e5", "1.2.3", ".", "-", "", "1,5", "0x10", "12345678901234567" };
+        for (int n = 0; n < 20000; n++)
+        {
+            int digits = random.Next(1, 18), point = random.Next(-1, digits + 1);
+            var chars = new char[digits];
+            for (int i = 0; i < digits; i++) chars[i] = (char)('0' + random.Next(10));
+            string body = new(chars);
+            if (point >= 0) body = body[..point] + "." + body[point..];
+            tokens.Add((random.Next(4)) switch { 0 => "-", 1 => "+", _ => "" } + body);
+        }
+        int plain = 0;
+        foreach (string token in tokens)
+        {
+            bool parsed = double.TryParse(token, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double expected);
+            if (!LibSvmReader.TryParsePlainDecimal(System.Text.Encoding.ASCII.GetBytes(token), out double value)) continue;
+            plain++;
+            Assert.That(parsed, Is.True, token);
+            Assert.That(BitConverter.DoubleToInt64Bits(value), Is.EqualTo(BitConverter.DoubleToInt64Bits(expected)), token);
+        }
+        Assert.That(plain, Is.GreaterThan(15000), "most random tokens take the one-pass shape");
+        foreach (string other in new[] { "1e5", "1.2.3", ".", "-", "", "1,5", "0x10", "12345678901234567", "9999999999999999" })
+            Assert.That(LibSvmReader.TryParsePlainDecimal(System.Text.Encoding.ASCII.GetBytes(other), out _), Is.False, other);
+    }
+
+    [Test]
+    public void Exponents_long_values_and_a_last_line_without_newline_read_as_before()
+    {
+        var d = ReadText("1 1:1e-3 3:0.12345678901234567890 12:-2.5E+2\n\n0 2:7 3:-.5", intercept: true);
+        Assert.That(d.Samples, Is.EqualTo(2));
+        Assert.That(d.Features, Is.EqualTo(13));
+        Assert.That(d.Values, Is.EqualTo(new[] { 1e-3, 0.12345678901234568, -250, 1, 7, -0.5, 1 }));
+        Assert.That(d.ColumnIndices, Is.EqualTo(new[] { 0, 2, 11, 12, 1, 2, 12 }));
+    }
+
     [Test]
     public void A_utf8_byte_order_mark_is_accepted()
     {
