@@ -269,8 +269,8 @@ public static class WorkCounts
             double m = c.Rows, z = c.Nonzeros, P = c.PatternLength;
             if (c.Dense && c.Fused)
             {
-                // dgemv (margins), dgemv^T (gradient), the row weights; one exp per row (the loss step's, which also
-                // gives the gradient's coefficient and the row weight)
+                // margins A x and gradient Aᵀ coef (two passes over A), the row weights; one exp per row (the loss
+                // step's, which also gives the gradient's coefficient and the row weight)
                 oracle += new PhaseWork(ReadBytes: 2 * 8 * m * dd + 8 * m + 8 * dd, WrittenBytes: 24 * m + 8 * dd,
                     Fmas: 2 * m * dd, Gathers: 0, Exps: m, Footprint: 8 * m * dd + 8 * m);
                 oracleScratch = Math.Max(oracleScratch, 16 * m);
@@ -281,7 +281,7 @@ public static class WorkCounts
             }
             if (c.Dense)
             {
-                // dgemv (margins), dgemv^T (gradient), rows scaled by sqrt(w_j), dsyrk into a full d x d, packed copy;
+                // margins A x, gradient Aᵀ coef, rows scaled by sqrt(w_j), dsyrk into a full d x d, packed copy;
                 // one exp per row (the loss step's)
                 oracle += new PhaseWork(ReadBytes: 4 * 8 * m * dd + 8 * dd * dd + 8 * m + 8 * dd,
                     WrittenBytes: 8 * m * dd + 8 * dd * dd + 8 * D + 16 * m + 8 * dd,

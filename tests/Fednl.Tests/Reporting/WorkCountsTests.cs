@@ -54,7 +54,7 @@ public sealed class WorkCountsTests
     [Test]
     public void Dense_client_counts_are_exact()
     {
-        // m = 2 rows, d = 2, D = 3: two dgemv and the scaling (3·m·d = 12) plus dsyrk m·d(d+1)/2 = 6 FMAs, one exp per
+        // m = 2 rows, d = 2, D = 3: margins, gradient and the scaling (3·m·d = 12) plus dsyrk m·d(d+1)/2 = 6 FMAs, one exp per
         // row (the loss step's)
         var shape = new ClientShape(Rows: 2, Nonzeros: 4, Pairs: 0, PatternLength: 3, PlanBytes: 64, Dense: true, Valued: true);
         var work = WorkCounts.PerRound([shape], d: 2, CompressorKind.Natural, k: 3);
@@ -65,7 +65,7 @@ public sealed class WorkCountsTests
     [Test]
     public void Fused_dense_client_counts_its_hessian_under_compression()
     {
-        // m = 2 rows, d = 2, D = 3: the oracle's two dgemv (2·m·d = 8 FMAs) and one exp per row; the fused step's m·D = 6
+        // m = 2 rows, d = 2, D = 3: the oracle's margins and gradient (2·m·d = 8 FMAs) and one exp per row; the fused step's m·D = 6
         // Hessian FMAs plus, for natural, the squares and the shift update (2D = 6); no Hessian phase at all
         var shape = new ClientShape(Rows: 2, Nonzeros: 4, Pairs: 0, PatternLength: 3, PlanBytes: 64, Dense: true, Valued: true, Fused: true);
         var work = WorkCounts.PerRound([shape], d: 2, CompressorKind.Natural, k: 3);
