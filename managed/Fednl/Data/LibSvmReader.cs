@@ -102,19 +102,30 @@ public static class LibSvmReader
     /// <summary>Exactly two label values: the smaller becomes −1, the larger +1.</summary>
     private static double[] MapLabels(ReadOnlySpan<double> raw, string file)
     {
-        var distinct = new SortedSet<double>();
-        foreach (double v in raw) distinct.Add(v);
-        if (distinct.Count != 2)
+        double first = raw[0], second = first;
+        bool two = false;
+        foreach (double v in raw)
         {
-            string found = string.Join(", ", distinct.Take(5).Select(v => v.ToString(CultureInfo.InvariantCulture)));
-            throw new LibSvmFormatException(file, 0, "", distinct.Count == 1
-                ? $"needs two label values, found one ({found})"
-                : $"needs two label values, found more ({found}{(distinct.Count > 5 ? ", …" : "")})");
+            if (v == first || (two && v == second)) continue;
+            if (two) throw LabelError(raw, file);
+            (second, two) = (v, true);
         }
-        double smaller = distinct.Min;
+        if (!two) throw LabelError(raw, file);
+        double smaller = Math.Min(first, second);
         var labels = new double[raw.Length];
         for (int j = 0; j < raw.Length; j++) labels[j] = raw[j] == smaller ? -1.0 : 1.0;
         return labels;
+    }
+
+    /// <summary>The error for labels of one value or more than two, naming the first few in ascending order.</summary>
+    private static LibSvmFormatException LabelError(ReadOnlySpan<double> raw, string file)
+    {
+        var distinct = new SortedSet<double>();
+        foreach (double v in raw) distinct.Add(v);
+        string found = string.Join(", ", distinct.Take(5).Select(v => v.ToString(CultureInfo.InvariantCulture)));
+        return new LibSvmFormatException(file, 0, "", distinct.Count == 1
+            ? $"needs two label values, found one ({found})"
+            : $"needs two label values, found more ({found}{(distinct.Count > 5 ? ", …" : "")})");
     }
 
     private static double ParseNumber(ReadOnlySpan<byte> token, string file, int line, string problem, ReadOnlySpan<byte> shown = default)
