@@ -404,16 +404,19 @@ static int ascending_index(const void *a, const void *b) {
 /* TopLEK against a plain one: sort the TopK set (larger key first, ties to the lower position), keep the shortest
  * prefix whose removal leaves the residual within (1 - K/D)|M|^2, summing in that order; TopLEK returns that
  * prefix or the prefix without its last entry (the boundary coin), as ascending indices. On concentrated mass
- * (TopLEK heaps only the few binades its pops reach), on a flat one (it must fall back to the whole TopK set), and
- * on ties. */
+ * (TopLEK takes the few binades its pops reach from the first pass's counts, without the TopK set), on a flat one
+ * (it needs the whole TopK set), on ties, and on a few large entries among zeros and subnormal keys. */
 void test_compress_toplek_matches_plain_selection(void) {
     int64_t dim = 60, total = dim * (dim + 1) / 2;
     double *m = malloc((size_t)total * sizeof(double)), *keys = malloc((size_t)total * sizeof(double));
-    for (int shape = 0; shape < 3; shape++) {
+    for (int shape = 0; shape < 4; shape++) {
         test_rng rng = {4100 + (uint64_t)shape};
         for (int64_t e = 0; e < total; e++) {
             double u = test_uniform(&rng);
-            m[e] = shape == 0 ? test_normal(&rng) * pow(2.0, -24.0 * u) : shape == 1 ? 1.0 + 1e-3 * u : (double)(int)(3 * u);
+            if (shape == 3) /* a few large entries among zeros and tiny ones (keys subnormal) */
+                m[e] = e % 97 == 0 ? test_normal(&rng) : e % 3 == 0 ? 0.0 : 1e-160 * u;
+            else
+                m[e] = shape == 0 ? test_normal(&rng) * pow(2.0, -24.0 * u) : shape == 1 ? 1.0 + 1e-3 * u : (double)(int)(3 * u);
         }
         for (int64_t i = 0, e = 0; i < dim; i++)
             for (int64_t j = i; j < dim; j++, e++) keys[e] = (i == j ? 1.0 : 2.0) * m[e] * m[e];

@@ -50,6 +50,12 @@ int64_t fednl_topk_entries_below(int64_t n, int64_t k, const double *keys, int64
 int64_t fednl_toplek_positions(int64_t n, int64_t k, int64_t total, const double *keys, double *scratch,
                                int32_t *histogram, fednl_random *rng, int32_t *positions, int32_t *heap);
 
+/* TopLEK given top = fednl_top_field(n, keys) and norm_squared, the keys summed as fednl_key_sum adds them: when the
+ * first pass's counts show that the pops end in the top binades, from those binades' keys alone (no TopK set),
+ * else from the TopK set; the same choice either way. heap: min(k, n) entries. */
+int64_t fednl_toplek_below(int64_t n, int64_t k, int64_t total, const double *keys, double norm_squared, int64_t top,
+                           double *scratch, int32_t *histogram, fednl_random *rng, int32_t *positions, int32_t *heap);
+
 /* TopLEK from the TopK set: positions[0..top) and span as fednl_topk_positions_below gave them, and norm_squared,
  * the keys summed as fednl_key_sum adds them. */
 int64_t fednl_toplek_from_topk(int64_t k, int64_t total, const double *keys, double norm_squared, fednl_random *rng,

@@ -26,11 +26,8 @@ static void sift_down(int32_t *heap, int64_t size, int64_t at, const double *key
 
 int64_t fednl_toplek_positions(int64_t n, int64_t k, int64_t total, const double *keys, double *scratch,
                                int32_t *histogram, fednl_random *rng, int32_t *positions, int32_t *heap) {
-    fednl_topk_span span;
-    int64_t top = fednl_topk_positions_below(n, k, keys, k < n ? fednl_top_field(n, keys) : 0, scratch, histogram,
-                                             positions, &span);
-    double norm_squared = fednl_key_sum(keys, n);
-    return fednl_toplek_from_topk(k, total, keys, norm_squared, rng, top, &span, positions, heap);
+    return fednl_toplek_below(n, k, total, keys, fednl_key_sum(keys, n), k < n ? fednl_top_field(n, keys) : 0, scratch,
+                              histogram, rng, positions, heap);
 }
 
 static int exponent_of(double v) {
@@ -84,6 +81,61 @@ static int64_t reachable(const double *keys, double norm_squared, double bound, 
     }
     for (int64_t t = 0; t < top; t++) heap[t] = positions[t];
     return top;
+}
+
+/* 2^(field - 1023), the smallest key with exponent field `field` (>= 1). */
+static double binade_floor(int64_t field) {
+    uint64_t bits = (uint64_t)field << 52;
+    double v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+/* The set the pops reach, from the first pass's counts alone: bin b holds the keys b binades below the largest
+ * (exponent field top - b), each at least 2^(top - b - 1023), so the counts bound the mass of the top bins from
+ * below. Once that bound reaches what the pops must remove (with reachable's margin for the roundings of the
+ * sums), the pops end within those bins, and when the bins hold at most K keys they are the top of the TopK set:
+ * their positions (ascending) into positions, *lowest their smallest field. Returns how many, or -1 when the
+ * counts cannot tell (the TopK set is then needed). */
+static int64_t reach_by_counts(int64_t n, int64_t k, int64_t total, const double *keys, double norm_squared, int64_t top,
+                               int64_t *lowest, int32_t *positions) {
+    double bound = (1.0 - (double)(k < total ? k : total) / (double)total) * norm_squared;
+    double need = (norm_squared - bound) + norm_squared * (1e-9 + (double)(k + 2048) * 0x1.0p-50);
+    *lowest = top;
+    if (!(need > 0.0)) return 0; /* no pops */
+    const fednl_vector_kernels *kernels = fednl_active_kernels();
+    int64_t counts[32] = {0};
+    kernels->count_fields(n, keys, 52, top, counts);
+    double mass = 0.0; /* a lower bound of the bins' mass; its own roundings are within the 2^-40 taken off */
+    int64_t set = 0;
+    for (int b = 0; b <= 30 && top - b >= 1; b++) {
+        set += counts[b];
+        if (set > k) return -1;
+        mass += (double)counts[b] * binade_floor(top - b);
+        if (mass * (1.0 - 0x1.0p-40) >= need) {
+            *lowest = top - b;
+            /* the keys of field >= top - b: every key above the largest double of the binade below */
+            double below = binade_floor(top - b);
+            uint64_t bits;
+            memcpy(&bits, &below, sizeof bits);
+            bits -= 1;
+            memcpy(&below, &bits, sizeof below);
+            return kernels->collect_positions(n, keys, below, set, set, positions);
+        }
+    }
+    return -1;
+}
+
+int64_t fednl_toplek_below(int64_t n, int64_t k, int64_t total, const double *keys, double norm_squared, int64_t top,
+                           double *scratch, int32_t *histogram, fednl_random *rng, int32_t *positions, int32_t *heap) {
+    fednl_topk_span span;
+    int64_t count = -1;
+    if (k < n && top >= 1 && top < 2047 && isfinite(norm_squared)) {
+        count = reach_by_counts(n, k, total, keys, norm_squared, top, &span.lowest, positions);
+        span.highest = top;
+    }
+    if (count < 0) count = fednl_topk_positions_below(n, k, keys, top, scratch, histogram, positions, &span);
+    return fednl_toplek_from_topk(k, total, keys, norm_squared, rng, count, &span, positions, heap);
 }
 
 int64_t fednl_toplek_from_topk(int64_t k, int64_t total, const double *keys, double norm_squared, fednl_random *rng,

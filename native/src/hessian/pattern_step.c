@@ -118,9 +118,8 @@ void fednl_shift_step_run(const fednl_compressor *c, const fednl_step_pattern *p
         written = fednl_topk_entries_below(n, k, keys, top, scratch, histogram, offsets, m, alpha, shift, indices, values);
         break;
     case FEDNL_COMPRESSOR_TOPLEK: {
-        fednl_topk_span span;
-        written = fednl_topk_positions_below(n, k, keys, top, scratch, histogram, positions, &span);
-        written = fednl_toplek_from_topk(k, total, keys, key_sum, &rng, written, &span, positions, positions + (k < n ? k : n));
+        written = fednl_toplek_below(n, k, total, keys, key_sum, top, scratch, histogram, &rng, positions,
+                                     positions + (k < n ? k : n));
         for (int64_t t = 0; t < written; t++) {
             int32_t at = positions[t];
             indices[t] = (int32_t)offset_at(offsets, at);
