@@ -95,9 +95,10 @@ public sealed class InProcessTransport : IClientTransport
     private void ForEach(int count)
     {
         _workers = Math.Min(_scratch.Length, count);
-        for (int w = 0; w < _workers; w++)
+        int blocks = Math.Max(1, _workers); // block 0 exists (empty) when there is no recipient
+        for (int w = 0; w < blocks; w++)
         {
-            long begin = (long)count * w / _workers, end = (long)count * (w + 1) / _workers;
+            long begin = (long)count * w / blocks, end = (long)count * (w + 1) / blocks;
             _ranges[w * RangeStride] = end << 32 | begin;
         }
         if (_workers <= 1)
