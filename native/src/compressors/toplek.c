@@ -36,6 +36,18 @@ static int exponent_of(double v) {
     return (int)((bits >> 52) & 0x7FF);
 }
 
+/* The residual TopLEK must reach: (1 - K/D)|M|^2, with the budget K (not the count a selection found), so a short
+ * entry list never loosens it. */
+static double residual_bound(int64_t k, int64_t total, double norm_squared) {
+    return (1.0 - (double)(k < total ? k : total) / (double)total) * norm_squared;
+}
+
+/* The mass the pops must remove, norm - bound, raised by a margin above every rounding of the pops' sum over at most
+ * `count` keys and of the norm (in any order of addition): a set of top binades holding this much holds every pop. */
+static double pop_mass_needed(double norm_squared, double bound, int64_t count) {
+    return (norm_squared - bound) + norm_squared * (1e-9 + (double)(count + 2048) * 0x1.0p-50);
+}
+
 /* Binades the reachable set's mass table spans at most; a TopK set spread wider takes the whole-set path. */
 #define REACH_BINADES 256
 
@@ -50,7 +62,7 @@ static int64_t reachable(const double *keys, double norm_squared, double bound, 
                          const fednl_topk_span *span, const int32_t *positions, int32_t *heap) {
     int64_t size = 0;
     if (top >= 64 && isfinite(norm_squared)) {
-        double need = (norm_squared - bound) + norm_squared * (1e-9 + (double)(top + 2048) * 0x1.0p-50);
+        double need = pop_mass_needed(norm_squared, bound, top);
         if (!(need > 0.0)) return 0; /* the empty top binade already holds it */
         int lowest = (int)span->lowest, highest = (int)span->highest;
         if (span->highest < 0) /* not known: a pass over the set */
@@ -83,9 +95,7 @@ static int64_t reachable(const double *keys, double norm_squared, double bound, 
     return top;
 }
 
-/* 2^(field - 1023), the smallest key with exponent field `field` (>= 1). */
-static double binade_floor(int64_t field) {
-    uint64_t bits = (uint64_t)field << 52;
+static double double_of_bits(uint64_t bits) {
     double v;
     memcpy(&v, &bits, sizeof v);
     return v;
@@ -99,8 +109,7 @@ static double binade_floor(int64_t field) {
  * counts cannot tell (the TopK set is then needed). */
 static int64_t reach_by_counts(int64_t n, int64_t k, int64_t total, const double *keys, double norm_squared, int64_t top,
                                int64_t *lowest, int32_t *positions) {
-    double bound = (1.0 - (double)(k < total ? k : total) / (double)total) * norm_squared;
-    double need = (norm_squared - bound) + norm_squared * (1e-9 + (double)(k + 2048) * 0x1.0p-50);
+    double need = pop_mass_needed(norm_squared, residual_bound(k, total, norm_squared), k);
     *lowest = top;
     if (!(need > 0.0)) return 0; /* no pops */
     const fednl_vector_kernels *kernels = fednl_active_kernels();
@@ -111,16 +120,12 @@ static int64_t reach_by_counts(int64_t n, int64_t k, int64_t total, const double
     for (int b = 0; b <= 30 && top - b >= 1; b++) {
         set += counts[b];
         if (set > k) return -1;
-        mass += (double)counts[b] * binade_floor(top - b);
+        uint64_t floor_bits = (uint64_t)(top - b) << 52; /* 2^(top - b - 1023), the bin's smallest key */
+        mass += (double)counts[b] * double_of_bits(floor_bits);
         if (mass * (1.0 - 0x1.0p-40) >= need) {
             *lowest = top - b;
             /* the keys of field >= top - b: every key above the largest double of the binade below */
-            double below = binade_floor(top - b);
-            uint64_t bits;
-            memcpy(&bits, &below, sizeof bits);
-            bits -= 1;
-            memcpy(&below, &bits, sizeof below);
-            return kernels->collect_positions(n, keys, below, set, set, positions);
+            return kernels->collect_positions(n, keys, double_of_bits(floor_bits - 1), set, set, positions);
         }
     }
     return -1;
@@ -140,8 +145,7 @@ int64_t fednl_toplek_below(int64_t n, int64_t k, int64_t total, const double *ke
 
 int64_t fednl_toplek_from_topk(int64_t k, int64_t total, const double *keys, double norm_squared, fednl_random *rng,
                                int64_t top, const fednl_topk_span *span, int32_t *positions, int32_t *heap) {
-    /* the bound uses the budget K (not the count TopK found), so a short entry list never loosens it */
-    double bound = (1.0 - (double)(k < total ? k : total) / (double)total) * norm_squared;
+    double bound = residual_bound(k, total, norm_squared);
 
     /* Pop the TopK set from a max-heap of keys (ties: lower position first, so the result is deterministic)
      * until the residual is within the bound: O(K + kept log K), and usually only a few entries are kept. Only
