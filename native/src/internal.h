@@ -122,6 +122,13 @@ typedef struct fednl_vector_kernels {
                            const double *x, double *grad);
 } fednl_vector_kernels;
 
+/* Every variant's dense_margins after its lanes: the row's entries from `from` on by fma in order, then the label. */
+static inline double fednl_margin_tail(const double *row, const double *x, int64_t from, int64_t cols, double dot,
+                                       double label) {
+    for (int64_t i = from; i < cols; i++) dot = fma(row[i], x[i], dot);
+    return label * dot;
+}
+
 extern const fednl_vector_kernels fednl_vector_kernels_reference;
 #if defined(FEDNL_HAVE_AVX2_BUILD)
 extern const fednl_vector_kernels fednl_vector_kernels_avx2;

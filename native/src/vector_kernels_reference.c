@@ -194,9 +194,7 @@ static void dense_margins(int64_t rows, int64_t cols, const double *a, const dou
         for (int64_t i = 0; i < whole; i += 8)
             for (int l = 0; l < 8; l++) lanes[l] = fma(row[i + l], x[i + l], lanes[l]);
         double s0 = lanes[0] + lanes[4], s1 = lanes[1] + lanes[5], s2 = lanes[2] + lanes[6], s3 = lanes[3] + lanes[7];
-        double dot = (s0 + s2) + (s1 + s3);
-        for (int64_t i = whole; i < cols; i++) dot = fma(row[i], x[i], dot);
-        z[j] = labels[j] * dot;
+        z[j] = fednl_margin_tail(row, x, whole, cols, (s0 + s2) + (s1 + s3), labels[j]);
     }
 }
 

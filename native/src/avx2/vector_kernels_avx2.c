@@ -479,18 +479,10 @@ static void dense_margins(int64_t rows, int64_t cols, const double *a, const dou
             lo3 = _mm256_fmadd_pd(_mm256_loadu_pd(r3 + i), xl, lo3);
             hi3 = _mm256_fmadd_pd(_mm256_loadu_pd(r3 + i + 4), xh, hi3);
         }
-        double d0 = horizontal_sum(_mm256_add_pd(lo0, hi0)), d1 = horizontal_sum(_mm256_add_pd(lo1, hi1));
-        double d2 = horizontal_sum(_mm256_add_pd(lo2, hi2)), d3 = horizontal_sum(_mm256_add_pd(lo3, hi3));
-        for (int64_t i = whole; i < cols; i++) {
-            d0 = fma(r0[i], x[i], d0);
-            d1 = fma(r1[i], x[i], d1);
-            d2 = fma(r2[i], x[i], d2);
-            d3 = fma(r3[i], x[i], d3);
-        }
-        z[j] = labels[j] * d0;
-        z[j + 1] = labels[j + 1] * d1;
-        z[j + 2] = labels[j + 2] * d2;
-        z[j + 3] = labels[j + 3] * d3;
+        z[j] = fednl_margin_tail(r0, x, whole, cols, horizontal_sum(_mm256_add_pd(lo0, hi0)), labels[j]);
+        z[j + 1] = fednl_margin_tail(r1, x, whole, cols, horizontal_sum(_mm256_add_pd(lo1, hi1)), labels[j + 1]);
+        z[j + 2] = fednl_margin_tail(r2, x, whole, cols, horizontal_sum(_mm256_add_pd(lo2, hi2)), labels[j + 2]);
+        z[j + 3] = fednl_margin_tail(r3, x, whole, cols, horizontal_sum(_mm256_add_pd(lo3, hi3)), labels[j + 3]);
     }
     for (; j < rows; j++) {
         const double *row = a + j * cols;
@@ -499,9 +491,7 @@ static void dense_margins(int64_t rows, int64_t cols, const double *a, const dou
             lo = _mm256_fmadd_pd(_mm256_loadu_pd(row + i), _mm256_loadu_pd(x + i), lo);
             hi = _mm256_fmadd_pd(_mm256_loadu_pd(row + i + 4), _mm256_loadu_pd(x + i + 4), hi);
         }
-        double dot = horizontal_sum(_mm256_add_pd(lo, hi));
-        for (int64_t i = whole; i < cols; i++) dot = fma(row[i], x[i], dot);
-        z[j] = labels[j] * dot;
+        z[j] = fednl_margin_tail(row, x, whole, cols, horizontal_sum(_mm256_add_pd(lo, hi)), labels[j]);
     }
 }
 

@@ -242,20 +242,14 @@ static void dense_margins(int64_t rows, int64_t cols, const double *a, const dou
             __m512d xv = _mm512_loadu_pd(x + i);
             for (int q = 0; q < 8; q++) acc[q] = _mm512_fmadd_pd(_mm512_loadu_pd(r + q * cols + i), xv, acc[q]);
         }
-        for (int q = 0; q < 8; q++) {
-            const double *row = r + q * cols;
-            double dot = horizontal_sum(halves_sum(acc[q]));
-            for (int64_t i = whole; i < cols; i++) dot = fma(row[i], x[i], dot);
-            z[j + q] = labels[j + q] * dot;
-        }
+        for (int q = 0; q < 8; q++)
+            z[j + q] = fednl_margin_tail(r + q * cols, x, whole, cols, horizontal_sum(halves_sum(acc[q])), labels[j + q]);
     }
     for (; j < rows; j++) {
         const double *row = a + j * cols;
         __m512d acc = _mm512_setzero_pd();
         for (int64_t i = 0; i < whole; i += 8) acc = _mm512_fmadd_pd(_mm512_loadu_pd(row + i), _mm512_loadu_pd(x + i), acc);
-        double dot = horizontal_sum(halves_sum(acc));
-        for (int64_t i = whole; i < cols; i++) dot = fma(row[i], x[i], dot);
-        z[j] = labels[j] * dot;
+        z[j] = fednl_margin_tail(row, x, whole, cols, horizontal_sum(halves_sum(acc)), labels[j]);
     }
 }
 
